@@ -1,0 +1,434 @@
+// A real Kubernetes control plane on loopback: etcd, kube-apiserver,
+// kube-controller-manager, kube-scheduler, and KWOK simulating nodes and the
+// pod lifecycle. Used by the integration tests (one cluster per test file, on
+// free ports), by `make cluster-up`, and by the demo.
+import { request } from 'node:https';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureBinaries } from './binaries.ts';
+import { writeKubeconfig } from './kubeconfig.ts';
+import { createPki, type Pki } from './pki.ts';
+import { freePorts } from './ports.ts';
+import { killFromPidFiles, ManagedProcess } from './process.ts';
+import { CLUSTER_DIR, CLUSTERS_ROOT } from './paths.ts';
+import { createUsers, writeTokenFile, type User } from './users.ts';
+
+export const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+export interface LocalClusterOptions {
+  /** Directory name under ~/.cache/paddock/clusters. */
+  readonly name: string;
+  /** Number of fake nodes KWOK manages. */
+  readonly nodes?: number;
+  /** Processes outlive the caller (shell `cluster up`). */
+  readonly detached?: boolean;
+  /** Extra kube-apiserver flags (tests). */
+  readonly apiServerArgs?: readonly string[];
+  readonly log?: (msg: string) => void;
+}
+
+export interface ClusterInfo {
+  readonly name: string;
+  readonly dir: string;
+  readonly server: string;
+  readonly apiServerPort: number;
+  readonly etcdClientUrl: string;
+  readonly caFile: string;
+  readonly kubeconfig: string;
+  readonly users: readonly User[];
+}
+
+interface Ports {
+  etcdClient: number;
+  etcdPeer: number;
+  apiServer: number;
+}
+
+export class LocalCluster {
+  readonly opts: LocalClusterOptions;
+  readonly dir: string;
+  private binDir = '';
+  private ports: Ports = { etcdClient: 0, etcdPeer: 0, apiServer: 0 };
+  private pki: Pki | undefined;
+  private users: User[] = [];
+  private readonly procs = new Map<Component, ManagedProcess>();
+  private readonly log: (msg: string) => void;
+
+  constructor(opts: LocalClusterOptions) {
+    this.opts = opts;
+    this.dir = join(CLUSTERS_ROOT, opts.name);
+    this.log = opts.log ?? (() => {});
+  }
+
+  get info(): ClusterInfo {
+    if (!this.pki) throw new Error('cluster not started');
+    return {
+      name: this.opts.name,
+      dir: this.dir,
+      server: `https://127.0.0.1:${this.ports.apiServer}`,
+      apiServerPort: this.ports.apiServer,
+      etcdClientUrl: `http://127.0.0.1:${this.ports.etcdClient}`,
+      caFile: this.pki.caCert,
+      kubeconfig: join(this.dir, 'kubeconfig'),
+      users: this.users,
+    };
+  }
+
+  user(name: string): User {
+    const u = this.users.find((x) => x.name === name);
+    if (!u) throw new Error(`no such local user ${name}`);
+    return u;
+  }
+
+  /** Writes a kubeconfig for one of the local users (alice, bob, ...) and returns its path. */
+  kubeconfigFor(userName: string, server = this.info.server): string {
+    const u = this.user(userName);
+    const path = join(this.dir, `kubeconfig-${userName.replace(/[^a-z0-9-]/gi, '_')}`);
+    writeKubeconfig(path, { server, caFile: this.info.caFile, user: u.name, token: u.token });
+    return path;
+  }
+
+  /** Writes a kubeconfig that authenticates with a bearer token (e.g. a ServiceAccount's). */
+  kubeconfigWithToken(fileName: string, user: string, token: string, server = this.info.server): string {
+    const path = join(this.dir, fileName);
+    writeKubeconfig(path, { server, caFile: this.info.caFile, user, token });
+    return path;
+  }
+
+  async start(): Promise<ClusterInfo> {
+    const t0 = Date.now();
+    this.binDir = ensureBinaries();
+    this.cleanupStale();
+    rmSync(this.dir, { recursive: true, force: true });
+    mkdirSync(join(this.dir, 'etcd'), { recursive: true });
+    const [etcdClient, etcdPeer, apiServer] = await freePorts(3);
+    this.ports = { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiServer: apiServer! };
+    this.pki = createPki(this.dir);
+    this.users = createUsers();
+    writeTokenFile(join(this.dir, 'tokens.csv'), this.users);
+    const server = `https://127.0.0.1:${this.ports.apiServer}`;
+    writeKubeconfig(this.info.kubeconfig, {
+      server,
+      caFile: this.pki.caCert,
+      user: 'paddock-admin',
+      token: this.user('paddock-admin').token,
+    });
+    for (const [component, user] of [
+      ['kube-controller-manager', 'system:kube-controller-manager'],
+      ['kube-scheduler', 'system:kube-scheduler'],
+      ['kwok', 'kwok-controller'],
+    ] as const) {
+      writeKubeconfig(join(this.dir, `${component}.kubeconfig`), {
+        server,
+        caFile: this.pki.caCert,
+        user,
+        token: this.user(user).token,
+      });
+    }
+    try {
+      await this.startEtcd();
+      await this.startApiServer();
+      this.startProcess('kube-controller-manager', this.controllerManagerArgs());
+      this.startProcess('kube-scheduler', this.schedulerArgs());
+      this.startProcess('kwok', this.kwokArgs());
+      await this.createNodes(this.opts.nodes ?? 3);
+      await this.waitForWorkloads();
+    } catch (err) {
+      const tails = [...this.procs.values()].map((p) => `--- ${p.spec.name} ---\n${p.tail(15)}`).join('\n');
+      await this.stop();
+      throw new Error(`local cluster ${this.opts.name} failed to start: ${String(err)}\n${tails}`);
+    }
+    this.log(`cluster ${this.opts.name} ready at ${server} in ${Date.now() - t0} ms`);
+    return this.info;
+  }
+
+  async stop(): Promise<void> {
+    // Reverse order: workloads first, etcd last.
+    for (const c of [...COMPONENTS].reverse()) {
+      await this.procs.get(c)?.stop();
+    }
+  }
+
+  /** Stops the cluster and deletes its state directory. */
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  process(c: Component): ManagedProcess {
+    const p = this.procs.get(c);
+    if (!p) throw new Error(`${c} not started`);
+    return p;
+  }
+
+  /** Kills the API server (SIGKILL, like a crash) and starts it again on the same port. */
+  async restartApiServer(downMs = 0): Promise<void> {
+    await this.process('kube-apiserver').kill();
+    if (downMs > 0) await sleep(downMs);
+    await this.startApiServer();
+  }
+
+  /** Compacts etcd at its current revision, so older resourceVersions answer 410 Gone. */
+  async compactEtcd(): Promise<number> {
+    const url = this.info.etcdClientUrl;
+    const range = await postJson(`${url}/v3/kv/range`, { key: Buffer.from('/').toString('base64') });
+    const header = (range as { header?: { revision?: string } }).header;
+    const revision = Number(header?.revision ?? 0);
+    await postJson(`${url}/v3/kv/compaction`, { revision: String(revision), physical: true });
+    return revision;
+  }
+
+  // --- components -------------------------------------------------------
+
+  private startProcess(c: Component, args: string[]): ManagedProcess {
+    const p = new ManagedProcess({
+      name: c,
+      command: join(this.binDir, c),
+      args,
+      dir: this.dir,
+      detached: this.opts.detached ?? false,
+    });
+    p.start();
+    this.procs.set(c, p);
+    return p;
+  }
+
+  private async startEtcd(): Promise<void> {
+    const { etcdClient, etcdPeer } = this.ports;
+    this.startProcess('etcd', [
+      '--name=paddock',
+      `--data-dir=${join(this.dir, 'etcd')}`,
+      `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
+      `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+      `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+      `--initial-cluster=paddock=http://127.0.0.1:${etcdPeer}`,
+      // A test cluster: durability across power loss is not a goal, speed is.
+      '--unsafe-no-fsync',
+      '--quota-backend-bytes=4294967296',
+      '--log-level=warn',
+    ]);
+    await waitFor('etcd', 30_000, this.process('etcd'), async () => {
+      const res = await httpGet(`http://127.0.0.1:${etcdClient}/health`);
+      return res.status === 200 && res.body.includes('true');
+    });
+  }
+
+  private async startApiServer(): Promise<void> {
+    const pki = this.pki!;
+    this.startProcess('kube-apiserver', [
+      `--etcd-servers=http://127.0.0.1:${this.ports.etcdClient}`,
+      '--bind-address=127.0.0.1',
+      // No default route on these machines: the server must be told its address.
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${this.ports.apiServer}`,
+      `--tls-cert-file=${pki.serverCert}`,
+      `--tls-private-key-file=${pki.serverKey}`,
+      `--client-ca-file=${pki.caCert}`,
+      `--token-auth-file=${join(this.dir, 'tokens.csv')}`,
+      '--authorization-mode=RBAC',
+      '--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,PodSecurity,ResourceQuota,ValidatingAdmissionPolicy,DefaultTolerationSeconds,Priority',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${pki.saPub}`,
+      `--service-account-signing-key-file=${pki.saKey}`,
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--allow-privileged=false',
+      '--profiling=false',
+      '--v=1',
+      ...(this.opts.apiServerArgs ?? []),
+    ]);
+    await waitFor('kube-apiserver', 60_000, this.process('kube-apiserver'), async () => {
+      const res = await this.adminRequest('GET', '/readyz');
+      return res.status === 200;
+    });
+  }
+
+  private controllerManagerArgs(): string[] {
+    const pki = this.pki!;
+    return [
+      `--kubeconfig=${join(this.dir, 'kube-controller-manager.kubeconfig')}`,
+      `--authentication-kubeconfig=${join(this.dir, 'kube-controller-manager.kubeconfig')}`,
+      `--authorization-kubeconfig=${join(this.dir, 'kube-controller-manager.kubeconfig')}`,
+      '--bind-address=127.0.0.1',
+      '--secure-port=0',
+      '--leader-elect=false',
+      '--use-service-account-credentials=true',
+      `--service-account-private-key-file=${pki.saKey}`,
+      `--root-ca-file=${pki.caCert}`,
+      // KWOK keeps node leases; the node lifecycle controller would still taint
+      // nodes whose kubelet it cannot reach, which is not what tests are about.
+      '--controllers=*,-nodelifecycle,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-persistentvolume-binder,-attachdetach,-persistentvolume-expander',
+      '--concurrent-gc-syncs=10',
+      '--v=1',
+    ];
+  }
+
+  private schedulerArgs(): string[] {
+    return [
+      `--kubeconfig=${join(this.dir, 'kube-scheduler.kubeconfig')}`,
+      `--authentication-kubeconfig=${join(this.dir, 'kube-scheduler.kubeconfig')}`,
+      `--authorization-kubeconfig=${join(this.dir, 'kube-scheduler.kubeconfig')}`,
+      '--bind-address=127.0.0.1',
+      '--secure-port=0',
+      '--leader-elect=false',
+      '--v=1',
+    ];
+  }
+
+  private kwokArgs(): string[] {
+    return [
+      `--kubeconfig=${join(this.dir, 'kwok.kubeconfig')}`,
+      `--config=${join(CLUSTER_DIR, 'kwok', 'stages.yaml')}`,
+      '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+      '--node-lease-duration-seconds=40',
+      '--cidr=10.244.0.0/16',
+      '--node-ip=10.240.0.1',
+    ];
+  }
+
+  private async createNodes(n: number): Promise<void> {
+    for (let i = 0; i < n; i++) {
+      const name = `kwok-node-${i}`;
+      const res = await this.adminRequest('POST', '/api/v1/nodes', {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: {
+          name,
+          annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+          labels: {
+            'kubernetes.io/hostname': name,
+            'kubernetes.io/os': 'linux',
+            'kubernetes.io/arch': 'amd64',
+            type: 'kwok',
+          },
+        },
+        spec: {},
+        status: {
+          allocatable: { cpu: '32', memory: '128Gi', pods: '1000' },
+          capacity: { cpu: '32', memory: '128Gi', pods: '1000' },
+        },
+      });
+      if (res.status !== 201 && res.status !== 409) throw new Error(`creating node ${name}: ${res.status} ${res.body}`);
+    }
+  }
+
+  /** Ready for workloads: a probe pod is admitted, scheduled, run and completed by KWOK. */
+  private async waitForWorkloads(): Promise<void> {
+    const ns = 'paddock-probe';
+    await this.adminRequest('POST', '/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ns },
+    });
+    await waitFor('default ServiceAccount', 60_000, this.process('kube-controller-manager'), async () => {
+      const r = await this.adminRequest('GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`);
+      return r.status === 200;
+    });
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'probe' },
+      spec: {
+        restartPolicy: 'Never',
+        automountServiceAccountToken: false,
+        containers: [{ name: 'probe', image: 'probe', env: [{ name: 'PADDOCK_SIM_DURATION', value: '1ms' }] }],
+      },
+    };
+    await waitFor('probe pod admitted', 30_000, this.process('kube-apiserver'), async () => {
+      const r = await this.adminRequest('POST', `/api/v1/namespaces/${ns}/pods`, pod);
+      return r.status === 201 || r.status === 409;
+    });
+    await waitFor('probe pod Succeeded (scheduler + KWOK)', 60_000, this.process('kwok'), async () => {
+      const r = await this.adminRequest('GET', `/api/v1/namespaces/${ns}/pods/probe`);
+      return r.status === 200 && (JSON.parse(r.body) as { status?: { phase?: string } }).status?.phase === 'Succeeded';
+    });
+    await this.adminRequest('DELETE', `/api/v1/namespaces/${ns}`);
+  }
+
+  /** A request as the cluster admin. For harness plumbing; tests use real clients. */
+  adminRequest(method: string, path: string, body?: unknown): Promise<HttpResult> {
+    const token = this.user('paddock-admin').token;
+    const ca = readFileSync(this.pki!.caCert);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: this.ports.apiServer,
+          path,
+          method,
+          ca,
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(payload ? { 'content-type': 'application/json' } : {}),
+          },
+          timeout: 10_000,
+        },
+        (res) => {
+          let data = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (data += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+        },
+      );
+      req.on('error', (e) => resolve({ status: 0, body: String(e) }));
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.end(payload);
+    });
+  }
+
+  private cleanupStale(): void {
+    killFromPidFiles(this.dir, COMPONENTS);
+  }
+}
+
+export interface HttpResult {
+  readonly status: number;
+  readonly body: string;
+}
+
+export function stopStaleCluster(name: string): void {
+  killFromPidFiles(join(CLUSTERS_ROOT, name), COMPONENTS);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function waitFor(
+  what: string,
+  timeoutMs: number,
+  proc: ManagedProcess,
+  check: () => Promise<boolean>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 50;
+  for (;;) {
+    if (!proc.running) throw new Error(`${proc.spec.name} exited while waiting for ${what}:\n${proc.tail(30)}`);
+    try {
+      if (await check()) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(delay);
+    delay = Math.min(delay * 2, 500);
+  }
+}
+
+async function httpGet(url: string): Promise<HttpResult> {
+  const res = await fetch(url);
+  return { status: res.status, body: await res.text() };
+}
+
+async function postJson(url: string, body: unknown): Promise<unknown> {
+  const res = await fetch(url, { method: 'POST', body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/** Records which cluster `cluster up` started, for `cluster down`/`env`. */
+export function writeCurrent(info: ClusterInfo): void {
+  writeFileSync(join(CLUSTERS_ROOT, `${info.name}.json`), JSON.stringify({ ...info, users: undefined }, null, 2));
+}
