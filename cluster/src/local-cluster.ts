@@ -136,7 +136,7 @@ export class LocalCluster {
       await this.waitForWorkloads();
     } catch (err) {
       const tails = [...this.procs.values()].map((p) => `--- ${p.spec.name} ---\n${p.tail(15)}`).join('\n');
-      await this.stop();
+      if (process.env['PADDOCK_CLUSTER_KEEP_ON_FAILURE'] !== '1') await this.stop();
       throw new Error(`local cluster ${this.opts.name} failed to start: ${String(err)}\n${tails}`);
     }
     this.log(`cluster ${this.opts.name} ready at ${server} in ${Date.now() - t0} ms`);
@@ -234,6 +234,8 @@ export class LocalCluster {
       `--service-account-signing-key-file=${pki.saKey}`,
       '--service-cluster-ip-range=10.0.0.0/24',
       '--allow-privileged=false',
+      // The only address is loopback, which Endpoints refuse; nothing in-cluster dials the API server here.
+      '--endpoint-reconciler-type=none',
       '--profiling=false',
       '--v=1',
       ...(this.opts.apiServerArgs ?? []),
@@ -256,9 +258,10 @@ export class LocalCluster {
       '--use-service-account-credentials=true',
       `--service-account-private-key-file=${pki.saKey}`,
       `--root-ca-file=${pki.caCert}`,
-      // KWOK keeps node leases; the node lifecycle controller would still taint
-      // nodes whose kubelet it cannot reach, which is not what tests are about.
-      '--controllers=*,-nodelifecycle,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-persistentvolume-binder,-attachdetach,-persistentvolume-expander',
+      // The node lifecycle controller stays on: it lifts the not-ready taint that
+      // admission puts on new nodes once KWOK reports them Ready (KWOK renews
+      // their leases). Cloud and volume controllers have nothing to do here.
+      '--controllers=*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-persistentvolume-binder,-attachdetach,-persistentvolume-expander',
       '--concurrent-gc-syncs=10',
       '--v=1',
     ];
@@ -332,7 +335,7 @@ export class LocalCluster {
       spec: {
         restartPolicy: 'Never',
         automountServiceAccountToken: false,
-        containers: [{ name: 'probe', image: 'probe', env: [{ name: 'PADDOCK_SIM_DURATION', value: '1ms' }] }],
+        containers: [{ name: 'probe', image: 'probe', env: [{ name: 'SIM_DURATION', value: '1ms' }] }],
       },
     };
     await waitFor('probe pod admitted', 30_000, this.process('kube-apiserver'), async () => {

@@ -63,6 +63,7 @@ export function createLogger(config: LoggerConfig): Logger {
   // so child() is wrapped instead. Children are created with Object.create(parent),
   // so every descendant inherits this wrapper.
   type ChildFn = (this: Logger, bindings: pino.Bindings, options?: pino.ChildLoggerOptions) => Logger;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the child's own `this`
   const parentChild = logger.child as unknown as ChildFn;
   const redactingChild: ChildFn = function (bindings, childOptions) {
     return parentChild.call(this, redactSecrets(bindings) as pino.Bindings, childOptions);
@@ -87,7 +88,16 @@ const SECRET_KEYS = new Set([
 // `clientSecret`, `db_password`... Only scalars are censored under these, so
 // `automountServiceAccountToken: false` and a pod's `secret: {secretName}` volume
 // stay readable while any secret nested inside them is still found.
-const SECRET_SUFFIXES = ['token', 'password', 'passwd', 'secret', 'apikey', 'privatekey', 'accesskey', 'credential'];
+const SECRET_SUFFIXES = [
+  'token',
+  'password',
+  'passwd',
+  'secret',
+  'apikey',
+  'privatekey',
+  'accesskey',
+  'credential',
+];
 
 // Deeper values are replaced rather than left unchecked (pino itself has no depth limit).
 const MAX_REDACT_DEPTH = 16;
@@ -112,16 +122,22 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
     }
     return copy ?? value;
   }
-  // Only plain objects are walked: Errors go through serializeError, and class
-  // instances (Date, Map, Buffer) are not serialized field by field anyway.
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return value;
+  // An Error anywhere (not only under `err`) would otherwise be stringified with
+  // all its own properties, such as an API exception's body and headers.
+  if (value instanceof Error) return serializeError(value);
+  // Values with their own JSON form (Date, Buffer, URL) and binary views carry no
+  // keyed fields to check. Other class instances are walked like plain objects,
+  // because JSON.stringify writes their own enumerable properties.
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function' || ArrayBuffer.isView(value)) return value;
   const record = value as Record<string, unknown>;
   const isSecretObject = record['kind'] === 'Secret';
   let copy: Record<string, unknown> | undefined;
   for (const key of Object.keys(record)) {
     const item = record[key];
-    const redacted = isSecretKey(key, item) || (isSecretObject && key === 'data') ? REDACTED : redactSecrets(item, depth + 1);
+    const redacted =
+      isSecretKey(key, item) || (isSecretObject && key === 'data')
+        ? REDACTED
+        : redactSecrets(item, depth + 1);
     if (redacted !== item) {
       copy ??= { ...record };
       copy[key] = redacted;
@@ -134,8 +150,15 @@ function isSecretKey(key: string, value: unknown): boolean {
   if (value === undefined || value === null) return false;
   const normalized = key.toLowerCase().replace(/[-_]/g, '');
   if (SECRET_KEYS.has(normalized)) return true;
-  const scalar = typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' || ArrayBuffer.isView(value);
-  return scalar && SECRET_SUFFIXES.some((suffix) => normalized.endsWith(suffix) || normalized.endsWith(`${suffix}s`));
+  const scalar =
+    typeof value === 'string' ||
+    typeof value === 'number' ||
+    typeof value === 'bigint' ||
+    ArrayBuffer.isView(value);
+  return (
+    scalar &&
+    SECRET_SUFFIXES.some((suffix) => normalized.endsWith(suffix) || normalized.endsWith(`${suffix}s`))
+  );
 }
 
 export interface ReconcileContext {
@@ -245,7 +268,8 @@ export function serializeError(err: unknown, depth = 0): ErrorLogFields {
   const body = statusBody(e['body']);
   const status = firstNumber(e['status'], e['statusCode'], e['code'], body?.code);
   const code = typeof e['code'] === 'string' ? e['code'] : undefined;
-  const reason = body?.reason ?? (typeof e['reason'] === 'string' ? e['reason'] : undefined);
+  const reason =
+    body?.reason ?? (typeof e['reason'] === 'string' && e['reason'] !== '' ? e['reason'] : undefined);
   const name = typeof e['name'] === 'string' && e['name'] !== 'Error' ? e['name'] : undefined;
   const out: {
     message: string;
@@ -290,7 +314,8 @@ function statusBody(body: unknown): { message?: string; reason?: string; code?: 
       return undefined;
     }
   }
-  if (typeof body !== 'object' || body === null || (body as { kind?: unknown }).kind !== 'Status') return undefined;
+  if (typeof body !== 'object' || body === null || (body as { kind?: unknown }).kind !== 'Status')
+    return undefined;
   const { message, reason, code } = body as Record<string, unknown>;
   return {
     ...(typeof message === 'string' ? { message: truncate(message) } : {}),

@@ -1,0 +1,215 @@
+/* eslint-disable */
+/**
+ * Generated from crds/workflows.paddock.dev.yaml by operator/hack/generate-types.ts.
+ * DO NOT EDIT: change the CRD and regenerate with `make generate`.
+ */
+
+import type { ObjectMeta } from '../meta.ts';
+import type { Condition, RetryPolicy } from './common.ts';
+
+/**
+ * Never (default) keeps every pod until the Workflow is deleted (use ttlSecondsAfterFinished); OnPodSuccess deletes a step's pod as soon as the step succeeded, keeping failed pods for debugging; OnWorkflowSuccess deletes all pods once the whole Workflow succeeded; OnWorkflowCompletion deletes all pods once the Workflow finished, whatever its phase.
+ */
+export type PodGCStrategy = 'Never' | 'OnPodSuccess' | 'OnWorkflowSuccess' | 'OnWorkflowCompletion';
+/**
+ * Summary of the run.
+ */
+export type WorkflowPhase =
+  'Pending' | 'Running' | 'WaitingForApproval' | 'Succeeded' | 'Failed' | 'Cancelled';
+/**
+ * Where the step is.
+ */
+export type StepPhase =
+  'Pending' | 'Waiting' | 'Running' | 'Succeeded' | 'Failed' | 'Skipped' | 'WaitingForApproval' | 'Cancelled';
+
+/**
+ * Workflow is one run of a DAG of Agent steps, with input templating ({{ inputs.x }}, {{ steps.<name>.outputs.<field> }}), CEL conditions, retries and timeouts. A Workflow is immutable once created (steps and inputs); only the run controls (suspend, cancel, parallelism, deadlines, clean-up) may change.
+ */
+export interface Workflow {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: WorkflowSpec;
+  status?: WorkflowStatus;
+}
+/**
+ * The run to make.
+ */
+export interface WorkflowSpec {
+  /**
+   * Inputs of the run, any JSON object. Steps read them with {{ inputs.<name> }} in their inputs. Immutable.
+   */
+  inputs?: { [k: string]: unknown };
+  /**
+   * Maximum number of steps running at the same time.
+   */
+  parallelism?: number;
+  /**
+   * Wall-clock limit of the whole run in seconds, counted from its start (waiting for approvals included). When it passes, running steps are stopped and the Workflow fails. At most 30 days.
+   */
+  activeDeadlineSeconds?: number;
+  /**
+   * Pauses the run: no new step starts while true; running steps finish. Set it back to false to resume. Reversible, unlike cancel.
+   */
+  suspend?: boolean;
+  /**
+   * Cancels the run: running steps are stopped, pending steps never start, and the Workflow ends in phase Cancelled. Terminal: once true it cannot be set back to false.
+   */
+  cancel?: boolean;
+  /**
+   * Deletes the Workflow (and, through owner references, its pods and Approvals) this many seconds after it finished. Kept forever when unset.
+   */
+  ttlSecondsAfterFinished?: number;
+  podGC?: PodGC;
+  /**
+   * The steps of the DAG. A step starts when every step it dependsOn has succeeded (or failed with continueOnFailure) and its `when` condition holds. Immutable.
+   */
+  steps: WorkflowStep[];
+}
+/**
+ * When the pods of finished steps are deleted (their outputs are kept in status).
+ */
+export interface PodGC {
+  strategy?: PodGCStrategy;
+}
+/**
+ * One step of the DAG, run by an Agent.
+ */
+export interface WorkflowStep {
+  /**
+   * Name of the step, a DNS-1123 label unique in the Workflow.
+   */
+  name: string;
+  agentRef: AgentRef;
+  /**
+   * Steps that must finish before this one starts.
+   */
+  dependsOn?: string[];
+  /**
+   * CEL condition; the step is Skipped when it is false. It sees `inputs` and `steps.<name>.outputs` / `steps.<name>.phase` of the steps it depends on (e.g. steps.scan.outputs.findings > 0).
+   */
+  when?: string;
+  /**
+   * Inputs passed to the agent, validated against its inputsSchema after rendering. String values may use {{ inputs.<name> }} and {{ steps.<name>.outputs.<field> }}.
+   */
+  inputs?: { [k: string]: unknown };
+  /**
+   * Overrides the Agent's timeoutSeconds for this step. At most 7 days.
+   */
+  timeoutSeconds?: number;
+  /**
+   * Overrides the Agent's retries for this step (fields left out come from the Agent).
+   */
+  retries?: RetryPolicy;
+  /**
+   * When true, a failure of this step (after its retries) does not fail the Workflow, and the steps that depend on it still run.
+   */
+  continueOnFailure?: boolean;
+}
+/**
+ * The Agent, in the Workflow's namespace, that runs this step.
+ */
+export interface AgentRef {
+  name: string;
+}
+/**
+ * The observed state of the run, written by the operator.
+ */
+export interface WorkflowStatus {
+  /**
+   * The metadata.generation this status describes.
+   */
+  observedGeneration?: number;
+  phase?: WorkflowPhase;
+  /**
+   * When the first step started.
+   */
+  startedAt?: string;
+  /**
+   * When the run reached Succeeded, Failed or Cancelled.
+   */
+  finishedAt?: string;
+  /**
+   * Finished steps over all steps, e.g. 2/5.
+   */
+  progress?: string;
+  /**
+   * Ready, Reconciling, Stalled (kstatus).
+   *
+   * Items: Condition is one aspect of the current state (the metav1.Condition shape).
+   */
+  conditions?: Condition[];
+  /**
+   * The state of each step, keyed by name.
+   */
+  steps?: StepStatus[];
+  /**
+   * Durable audit trail of the run's transitions (Events expire, this does not), oldest first, at most 100 entries: the oldest are dropped first.
+   */
+  history?: HistoryEntry[];
+}
+/**
+ * The observed state of one step.
+ */
+export interface StepStatus {
+  /**
+   * Name of the step (spec.steps[].name).
+   */
+  name: string;
+  phase: StepPhase;
+  /**
+   * Current attempt, from 1 (0 before the first start).
+   */
+  attempt?: number;
+  /**
+   * Pod of the current attempt.
+   */
+  podName?: string;
+  /**
+   * Approval gating this step, for ApprovalRequired agents.
+   */
+  approvalName?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /**
+   * When the next attempt may start (retry backoff or quota wait).
+   */
+  nextRetryAt?: string;
+  /**
+   * Exit code of the agent container of the last attempt.
+   */
+  exitCode?: number;
+  /**
+   * Outputs of the step (validated against the Agent's outputsSchema, sensitive fields redacted).
+   */
+  outputs?: { [k: string]: unknown };
+  /**
+   * Machine-readable CamelCase reason for the phase.
+   */
+  reason?: string;
+  /**
+   * Human-readable details.
+   */
+  message?: string;
+}
+/**
+ * One transition of the run.
+ */
+export interface HistoryEntry {
+  at: string;
+  /**
+   * What happened, in CamelCase (e.g. StepStarted, StepSucceeded, ApprovalDecided).
+   */
+  type: string;
+  /**
+   * The step concerned, if any.
+   */
+  step?: string;
+  attempt?: number;
+  /**
+   * The authenticated user concerned, if any (e.g. who approved).
+   */
+  user?: string;
+  reason?: string;
+  message?: string;
+}

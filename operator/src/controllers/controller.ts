@@ -1,0 +1,161 @@
+// The reconcile loop every Paddock controller runs on, shaped like
+// controller-runtime: event sources map objects to keys, keys go through a
+// rate-limited workqueue, workers call reconcile(key). A key is never
+// reconciled by two workers at once; failures back off per key; a reconciler
+// may ask to be called again after a delay.
+import type { Logger } from 'pino';
+import type { Clock } from '../kube/clock.ts';
+import type { Informer } from '../kube/informer.ts';
+import { defaultControllerRateLimiter } from '../kube/ratelimiter.ts';
+import type { KubeObject } from '../kube/types.ts';
+import { objectKey } from '../kube/types.ts';
+import { WorkQueue } from '../kube/workqueue.ts';
+import type { WorkqueueMetrics } from '../kube/workqueue-metrics.ts';
+import { newReconcileId } from '../observability/logger.ts';
+
+export interface ReconcileContext {
+  readonly logger: Logger;
+  readonly reconcileId: string;
+}
+
+export interface ReconcileResult {
+  /** Reconcile this key again after this long (timeouts, backoff, TTLs). */
+  readonly requeueAfterMs?: number;
+}
+
+export interface Reconciler {
+  reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void>;
+}
+
+export interface ControllerMetrics {
+  reconcile(controller: string, result: 'success' | 'error' | 'requeue', seconds: number): void;
+  workqueue(name: string): WorkqueueMetrics;
+}
+
+export interface ControllerOptions {
+  readonly name: string;
+  readonly reconciler: Reconciler;
+  readonly logger: Logger;
+  readonly workers?: number;
+  readonly clock?: Clock;
+  readonly metrics?: ControllerMetrics;
+}
+
+/** Maps a changed object to the keys of the objects that must be reconciled. */
+export type MapFunc<T extends KubeObject> = (obj: T) => readonly string[];
+
+export class Controller {
+  readonly name: string;
+  readonly queue: WorkQueue<string>;
+  private readonly opts: ControllerOptions;
+  private workers: Promise<void>[] = [];
+  private reconciles = 0;
+
+  constructor(opts: ControllerOptions) {
+    this.opts = opts;
+    this.name = opts.name;
+    this.queue = new WorkQueue<string>({
+      name: opts.name,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      rateLimiter: defaultControllerRateLimiter<string>(opts.clock),
+      ...(opts.metrics ? { metrics: opts.metrics.workqueue(opts.name) } : {}),
+    });
+  }
+
+  /** Reconcile the object itself on every change. */
+  watchPrimary<T extends KubeObject>(informer: Informer<T>): void {
+    this.watch(informer, (o) => [objectKey(o)]);
+  }
+
+  /** Reconcile whatever `map` names when an object of this informer changes. */
+  watch<T extends KubeObject>(informer: Informer<T>, map: MapFunc<T>, onlyOnChange = true): void {
+    const enqueue = (o: T): void => {
+      for (const k of map(o)) this.queue.add(k);
+    };
+    informer.addHandler({
+      add: enqueue,
+      update: (oldObj, newObj) => {
+        // Same resourceVersion: a relist re-delivered what we had; nothing changed.
+        if (onlyOnChange && oldObj.metadata.resourceVersion === newObj.metadata.resourceVersion) return;
+        enqueue(newObj);
+        // When the mapping changes (e.g. an owner reference moved), the old target hears too.
+        for (const k of map(oldObj)) this.queue.add(k);
+      },
+      delete: enqueue,
+    });
+  }
+
+  enqueue(key: string): void {
+    this.queue.add(key);
+  }
+
+  enqueueAfter(key: string, ms: number): void {
+    this.queue.addAfter(key, ms);
+  }
+
+  /** Total reconciles run (tests use it to prove work is not repeated). */
+  get reconcileCount(): number {
+    return this.reconciles;
+  }
+
+  start(): void {
+    const n = this.opts.workers ?? 4;
+    for (let i = 0; i < n; i++) this.workers.push(this.worker());
+  }
+
+  /** Stop taking work, let in-flight reconciles finish (up to timeoutMs), then return. */
+  async stop(timeoutMs = 30_000): Promise<void> {
+    const drained = this.queue.shutDownWithDrain();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.opts.logger.warn({ controller: this.name }, 'shutdown timeout: abandoning queued work');
+        this.queue.shutDown();
+        resolve();
+      }, timeoutMs);
+      timer.unref();
+    });
+    await Promise.race([drained, timeout]);
+    clearTimeout(timer);
+    await Promise.all(this.workers);
+  }
+
+  /** Stop at once: in-flight reconciles finish, queued keys are dropped. */
+  async stopNow(): Promise<void> {
+    this.queue.shutDown();
+    await Promise.all(this.workers);
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const next = await this.queue.get();
+      if (next.shutdown) return;
+      await this.process(next.item);
+    }
+  }
+
+  private async process(key: string): Promise<void> {
+    const reconcileId = newReconcileId();
+    const logger = this.opts.logger.child({ controller: this.name, key, reconcileId });
+    const started = performance.now();
+    this.reconciles++;
+    try {
+      const result = await this.opts.reconciler.reconcile(key, { logger, reconcileId });
+      const seconds = (performance.now() - started) / 1000;
+      this.queue.forget(key);
+      if (result?.requeueAfterMs !== undefined && result.requeueAfterMs >= 0) {
+        this.queue.addAfter(key, result.requeueAfterMs);
+        this.opts.metrics?.reconcile(this.name, 'requeue', seconds);
+      } else {
+        this.opts.metrics?.reconcile(this.name, 'success', seconds);
+      }
+    } catch (err) {
+      const seconds = (performance.now() - started) / 1000;
+      this.opts.metrics?.reconcile(this.name, 'error', seconds);
+      logger.error({ err: err instanceof Error ? err.message : String(err), retries: this.queue.numRequeues(key) }, 'reconcile failed; will retry');
+      this.queue.addRateLimited(key);
+    } finally {
+      this.queue.done(key);
+    }
+  }
+}

@@ -1,0 +1,395 @@
+// A shared informer: list + watch one resource into a local cache and tell
+// handlers what changed. Reconcilers read from this cache, never from the API,
+// in steady state.
+//
+// Watch hygiene (DESIGN.md §2), modelled on client-go's reflector:
+// - a watch that ends normally is resumed from the last resourceVersion seen
+//   (no relist, so no work is repeated);
+// - a 410 Gone (resourceVersion compacted away) triggers a relist; the relist
+//   replaces the cache and notifies only real differences, so unchanged
+//   objects do not cause a second round of work;
+// - errors back off exponentially with jitter, then resume;
+// - a watchdog relists a watch that has been silent longer than `watchdogMs`
+//   (bookmarks count as life), which catches half-open connections.
+import type { Logger } from 'pino';
+import type { ResourceRef } from '../api/constants.ts';
+import { realClock, sleep, type Clock, type TimerHandle } from './clock.ts';
+import type { KubeClient } from './client.ts';
+import { isGone } from './errors.ts';
+import { objectKey, type KubeObject, type WatchEvent } from './types.ts';
+
+export interface InformerHandlers<T extends KubeObject> {
+  add?(obj: T): void;
+  update?(oldObj: T, newObj: T): void;
+  delete?(obj: T): void;
+}
+
+export type RelistReason = 'initial' | 'gone' | 'watchdog' | 'error';
+
+export interface InformerMetrics {
+  event(resource: string, type: string): void;
+  relist(resource: string, reason: RelistReason): void;
+  watchRestart(resource: string): void;
+  cacheSize(resource: string, n: number): void;
+}
+
+export interface InformerOptions<T extends KubeObject> {
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  /** Shrinks objects before they are cached (e.g. drop managedFields). */
+  readonly transform?: (obj: T) => T;
+  /** Relist when the watch has been silent this long. */
+  readonly watchdogMs?: number;
+  /** Server-side watch timeout bounds; a random value in between spreads reconnects. */
+  readonly minWatchTimeoutSeconds?: number;
+  readonly maxWatchTimeoutSeconds?: number;
+  readonly backoffInitialMs?: number;
+  readonly backoffMaxMs?: number;
+  readonly pageSize?: number;
+  /** Deep-freeze cached objects so a handler that mutates one fails loudly. */
+  readonly freeze?: boolean;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly metrics?: InformerMetrics;
+}
+
+/** Secondary index: index name -> function returning the index values of an object. */
+export type IndexFunc<T> = (obj: T) => readonly string[];
+
+export class Informer<T extends KubeObject> {
+  readonly ref: ResourceRef;
+  private readonly client: KubeClient;
+  private readonly opts: InformerOptions<T>;
+  private readonly clock: Clock;
+  private readonly store = new Map<string, T>();
+  private readonly handlers: InformerHandlers<T>[] = [];
+  private readonly indexers = new Map<string, IndexFunc<T>>();
+  private readonly indices = new Map<string, Map<string, Set<string>>>();
+  private resourceVersion = '';
+  private synced = false;
+  private syncWaiters: Array<() => void> = [];
+  private abort: AbortController | undefined;
+  private stopped = false;
+  private readonly stopSignal = new AbortController();
+  private loop: Promise<void> | undefined;
+  private lastActivity = 0;
+  private readonly stats = { lists: 0, watches: 0, events: 0 };
+
+  constructor(client: KubeClient, ref: ResourceRef, opts: InformerOptions<T> = {}) {
+    this.client = client;
+    this.ref = ref;
+    this.opts = opts;
+    this.clock = opts.clock ?? realClock;
+  }
+
+  addHandler(h: InformerHandlers<T>): void {
+    this.handlers.push(h);
+    // A handler added after sync still hears about everything cached.
+    if (this.synced) for (const obj of this.store.values()) h.add?.(obj);
+  }
+
+  addIndex(name: string, fn: IndexFunc<T>): void {
+    if (this.store.size > 0) throw new Error('add indexes before the informer starts');
+    this.indexers.set(name, fn);
+    this.indices.set(name, new Map());
+  }
+
+  get(key: string): T | undefined {
+    return this.store.get(key);
+  }
+
+  list(namespace?: string): T[] {
+    const all = [...this.store.values()];
+    return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+  }
+
+  byIndex(name: string, value: string): T[] {
+    const keys = this.indices.get(name)?.get(value);
+    if (!keys) return [];
+    const out: T[] = [];
+    for (const k of keys) {
+      const o = this.store.get(k);
+      if (o) out.push(o);
+    }
+    return out;
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Counters for tests and debugging: how many lists and watches were opened. */
+  get counters(): Readonly<{ lists: number; watches: number; events: number }> {
+    return { ...this.stats };
+  }
+
+  get lastResourceVersion(): string {
+    return this.resourceVersion;
+  }
+
+  waitForSync(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopSignal.abort();
+    this.abort?.abort();
+    await this.loop;
+  }
+
+  // --- the reflector loop -----------------------------------------------
+
+  private async run(): Promise<void> {
+    let needList = true;
+    let relistReason: RelistReason = 'initial';
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        if (needList) {
+          await this.relist(relistReason);
+          needList = false;
+        }
+        const outcome = await this.watchOnce();
+        failures = 0;
+        if (outcome === 'watchdog') {
+          needList = true;
+          relistReason = 'watchdog';
+        }
+      } catch (err) {
+        if (this.stopped) break;
+        if (isGone(err)) {
+          this.opts.logger?.info({ resource: this.ref.plural, rv: this.resourceVersion }, 'watch: resourceVersion gone; relisting');
+          needList = true;
+          relistReason = 'gone';
+          continue; // relist at once: the server is fine, our position is just too old
+        }
+        failures++;
+        const delay = this.backoff(failures);
+        this.opts.logger?.warn(
+          { resource: this.ref.plural, err: errMessage(err), retryInMs: delay, failures },
+          'watch failed; retrying',
+        );
+        // With a resourceVersion we can resume the watch; without one we must list again.
+        if (!this.resourceVersion) {
+          needList = true;
+          relistReason = 'error';
+        }
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  private backoff(failures: number): number {
+    const initial = this.opts.backoffInitialMs ?? 800;
+    const max = this.opts.backoffMaxMs ?? 30_000;
+    const base = Math.min(max, initial * 2 ** Math.min(failures - 1, 20));
+    return Math.round(base * (0.5 + Math.random() * 0.5));
+  }
+
+  private async relist(reason: RelistReason): Promise<void> {
+    this.stats.lists++;
+    this.opts.metrics?.relist(this.ref.plural, reason);
+    const seen = new Map<string, T>();
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await this.client.list<T>(this.ref, this.opts.namespace, {
+        labelSelector: this.opts.labelSelector,
+        fieldSelector: this.opts.fieldSelector,
+        limit: this.opts.pageSize ?? 500,
+        continue: cont,
+      });
+      for (const item of page.items) {
+        const obj = this.prepare(item);
+        seen.set(objectKey(obj), obj);
+      }
+      cont = page.metadata.continue || undefined;
+      rv = page.metadata.resourceVersion ?? rv;
+    } while (cont);
+    this.replace(seen);
+    this.resourceVersion = rv;
+    this.lastActivity = this.clock.now();
+    if (!this.synced) {
+      this.synced = true;
+      for (const w of this.syncWaiters.splice(0)) w();
+    }
+  }
+
+  /** Replaces the cache with a fresh list, notifying only real differences. */
+  private replace(fresh: Map<string, T>): void {
+    for (const [key, old] of this.store) {
+      if (!fresh.has(key)) {
+        this.remove(key, old);
+        this.dispatch('DELETED', old, old);
+      }
+    }
+    for (const [key, obj] of fresh) {
+      const old = this.store.get(key);
+      if (old && old.metadata.resourceVersion === obj.metadata.resourceVersion) continue;
+      this.put(key, obj, old);
+      this.dispatch(old ? 'MODIFIED' : 'ADDED', obj, old);
+    }
+    this.opts.metrics?.cacheSize(this.ref.plural, this.store.size);
+  }
+
+  /** One watch connection. Resolves when the server ends it or the watchdog fires. */
+  private async watchOnce(): Promise<'ended' | 'watchdog'> {
+    this.stats.watches++;
+    this.opts.metrics?.watchRestart(this.ref.plural);
+    const abort = new AbortController();
+    this.abort = abort;
+    if (this.stopped) abort.abort();
+    const min = this.opts.minWatchTimeoutSeconds ?? 300;
+    const max = this.opts.maxWatchTimeoutSeconds ?? 600;
+    const timeoutSeconds = Math.floor(min + Math.random() * (max - min));
+    let watchdogFired = false;
+    const watchdogMs = this.opts.watchdogMs ?? 300_000;
+    this.lastActivity = this.clock.now();
+    let timer: TimerHandle | undefined;
+    const arm = (): void => {
+      timer = this.clock.setTimeout(() => {
+        const silentFor = this.clock.now() - this.lastActivity;
+        if (silentFor >= watchdogMs) {
+          watchdogFired = true;
+          this.opts.logger?.warn({ resource: this.ref.plural, silentMs: silentFor }, 'watch silent too long; relisting');
+          abort.abort();
+        } else {
+          timer = this.clock.setTimeout(arm, watchdogMs - silentFor);
+        }
+      }, watchdogMs);
+    };
+    arm();
+    try {
+      const events = this.client.watch<T>(this.ref, this.opts.namespace, {
+        resourceVersion: this.resourceVersion,
+        labelSelector: this.opts.labelSelector,
+        fieldSelector: this.opts.fieldSelector,
+        timeoutSeconds,
+        allowWatchBookmarks: true,
+        signal: abort.signal,
+      });
+      for await (const ev of events) {
+        this.lastActivity = this.clock.now();
+        this.handleEvent(ev);
+      }
+      return 'ended';
+    } catch (err) {
+      if (watchdogFired) return 'watchdog';
+      if (this.stopped) return 'ended';
+      throw err;
+    } finally {
+      if (timer) this.clock.clearTimeout(timer);
+    }
+  }
+
+  private handleEvent(ev: WatchEvent<T>): void {
+    const rv = ev.object.metadata.resourceVersion;
+    if (ev.type === 'BOOKMARK') {
+      if (rv) this.resourceVersion = rv;
+      return;
+    }
+    this.stats.events++;
+    this.opts.metrics?.event(this.ref.plural, ev.type);
+    const obj = this.prepare(ev.object);
+    const key = objectKey(obj);
+    const old = this.store.get(key);
+    if (ev.type === 'DELETED') {
+      if (old) this.remove(key, old);
+      this.dispatch('DELETED', obj, old);
+    } else {
+      this.put(key, obj, old);
+      this.dispatch(old ? 'MODIFIED' : 'ADDED', obj, old);
+    }
+    if (rv) this.resourceVersion = rv;
+    this.opts.metrics?.cacheSize(this.ref.plural, this.store.size);
+  }
+
+  private dispatch(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T, old: T | undefined): void {
+    for (const h of this.handlers) {
+      try {
+        if (type === 'ADDED') h.add?.(obj);
+        else if (type === 'MODIFIED') h.update?.(old ?? obj, obj);
+        else h.delete?.(obj);
+      } catch (err) {
+        // A handler bug must not stop the cache from following the server.
+        this.opts.logger?.error({ resource: this.ref.plural, err: errMessage(err) }, 'informer handler threw');
+      }
+    }
+  }
+
+  private prepare(raw: T): T {
+    let obj = raw;
+    if (this.opts.transform) obj = this.opts.transform(obj);
+    if (this.opts.freeze ?? true) deepFreeze(obj);
+    return obj;
+  }
+
+  private put(key: string, obj: T, old: T | undefined): void {
+    if (old) this.unindex(key, old);
+    this.store.set(key, obj);
+    for (const [name, fn] of this.indexers) {
+      const idx = this.indices.get(name)!;
+      for (const v of fn(obj)) {
+        let set = idx.get(v);
+        if (!set) idx.set(v, (set = new Set()));
+        set.add(key);
+      }
+    }
+  }
+
+  private remove(key: string, old: T): void {
+    this.unindex(key, old);
+    this.store.delete(key);
+  }
+
+  private unindex(key: string, obj: T): void {
+    for (const [name, fn] of this.indexers) {
+      const idx = this.indices.get(name)!;
+      for (const v of fn(obj)) {
+        const set = idx.get(v);
+        set?.delete(key);
+        if (set && set.size === 0) idx.delete(v);
+      }
+    }
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    // Stopping must not wait out a long backoff.
+    await sleep(this.clock, ms, this.stopSignal.signal).catch(() => undefined);
+  }
+}
+
+/** Drops managedFields and the last-applied annotation: memory the operator never reads. */
+export function stripForCache<T extends KubeObject>(obj: T): T {
+  const meta = obj.metadata;
+  if (!meta.managedFields && !meta.annotations?.['kubectl.kubernetes.io/last-applied-configuration']) return obj;
+  const { managedFields: _mf, ...rest } = meta;
+  let annotations = rest.annotations;
+  if (annotations?.['kubectl.kubernetes.io/last-applied-configuration']) {
+    const { ['kubectl.kubernetes.io/last-applied-configuration']: _la, ...others } = annotations;
+    annotations = others;
+  }
+  return { ...obj, metadata: { ...rest, ...(annotations ? { annotations } : {}) } };
+}
+
+function deepFreeze(o: unknown): void {
+  if (o === null || typeof o !== 'object' || Object.isFrozen(o)) return;
+  Object.freeze(o);
+  for (const v of Object.values(o)) deepFreeze(v);
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

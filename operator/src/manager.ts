@@ -1,0 +1,178 @@
+// Wires the operator together: one client, shared informers, controllers,
+// leader election, the probe/metrics server, and an orderly shutdown.
+//
+// Informers start at once on every replica (a warm standby fails over fast);
+// controllers start only while this replica holds the lease.
+import type { Logger } from 'pino';
+import type { Agent } from './api/generated/index.ts';
+import { AGENT } from './api/constants.ts';
+import type { Config } from './config.ts';
+import { AgentReconciler } from './controllers/agent/reconciler.ts';
+import { Controller } from './controllers/controller.ts';
+import type { KubeClient } from './kube/client.ts';
+import { EventRecorder } from './kube/events.ts';
+import { Informer, stripForCache, type InformerMetrics } from './kube/informer.ts';
+import { ApiLeaseStore, LeaderElector } from './kube/leaderelection.ts';
+import type { KubeObject } from './kube/types.ts';
+import type { Metrics } from './observability/metrics.ts';
+import { startHealthServer, type HealthServer } from './server/http.ts';
+import type { ResourceRef } from './api/constants.ts';
+
+export interface ManagerDeps {
+  readonly config: Config;
+  readonly client: KubeClient;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Called when leadership is lost; the process should exit (DESIGN §2). */
+  readonly onLostLeadership: () => void;
+}
+
+export class Manager {
+  private readonly deps: ManagerDeps;
+  private readonly informers: Informer<KubeObject>[] = [];
+  private readonly controllers: Controller[] = [];
+  private server: HealthServer | undefined;
+  private elector: LeaderElector | undefined;
+  private readonly electionAbort = new AbortController();
+  private electionDone: Promise<void> | undefined;
+  private leading = false;
+  private controllersStarted = false;
+  private shuttingDown = false;
+
+  constructor(deps: ManagerDeps) {
+    this.deps = deps;
+  }
+
+  /** The address the probe server bound (tests ask for port 0). */
+  get healthAddress(): { host: string; port: number } | undefined {
+    return this.server?.address;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger, metrics } = this.deps;
+    const agents = this.informer<Agent>(AGENT);
+    const agentController = new Controller({
+      name: 'agent',
+      reconciler: new AgentReconciler({
+        client: this.deps.client,
+        agents,
+        events: new EventRecorder({
+          client: this.deps.client,
+          reportingInstance: config.identity,
+          logger: logger.child({ component: 'events' }),
+          onEmit: (reason, type) => metrics.eventEmitted(reason, type),
+        }),
+      }),
+      logger,
+      workers: config.workers,
+      metrics: {
+        reconcile: (c, r, s) => metrics.observeReconcile(c, r, s),
+        workqueue: (n) => metrics.workqueue(n),
+      },
+    });
+    agentController.watchPrimary(agents);
+    this.controllers.push(agentController);
+    for (const c of this.controllers) metrics.initController(c.name);
+
+    this.server = await startHealthServer({
+      ...config.healthAddr,
+      logger,
+      metrics: metrics,
+      ...(config.metricsAddr ? { metricsListen: config.metricsAddr } : {}),
+      checks: {
+        healthz: () => [{ name: 'ping', ok: true }],
+        readyz: () => [
+          ...this.informers.map((i) => ({
+            name: `informer-${i.ref.plural}`,
+            ok: i.hasSynced(),
+            ...(i.hasSynced() ? {} : { message: 'cache not synced' }),
+          })),
+          {
+            name: 'leader',
+            ok: !config.leaderElect || this.leading,
+            ...(!config.leaderElect || this.leading ? {} : { message: 'standby: another replica holds the lease' }),
+          },
+        ],
+      },
+    });
+    logger.info({ address: this.server.address }, 'probe server listening');
+
+    for (const i of this.informers) i.start();
+
+    if (config.leaderElect) {
+      this.elector = new LeaderElector({
+        store: new ApiLeaseStore(this.deps.client, config.leaseNamespace, config.leaseName),
+        identity: config.identity,
+        leaseDurationMs: config.leaseDurationSeconds * 1000,
+        renewDeadlineMs: config.renewDeadlineSeconds * 1000,
+        retryPeriodMs: config.retryPeriodSeconds * 1000,
+        logger: logger.child({ component: 'leader-election' }),
+        onStartedLeading: () => {
+          this.leading = true;
+          metrics.setLeader(config.leaseName, true);
+          void this.startControllers();
+        },
+        onStoppedLeading: () => {
+          const was = this.leading;
+          this.leading = false;
+          metrics.setLeader(config.leaseName, false);
+          if (was && !this.shuttingDown) {
+            logger.error({ lease: config.leaseName }, 'lost leadership; exiting so a fresh process can compete again');
+            this.deps.onLostLeadership();
+          }
+        },
+        onNewLeader: (id) => logger.info({ leader: id }, 'leader observed'),
+      });
+      this.electionDone = this.elector.run(this.electionAbort.signal);
+    } else {
+      this.leading = true;
+      await this.startControllers();
+    }
+  }
+
+  /** Graceful stop: no new work, finish in-flight reconciles, release the lease. */
+  async shutdown(): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    const { logger, config } = this.deps;
+    logger.info('shutting down');
+    await Promise.all(this.controllers.map((c) => c.stop(config.shutdownTimeoutSeconds * 1000)));
+    await Promise.all(this.informers.map((i) => i.stop()));
+    if (this.elector) {
+      await this.elector.release();
+      this.electionAbort.abort();
+      await this.electionDone;
+    }
+    await this.server?.close();
+    logger.info('shutdown complete');
+  }
+
+  private async startControllers(): Promise<void> {
+    if (this.controllersStarted) return;
+    this.controllersStarted = true;
+    // Reconcile from a synced cache only: an empty cache would look like "everything was deleted".
+    await Promise.all(this.informers.map((i) => i.waitForSync()));
+    if (this.shuttingDown) return;
+    for (const c of this.controllers) c.start();
+    this.deps.logger.info({ controllers: this.controllers.map((c) => c.name) }, 'controllers started');
+  }
+
+  private informer<T extends KubeObject>(ref: ResourceRef): Informer<T> {
+    const { config, logger, metrics } = this.deps;
+    const informerMetrics: InformerMetrics = {
+      event: (r, t) => metrics.informerEvent(r, t as 'ADDED'),
+      relist: (r, reason) => metrics.informerRelist(r, reason),
+      watchRestart: (r) => metrics.informerWatchRestart(r),
+      cacheSize: (r, n) => metrics.setInformerCacheObjects(r, n),
+    };
+    const inf = new Informer<T>(this.deps.client, ref, {
+      ...(config.watchNamespace ? { namespace: config.watchNamespace } : {}),
+      transform: stripForCache,
+      watchdogMs: config.watchdogSeconds * 1000,
+      logger: logger.child({ component: 'informer', resource: ref.plural }),
+      metrics: informerMetrics,
+    });
+    this.informers.push(inf as unknown as Informer<KubeObject>);
+    return inf;
+  }
+}
