@@ -4,6 +4,8 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
+# npm scripts and vitest find `node` on PATH: put the pinned one first.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 NODE := node_modules/.bin/node
 BIN := node_modules/.bin
 CLUSTER ?= dev

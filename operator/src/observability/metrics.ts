@@ -217,8 +217,8 @@ export class Metrics {
     this.reconcileErrors.inc({ controller }, 0);
   }
 
-  /** Records one finished reconcile (the shape controllers/controller.ts ControllerMetrics expects). */
-  reconcile(controller: string, result: ReconcileResult, seconds: number): void {
+  /** Records one finished reconcile. */
+  observeReconcile(controller: string, result: ReconcileResult, seconds: number): void {
     this.initController(controller);
     this.reconcileTotal.inc({ controller, result });
     if (result === 'error') this.reconcileErrors.inc({ controller });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ApiError } from '../../../operator/src/kube/errors.ts';
 import {
   audit,
   createLogger,
@@ -202,6 +203,31 @@ describe('error logging', () => {
     });
     expect(errorFields('plain string')).toEqual({ err: { message: 'plain string' } });
     expect(errorFields(42)).toEqual({ err: { message: 'non-error value thrown: 42' } });
+  });
+
+  it("handles the REST client's ApiError, including connection failures", () => {
+    const conflict = new ApiError('PATCH', '/api/v1/namespaces/a/pods/p', 409, {
+      kind: 'Status',
+      message: 'Operation cannot be fulfilled',
+      reason: 'Conflict',
+      code: 409,
+    });
+    expect(serializeError(conflict)).toEqual({
+      message: 'Operation cannot be fulfilled',
+      status: 409,
+      reason: 'Conflict',
+      name: 'ApiError',
+    });
+    const refused = new ApiError('GET', '/api/v1/pods', 0, {
+      message: 'fetch failed',
+      reason: 'ConnectionError',
+    });
+    expect(serializeError(refused)).toEqual({
+      message: 'GET /api/v1/pods: 0 ConnectionError fetch failed',
+      status: 0,
+      reason: 'ConnectionError',
+      name: 'ApiError',
+    });
   });
 
   it('reads a Status body given as a JSON string, and truncates huge messages', () => {

@@ -1,5 +1,7 @@
 import { register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import type { RequestObserver } from '../../../operator/src/kube/client.ts';
+import type { InformerMetrics } from '../../../operator/src/kube/informer.ts';
 import { LATENCY_BUCKETS, Metrics } from '../../../operator/src/observability/metrics.ts';
 
 async function series(metrics: Metrics, name: string) {
@@ -88,10 +90,10 @@ describe('Metrics', () => {
 
   it('counts reconciles by result, errors separately, and observes durations', async () => {
     const m = new Metrics({ defaultMetrics: false });
-    m.reconcile('workflow', 'success', 0.004);
-    m.reconcile('workflow', 'success', 0.02);
-    m.reconcile('workflow', 'error', 0.1);
-    m.reconcile('workflow', 'requeue', 0.001);
+    m.observeReconcile('workflow', 'success', 0.004);
+    m.observeReconcile('workflow', 'success', 0.02);
+    m.observeReconcile('workflow', 'error', 0.1);
+    m.observeReconcile('workflow', 'requeue', 0.001);
     expect(await value(m, 'paddock_reconcile_total', { controller: 'workflow', result: 'success' })).toBe(2);
     expect(await value(m, 'paddock_reconcile_total', { controller: 'workflow', result: 'error' })).toBe(1);
     expect(await value(m, 'paddock_reconcile_total', { controller: 'workflow', result: 'requeue' })).toBe(1);
@@ -196,5 +198,18 @@ describe('Metrics', () => {
     ).toBe(1);
     expect(await value(m, 'paddock_informer_watch_restarts_total', { resource: 'workflows' })).toBe(1);
     expect(await value(m, 'paddock_informer_cache_objects', { resource: 'workflows' })).toBe(3);
+  });
+
+  it('plugs into the informer and REST client hooks as they are declared', async () => {
+    const m = new Metrics({ defaultMetrics: false });
+    // These assignments are the type check (tsc); the calls check the wiring.
+    const informer: InformerMetrics = m.informerMetrics();
+    const observe: RequestObserver = m.apiRequest;
+    informer.event('agents', 'ADDED');
+    observe('apply', 'pods', 200, 0.01);
+    expect(await value(m, 'paddock_informer_events_total', { resource: 'agents', type: 'ADDED' })).toBe(1);
+    expect(
+      await value(m, 'paddock_api_requests_total', { verb: 'apply', resource: 'pods', code: '200' }),
+    ).toBe(1);
   });
 });

@@ -147,7 +147,7 @@ describe('startHealthServer', () => {
 
   it('serves /metrics from the registry on the probe port', async () => {
     const metrics = new Metrics({ defaultMetrics: false, version: '9.9.9' });
-    metrics.reconcile('agent', 'success', 0.01);
+    metrics.observeReconcile('agent', 'success', 0.01);
     const { url } = await start({ metrics });
     const res = await get(`${url}/metrics`);
     expect(res.status).toBe(200);
