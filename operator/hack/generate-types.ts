@@ -77,14 +77,23 @@ const TITLES: Readonly<Record<PaddockKind, Readonly<Record<string, string>>>> = 
 };
 
 /** Types shared by several CRDs, emitted once in common.ts. */
-const COMMON_TYPES: readonly string[] = ['Approvers', 'Backoff', 'Condition', 'JsonSchemaObject', 'RetryPolicy'];
+const COMMON_TYPES: readonly string[] = [
+  'Approvers',
+  'Backoff',
+  'Condition',
+  'JsonSchemaObject',
+  'RetryPolicy',
+];
 
 /** Documentation of common types, where the description of their first use would mislead. */
 const COMMON_DOCS: Readonly<Record<string, string>> = {
-  Approvers: 'Who may decide an Approval, besides holding the `approve` verb; empty means anyone holding the verb.',
+  Approvers:
+    'Who may decide an Approval, besides holding the `approve` verb; empty means anyone holding the verb.',
   Backoff: 'Delay before retry n is seconds * factor^(n-1), capped at maxSeconds.',
-  Condition: 'One aspect of the current state of an object (the metav1.Condition shape, kstatus conventions).',
-  JsonSchemaObject: 'A JSON Schema (draft 2020-12 unless $schema says draft-07) whose top-level type is object.',
+  Condition:
+    'One aspect of the current state of an object (the metav1.Condition shape, kstatus conventions).',
+  JsonSchemaObject:
+    'A JSON Schema (draft 2020-12 unless $schema says draft-07) whose top-level type is object.',
   RetryPolicy: 'How often a failed attempt is retried, and the backoff between attempts.',
 };
 
@@ -96,7 +105,12 @@ const OUTPUT_FILES: Readonly<Record<PaddockKind, string>> = {
 
 const UNKNOWN_MAP = '{ [k: string]: unknown }';
 
-const PRETTIER_STYLE = { singleQuote: true, printWidth: 110, trailingComma: 'all', bracketSpacing: true } as const;
+const PRETTIER_STYLE = {
+  singleQuote: true,
+  printWidth: 110,
+  trailingComma: 'all',
+  bracketSpacing: true,
+} as const;
 
 function banner(source: string): string {
   return [
@@ -169,7 +183,8 @@ function convertNode(node: unknown, path: string, conv: Conversion): JSONSchema 
     const additional = node['additionalProperties'];
     if (isJsonObject(props)) {
       const properties: Record<string, JSONSchema> = {};
-      for (const [name, sub] of Object.entries(props)) properties[name] = convertNode(sub, childPath(path, name), conv);
+      for (const [name, sub] of Object.entries(props))
+        properties[name] = convertNode(sub, childPath(path, name), conv);
       out.properties = properties;
       const required = Array.isArray(node['required']) ? [...(node['required'] as string[])] : [];
       // Every object the API server returns has metadata; the types say so.
@@ -196,7 +211,9 @@ function convertNode(node: unknown, path: string, conv: Conversion): JSONSchema 
   if (COMMON_TYPES.includes(title)) {
     const previous = conv.common.get(title);
     if (previous && !sameShape(previous, out)) {
-      throw new Error(`${conv.kind}: '${path}' declares ${title} with a different shape than elsewhere in the CRD`);
+      throw new Error(
+        `${conv.kind}: '${path}' declares ${title} with a different shape than elsewhere in the CRD`,
+      );
     }
     if (!previous) conv.common.set(title, { ...out, description: COMMON_DOCS[title] ?? out.description });
     return { tsType: title, ...(out.description === undefined ? {} : { description: out.description }) };
@@ -227,7 +244,9 @@ export function convertCrdSchema(kind: PaddockKind, openAPIV3Schema: unknown): C
   const schema = convertNode(openAPIV3Schema, '', conv);
   const missing = Object.keys(titles).filter((p) => !conv.seenPaths.has(p));
   if (missing.length > 0) {
-    throw new Error(`${kind}: named paths not found in the CRD schema (update TITLES): ${missing.join(', ')}`);
+    throw new Error(
+      `${kind}: named paths not found in the CRD schema (update TITLES): ${missing.join(', ')}`,
+    );
   }
   return { kind, schema, common: conv.common };
 }
@@ -267,7 +286,9 @@ export async function generateFiles(
     for (const [title, schema] of c.common) {
       const seen = common.get(title);
       if (seen && !sameShape(seen.schema, schema)) {
-        throw new Error(`${title} has a different shape in the ${seen.from} and ${c.kind} CRDs; make them agree`);
+        throw new Error(
+          `${title} has a different shape in the ${seen.from} and ${c.kind} CRDs; make them agree`,
+        );
       }
       if (!seen) common.set(title, { schema, from: c.kind });
     }
@@ -321,12 +342,7 @@ export async function staleFiles(dir: string, files: readonly GeneratedFile[]): 
     if (current === undefined) stale.push(`${f.name} (missing)`);
     else if (current !== f.content) stale.push(`${f.name} (differs)`);
   }
-  let present: string[] = [];
-  try {
-    present = await readdir(dir);
-  } catch {
-    present = [];
-  }
+  const present = await readdir(dir).catch((): string[] => []);
   const expected = new Set(files.map((f) => f.name));
   for (const name of present.sort()) {
     if (name.endsWith('.ts') && !expected.has(name)) stale.push(`${name} (not generated any more)`);

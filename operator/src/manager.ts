@@ -60,7 +60,7 @@ export class Manager {
           client: this.deps.client,
           reportingInstance: config.identity,
           logger: logger.child({ component: 'events' }),
-          onEmit: (reason, type) => metrics.eventEmitted(reason, type),
+          onEmit: (reason: string, type: 'Normal' | 'Warning') => metrics.eventEmitted(reason, type),
         }),
       }),
       logger,
@@ -112,16 +112,15 @@ export class Manager {
           metrics.setLeader(config.leaseName, true);
           void this.startControllers();
         },
-        onStoppedLeading: () => {
-          const was = this.leading;
+        onStoppedLeading: ({ reason }) => {
           this.leading = false;
           metrics.setLeader(config.leaseName, false);
-          if (was && !this.shuttingDown) {
+          if (reason === 'lost' && !this.shuttingDown) {
             logger.error({ lease: config.leaseName }, 'lost leadership; exiting so a fresh process can compete again');
             this.deps.onLostLeadership();
           }
         },
-        onNewLeader: (id) => logger.info({ leader: id }, 'leader observed'),
+        onNewLeader: (id: string) => logger.info({ leader: id }, 'leader observed'),
       });
       this.electionDone = this.elector.run(this.electionAbort.signal);
     } else {

@@ -110,7 +110,8 @@ export function toValidationSchema(schema: unknown, isRoot = true): unknown {
       for (const [name, sub] of Object.entries(value)) {
         const converted = toValidationSchema(sub, false);
         // metadata is the API server's: the schema only restricts name, every other field is allowed.
-        props[name] = isRoot && name === 'metadata' && isJsonObject(converted) ? openObject(converted) : converted;
+        props[name] =
+          isRoot && name === 'metadata' && isJsonObject(converted) ? openObject(converted) : converted;
       }
       out[key] = props;
     } else if (key === 'items' || key === 'additionalProperties' || key === 'not') {
@@ -257,7 +258,10 @@ const userCacheByJson = new Map<string, CompiledUserSchema>();
 
 function compileUncached(schema: unknown): CompiledUserSchema {
   if (!isJsonObject(schema)) {
-    return { ok: false, error: 'the schema must be a JSON object, e.g. {"type": "object", "properties": {...}}' };
+    return {
+      ok: false,
+      error: 'the schema must be a JSON object, e.g. {"type": "object", "properties": {...}}',
+    };
   }
   const ajv = userAjvFor(schema);
   if (typeof ajv === 'string') return { ok: false, error: ajv };
@@ -269,7 +273,10 @@ function compileUncached(schema: unknown): CompiledUserSchema {
   try {
     validate = ajv.compile(schema);
   } catch (err) {
-    return { ok: false, error: `cannot compile the JSON Schema: ${err instanceof Error ? err.message : String(err)}` };
+    return {
+      ok: false,
+      error: `cannot compile the JSON Schema: ${err instanceof Error ? err.message : String(err)}`,
+    };
   } finally {
     // The validate function stands on its own; dropping the schema from ajv's registry keeps memory
     // bounded by our cache and lets another schema reuse the same $id.
@@ -339,12 +346,22 @@ function resolveLocalRef(root: JsonObject, ref: string): unknown {
   return node;
 }
 
+/** How often one $ref is followed along a path before a recursive schema is cut short. */
+export const MAX_REF_EXPANSIONS = 8;
+
+function containsSensitive(node: unknown): boolean {
+  if (Array.isArray(node)) return node.some((n: unknown) => containsSensitive(n));
+  if (!isJsonObject(node)) return false;
+  if (node[SENSITIVE_KEYWORD] === true) return true;
+  return Object.values(node).some((n) => containsSensitive(n));
+}
+
 function collectSensitive(
   root: JsonObject,
   node: unknown,
   pointer: string,
   out: Set<string>,
-  activeRefs: Set<string>,
+  activeRefs: Map<string, number>,
 ): void {
   if (!isJsonObject(node)) return;
   if (node[SENSITIVE_KEYWORD] === true) {
@@ -352,10 +369,17 @@ function collectSensitive(
     return; // the whole value is hidden; nothing below matters
   }
   const ref = node['$ref'];
-  if (typeof ref === 'string' && !activeRefs.has(ref)) {
-    activeRefs.add(ref);
-    collectSensitive(root, resolveLocalRef(root, ref), pointer, out, activeRefs);
-    activeRefs.delete(ref);
+  if (typeof ref === 'string') {
+    const target = resolveLocalRef(root, ref);
+    const expansions = activeRefs.get(ref) ?? 0;
+    if (expansions >= MAX_REF_EXPANSIONS) {
+      // A recursive schema nested this deep: fail closed, hide the whole value if anything below may be sensitive.
+      if (containsSensitive(target)) out.add(pointer);
+    } else {
+      activeRefs.set(ref, expansions + 1);
+      collectSensitive(root, target, pointer, out, activeRefs);
+      activeRefs.set(ref, expansions);
+    }
   }
   const props = node['properties'];
   if (isJsonObject(props)) {
@@ -369,7 +393,12 @@ function collectSensitive(
       collectSensitive(root, sub, `${pointer}/${ANY_SEGMENT}`, out, activeRefs);
     }
   }
-  for (const key of ['additionalProperties', 'unevaluatedProperties', 'additionalItems', 'unevaluatedItems']) {
+  for (const key of [
+    'additionalProperties',
+    'unevaluatedProperties',
+    'additionalItems',
+    'unevaluatedItems',
+  ]) {
     collectSensitive(root, node[key], `${pointer}/${ANY_SEGMENT}`, out, activeRefs);
   }
   const items = node['items'];
@@ -397,14 +426,16 @@ const sensitiveCache = new WeakMap<object, readonly string[]>();
  * JSON pointers of the values a schema marks `x-paddock-sensitive: true`, sorted. Follows properties,
  * items, additional/pattern properties, allOf/anyOf/oneOf, if/then/else and local $refs. A `*` segment
  * stands for any array index or any object key (e.g. `/credentials/*\/password`); '' means the whole
- * value. Conservative: a value that may match a sensitive subschema is reported.
+ * value. Conservative: a value that may match a sensitive subschema is reported, and a recursive schema
+ * is unrolled MAX_REF_EXPANSIONS times, below which a subtree that may hold sensitive values is hidden
+ * whole.
  */
 export function sensitivePaths(schema: unknown): readonly string[] {
   if (!isJsonObject(schema)) return [];
   const cached = sensitiveCache.get(schema);
   if (cached) return cached;
   const out = new Set<string>();
-  collectSensitive(schema, schema, '', out, new Set());
+  collectSensitive(schema, schema, '', out, new Map());
   const result = Object.freeze([...out].sort());
   sensitiveCache.set(schema, result);
   return result;

@@ -127,7 +127,8 @@ export function nextSpec(
     leaseDurationSeconds,
     acquireTime: renewing && old.acquireTime ? old.acquireTime : now,
     renewTime: now,
-    leaseTransitions: decision.action === 'create' ? 0 : renewing ? old.leaseTransitions : old.leaseTransitions + 1,
+    leaseTransitions:
+      decision.action === 'create' ? 0 : renewing ? old.leaseTransitions : old.leaseTransitions + 1,
   };
 }
 
@@ -160,13 +161,16 @@ export const JITTER_FACTOR = 1.2;
 export function validateTiming(t: LeaderElectionTiming): void {
   const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = t;
   for (const [k, v] of Object.entries(t)) {
-    if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`leader election: ${k} must be > 0, got ${String(v)}`);
+    if (!(Number.isFinite(v) && v > 0))
+      throw new RangeError(`leader election: ${k} must be > 0, got ${String(v)}`);
   }
   if (leaseDurationMs <= renewDeadlineMs) {
     throw new RangeError('leader election: leaseDurationMs must be greater than renewDeadlineMs');
   }
   if (renewDeadlineMs <= JITTER_FACTOR * retryPeriodMs) {
-    throw new RangeError(`leader election: renewDeadlineMs must be greater than ${JITTER_FACTOR} * retryPeriodMs`);
+    throw new RangeError(
+      `leader election: renewDeadlineMs must be greater than ${JITTER_FACTOR} * retryPeriodMs`,
+    );
   }
 }
 
@@ -181,7 +185,8 @@ export function jitteredRetry(retryPeriodMs: number, random: number): number {
  */
 export function formatMicroTime(epochMs: number): string {
   const whole = Math.floor(epochMs);
-  const micros = Math.min(999, Math.max(0, Math.floor((epochMs - whole) * 1000)));
+  // Rounded, not floored: epoch ms carry ~0.2 us of float error, which must not turn .456 into .455.
+  const micros = Math.min(999, Math.max(0, Math.round((epochMs - whole) * 1000)));
   const iso = new Date(whole).toISOString(); // always "...sss Z" with 3 fractional digits
   return `${iso.slice(0, -1)}${String(micros).padStart(3, '0')}Z`;
 }
