@@ -5,7 +5,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLUSTER_DIR } from './paths.ts';
 
-export const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
+export const BINARIES = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kwok',
+] as const;
 export type Binary = (typeof BINARIES)[number];
 
 export function ensureBinaries(): string {
@@ -17,7 +23,8 @@ export function ensureBinaries(): string {
   }
   const dir = res.stdout.trim().split('\n').pop() ?? '';
   for (const b of BINARIES) {
-    if (!existsSync(join(dir, b))) throw new Error(`control plane binary missing after build: ${join(dir, b)}`);
+    if (!existsSync(join(dir, b)))
+      throw new Error(`control plane binary missing after build: ${join(dir, b)}`);
   }
   return dir;
 }

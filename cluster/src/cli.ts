@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { LocalCluster, stopStaleCluster, writeCurrent } from './local-cluster.ts';
 import { CLUSTERS_ROOT } from './paths.ts';
 
-const program = new Command('cluster').description('Paddock local control plane (etcd, kube-apiserver, KCM, scheduler, KWOK)');
+const program = new Command('cluster').description(
+  'Paddock local control plane (etcd, kube-apiserver, KCM, scheduler, KWOK)',
+);
 
 program
   .command('up')

@@ -19,14 +19,21 @@ export function kubeconfigYaml(o: KubeconfigOptions): string {
     clusters: [
       {
         name: 'paddock-local',
-        cluster: { server: o.server, 'certificate-authority-data': readFileSync(o.caFile).toString('base64') },
+        cluster: {
+          server: o.server,
+          'certificate-authority-data': readFileSync(o.caFile).toString('base64'),
+        },
       },
     ],
     users: [{ name: o.user, user: { token: o.token } }],
     contexts: [
       {
         name: ctx,
-        context: { cluster: 'paddock-local', user: o.user, ...(o.namespace ? { namespace: o.namespace } : {}) },
+        context: {
+          cluster: 'paddock-local',
+          user: o.user,
+          ...(o.namespace ? { namespace: o.namespace } : {}),
+        },
       },
     ],
     'current-context': ctx,

@@ -13,7 +13,13 @@ import { killFromPidFiles, ManagedProcess } from './process.ts';
 import { CLUSTER_DIR, CLUSTERS_ROOT } from './paths.ts';
 import { createUsers, writeTokenFile, type User } from './users.ts';
 
-export const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
+export const COMPONENTS = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kwok',
+] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 export interface LocalClusterOptions {
@@ -137,7 +143,9 @@ export class LocalCluster {
     } catch (err) {
       const tails = [...this.procs.values()].map((p) => `--- ${p.spec.name} ---\n${p.tail(15)}`).join('\n');
       if (process.env['PADDOCK_CLUSTER_KEEP_ON_FAILURE'] !== '1') await this.stop();
-      throw new Error(`local cluster ${this.opts.name} failed to start: ${String(err)}\n${tails}`);
+      throw new Error(`local cluster ${this.opts.name} failed to start: ${String(err)}\n${tails}`, {
+        cause: err,
+      });
     }
     this.log(`cluster ${this.opts.name} ready at ${server} in ${Date.now() - t0} ms`);
     return this.info;
@@ -312,7 +320,8 @@ export class LocalCluster {
           capacity: { cpu: '32', memory: '128Gi', pods: '1000' },
         },
       });
-      if (res.status !== 201 && res.status !== 409) throw new Error(`creating node ${name}: ${res.status} ${res.body}`);
+      if (res.status !== 201 && res.status !== 409)
+        throw new Error(`creating node ${name}: ${res.status} ${res.body}`);
     }
   }
 
@@ -344,7 +353,10 @@ export class LocalCluster {
     });
     await waitFor('probe pod Succeeded (scheduler + KWOK)', 60_000, this.process('kwok'), async () => {
       const r = await this.adminRequest('GET', `/api/v1/namespaces/${ns}/pods/probe`);
-      return r.status === 200 && (JSON.parse(r.body) as { status?: { phase?: string } }).status?.phase === 'Succeeded';
+      return (
+        r.status === 200 &&
+        (JSON.parse(r.body) as { status?: { phase?: string } }).status?.phase === 'Succeeded'
+      );
     });
     await this.adminRequest('DELETE', `/api/v1/namespaces/${ns}`);
   }
@@ -408,7 +420,8 @@ async function waitFor(
   const deadline = Date.now() + timeoutMs;
   let delay = 50;
   for (;;) {
-    if (!proc.running) throw new Error(`${proc.spec.name} exited while waiting for ${what}:\n${proc.tail(30)}`);
+    if (!proc.running)
+      throw new Error(`${proc.spec.name} exited while waiting for ${what}:\n${proc.tail(30)}`);
     try {
       if (await check()) return;
     } catch {
@@ -433,5 +446,8 @@ async function postJson(url: string, body: unknown): Promise<unknown> {
 
 /** Records which cluster `cluster up` started, for `cluster down`/`env`. */
 export function writeCurrent(info: ClusterInfo): void {
-  writeFileSync(join(CLUSTERS_ROOT, `${info.name}.json`), JSON.stringify({ ...info, users: undefined }, null, 2));
+  writeFileSync(
+    join(CLUSTERS_ROOT, `${info.name}.json`),
+    JSON.stringify({ ...info, users: undefined }, null, 2),
+  );
 }

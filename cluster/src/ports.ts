@@ -1,5 +1,5 @@
 // Free loopback ports, so several clusters can run side by side.
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -20,7 +20,7 @@ export async function freePorts(n: number): Promise<number[]> {
     Array.from(
       { length: n },
       () =>
-        new Promise<import('node:net').Server>((resolve, reject) => {
+        new Promise<Server>((resolve, reject) => {
           const srv = createServer();
           srv.on('error', reject);
           srv.listen(0, '127.0.0.1', () => resolve(srv));

@@ -18,7 +18,9 @@ function configOrExit(): ReturnType<typeof loadConfig> {
       process.exit(0);
     }
     if (err instanceof ConfigError) {
-      process.stderr.write(`paddock: invalid configuration:\n${err.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      process.stderr.write(
+        `paddock: invalid configuration:\n${err.problems.map((p) => `  - ${p}`).join('\n')}\n`,
+      );
       process.exit(2);
     }
     throw err;
@@ -66,7 +68,15 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
 }
 
 try {
-  logger.info({ version: VERSION, identity: config.identity, server: client.server, namespace: config.watchNamespace || '(all)' }, 'starting paddock operator');
+  logger.info(
+    {
+      version: VERSION,
+      identity: config.identity,
+      server: client.server,
+      namespace: config.watchNamespace || '(all)',
+    },
+    'starting paddock operator',
+  );
   await manager.start();
 } catch (err) {
   logger.fatal(errorFields(err), 'failed to start');

@@ -90,7 +90,9 @@ export class Manager {
           {
             name: 'leader',
             ok: !config.leaderElect || this.leading,
-            ...(!config.leaderElect || this.leading ? {} : { message: 'standby: another replica holds the lease' }),
+            ...(!config.leaderElect || this.leading
+              ? {}
+              : { message: 'standby: another replica holds the lease' }),
           },
         ],
       },
@@ -116,7 +118,10 @@ export class Manager {
           this.leading = false;
           metrics.setLeader(config.leaseName, false);
           if (reason === 'lost' && !this.shuttingDown) {
-            logger.error({ lease: config.leaseName }, 'lost leadership; exiting so a fresh process can compete again');
+            logger.error(
+              { lease: config.leaseName },
+              'lost leadership; exiting so a fresh process can compete again',
+            );
             this.deps.onLostLeadership();
           }
         },
@@ -159,7 +164,7 @@ export class Manager {
   private informer<T extends KubeObject>(ref: ResourceRef): Informer<T> {
     const { config, logger, metrics } = this.deps;
     const informerMetrics: InformerMetrics = {
-      event: (r, t) => metrics.informerEvent(r, t as 'ADDED'),
+      event: (r, t) => metrics.informerEvent(r, t),
       relist: (r, reason) => metrics.informerRelist(r, reason),
       watchRestart: (r) => metrics.informerWatchRestart(r),
       cacheSize: (r, n) => metrics.setInformerCacheObjects(r, n),

@@ -31,7 +31,7 @@ describe('Agent controller', () => {
   const events = async (name: string) =>
     (await env().admin.list<EventObj>(EVENT, NS)).items.filter((e) => e.regarding?.name === name);
 
-  beforeAll(async () => {
+  beforeAll(() => {
     operatorKc = operatorKubeconfig(env());
     env().kubectl(['create', 'namespace', NS]);
     op = OperatorProcess.start(operatorKc, ['--leader-elect=false']);
@@ -42,8 +42,18 @@ describe('Agent controller', () => {
 
   it('runs as its ServiceAccount, which is not a cluster admin', () => {
     const as = `system:serviceaccount:${OPERATOR_NAMESPACE}:${OPERATOR_SA}`;
-    const can = (verb: string, res: string, ns?: string) =>
-      kubectl(env().kubeconfig, ['auth', 'can-i', verb, res, `--as=${as}`, ...(ns ? ['-n', ns] : [])]).stdout.trim();
+    const can = (verb: string, res: string, ns?: string) => {
+      const [resource, sub] = res.split('/');
+      return kubectl(env().kubeconfig, [
+        'auth',
+        'can-i',
+        verb,
+        resource!,
+        `--as=${as}`,
+        ...(sub ? [`--subresource=${sub}`] : []),
+        ...(ns ? ['-n', ns] : []),
+      ]).stdout.trim();
+    };
     expect(can('watch', 'agents.paddock.dev', NS)).toBe('yes');
     expect(can('patch', 'agents.paddock.dev/status', NS)).toBe('yes');
     expect(can('update', 'agents.paddock.dev', NS)).toBe('no');
@@ -54,14 +64,26 @@ describe('Agent controller', () => {
 
   it('marks a valid Agent Ready with observedGeneration and kstatus conditions, and records an Event', async () => {
     await env().admin.create(AGENT, testAgent('scanner', NS));
-    const a = await eventually('scanner Ready', () => get('scanner'), (x) => cond(x, 'Ready')?.status === 'True');
+    const a = await eventually(
+      'scanner Ready',
+      () => get('scanner'),
+      (x) => cond(x, 'Ready')?.status === 'True',
+    );
     expect(a.status?.observedGeneration).toBe(a.metadata.generation);
     expect(cond(a, 'Ready')).toMatchObject({ status: 'True', reason: 'Valid', observedGeneration: 1 });
     expect(cond(a, 'Reconciling')).toMatchObject({ status: 'False' });
     expect(cond(a, 'Stalled')).toMatchObject({ status: 'False' });
     expect(cond(a, 'ImageNotPinned')).toMatchObject({ status: 'False' });
-    const evs = await eventually('AgentReady event', () => events('scanner'), (e) => e.some((x) => x.reason === 'AgentReady'));
-    expect(evs.find((x) => x.reason === 'AgentReady')).toMatchObject({ type: 'Normal', reportingController: 'paddock.dev/operator', regarding: { kind: 'Agent' } });
+    const evs = await eventually(
+      'AgentReady event',
+      () => events('scanner'),
+      (e) => e.some((x) => x.reason === 'AgentReady'),
+    );
+    expect(evs.find((x) => x.reason === 'AgentReady')).toMatchObject({
+      type: 'Normal',
+      reportingController: 'paddock.dev/operator',
+      regarding: { kind: 'Agent' },
+    });
     // Status is owned by the operator's field manager via server-side apply.
     const raw = await env().admin.get<Agent>(AGENT, NS, 'scanner');
     const managers = (raw.metadata.managedFields ?? []) as Array<{ manager?: string; subresource?: string }>;
@@ -71,17 +93,33 @@ describe('Agent controller', () => {
   it('stalls an Agent whose schema does not compile, naming the field, then recovers when fixed', async () => {
     await env().admin.create(
       AGENT,
-      testAgent('broken', NS, { outputsSchema: { type: 'object', properties: { n: { type: 'integer', minimum: 'zero' } } } }),
+      testAgent('broken', NS, {
+        outputsSchema: { type: 'object', properties: { n: { type: 'integer', minimum: 'zero' } } },
+      }),
     );
-    const bad = await eventually('broken Stalled', () => get('broken'), (x) => cond(x, 'Stalled')?.status === 'True');
+    const bad = await eventually(
+      'broken Stalled',
+      () => get('broken'),
+      (x) => cond(x, 'Stalled')?.status === 'True',
+    );
     expect(cond(bad, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidOutputsSchema' });
     expect(cond(bad, 'Ready')?.message).toContain('spec.outputsSchema');
-    const warn = await eventually('warning event', () => events('broken'), (e) => e.some((x) => x.reason === 'InvalidOutputsSchema'));
+    const warn = await eventually(
+      'warning event',
+      () => events('broken'),
+      (e) => e.some((x) => x.reason === 'InvalidOutputsSchema'),
+    );
     expect(warn.find((x) => x.reason === 'InvalidOutputsSchema')?.type).toBe('Warning');
     const stalledSince = cond(bad, 'Stalled')?.lastTransitionTime;
 
-    await env().admin.patch(AGENT, NS, 'broken', { spec: { outputsSchema: { type: 'object', properties: { n: { type: 'integer', minimum: 0 } } } } });
-    const fixed = await eventually('broken fixed', () => get('broken'), (x) => cond(x, 'Ready')?.status === 'True' && x.status?.observedGeneration === 2);
+    await env().admin.patch(AGENT, NS, 'broken', {
+      spec: { outputsSchema: { type: 'object', properties: { n: { type: 'integer', minimum: 0 } } } },
+    });
+    const fixed = await eventually(
+      'broken fixed',
+      () => get('broken'),
+      (x) => cond(x, 'Ready')?.status === 'True' && x.status?.observedGeneration === 2,
+    );
     expect(cond(fixed, 'Stalled')?.status).toBe('False');
     expect(cond(fixed, 'Ready')?.observedGeneration).toBe(2);
     expect(stalledSince).toBeDefined();
@@ -89,9 +127,17 @@ describe('Agent controller', () => {
 
   it('refuses requests above limits with InvalidResources and warns about tags', async () => {
     await env().admin.create(AGENT, testAgent('tagged', NS, { image: 'ghcr.io/acme/tagged:latest' }));
-    const t = await eventually('tagged Ready', () => get('tagged'), (x) => cond(x, 'Ready')?.status === 'True');
+    const t = await eventually(
+      'tagged Ready',
+      () => get('tagged'),
+      (x) => cond(x, 'Ready')?.status === 'True',
+    );
     expect(cond(t, 'ImageNotPinned')).toMatchObject({ status: 'True', reason: 'TagNotDigest' });
-    await eventually('ImageNotPinned event', () => events('tagged'), (e) => e.some((x) => x.reason === 'ImageNotPinned' && x.type === 'Warning'));
+    await eventually(
+      'ImageNotPinned event',
+      () => events('tagged'),
+      (e) => e.some((x) => x.reason === 'ImageNotPinned' && x.type === 'Warning'),
+    );
   });
 
   it('keeps lastTransitionTime when nothing flips and writes nothing for a no-op change', async () => {

@@ -43,9 +43,19 @@ describe('CRDs on the real API server', () => {
 
   it('accepts every example and shows the printer columns', () => {
     env().kubectl(['apply', '-f', join(EXAMPLES, 'namespace.yaml')]);
-    const out = env().kubectl(['apply', '--server-side', '-R', '-f', join(EXAMPLES, 'agents'), '-f', join(EXAMPLES, 'workflows')]);
+    const out = env().kubectl([
+      'apply',
+      '--server-side',
+      '-R',
+      '-f',
+      join(EXAMPLES, 'agents'),
+      '-f',
+      join(EXAMPLES, 'workflows'),
+    ]);
     const applied = out.split('\n').filter((l) => l.includes('serverside-applied'));
-    expect(applied.length).toBe(readdirSync(join(EXAMPLES, 'agents')).length + readdirSync(join(EXAMPLES, 'workflows')).length);
+    expect(applied.length).toBe(
+      readdirSync(join(EXAMPLES, 'agents')).length + readdirSync(join(EXAMPLES, 'workflows')).length,
+    );
     const agents = env().kubectl(['get', 'agents', '-n', 'paddock-demo']);
     expect(agents.split('\n')[0]).toMatch(/NAME\s+RISK\s+IMAGE\s+READY\s+AGE/);
     const wfs = env().kubectl(['get', 'pwf', '-n', 'paddock-demo']);
@@ -73,7 +83,11 @@ describe('CRDs on the real API server', () => {
       env().kubectl(['create', 'namespace', ns]);
       const first = kubectl(env().kubeconfig, ['apply', '--server-side', '-n', ns, '-f', '-'], original);
       expect(first.code, first.stderr).toBe(0);
-      const second = kubectl(env().kubeconfig, ['apply', '--server-side', '--force-conflicts', '-n', ns, '-f', '-'], update);
+      const second = kubectl(
+        env().kubeconfig,
+        ['apply', '--server-side', '--force-conflicts', '-n', ns, '-f', '-'],
+        update,
+      );
       expect(second.code, `expected refusal, got: ${second.stdout}`).not.toBe(0);
       expect(second.stderr).toContain(want);
     });

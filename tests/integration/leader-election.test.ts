@@ -37,8 +37,10 @@ describe('leader election', () => {
   const reconciles = async (p: OperatorProcess) =>
     metricValue(await p.metricsText(), 'paddock_reconcile_total', { controller: 'agent' });
   const readyAgent = (name: string) =>
-    eventually(`${name} Ready`, () => env().admin.get<Agent>(AGENT, NS, name), (a) =>
-      a.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    eventually(
+      `${name} Ready`,
+      () => env().admin.get<Agent>(AGENT, NS, name),
+      (a) => a.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
     );
 
   beforeAll(() => {
@@ -93,9 +95,18 @@ describe('leader election', () => {
     const lease = await env().admin.get<Lease>(LEASE, OPERATOR_NAMESPACE, 'paddock-operator');
     await env().admin.patch(LEASE, OPERATOR_NAMESPACE, 'paddock-operator', {
       metadata: { resourceVersion: lease.metadata.resourceVersion },
-      spec: { holderIdentity: 'intruder', renewTime: new Date(Date.now() + 60_000).toISOString().replace('Z', '000Z'), leaseDurationSeconds: 60 },
+      spec: {
+        holderIdentity: 'intruder',
+        renewTime: new Date(Date.now() + 60_000).toISOString().replace('Z', '000Z'),
+        leaseDurationSeconds: 60,
+      },
     });
-    const code = await eventually('c exits', () => (c.exited ? c.waitExit() : undefined), (x) => x !== undefined, { timeoutMs: 20_000 });
+    const code = await eventually(
+      'c exits',
+      () => (c.exited ? c.waitExit() : undefined),
+      (x) => x !== undefined,
+      { timeoutMs: 20_000 },
+    );
     expect(code).toBe(1);
   });
 });

@@ -18,19 +18,26 @@ describe('operator resilience against a real API server', () => {
   let proxy: TcpProxy;
   let op: OperatorProcess;
 
-  const ready = async (name: string): Promise<Agent> =>
-    (await env().admin.get<Agent>(AGENT, NS, name)) as Agent;
-  const readyStatus = (a: Agent): string | undefined => a.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+  const ready = async (name: string): Promise<Agent> => await env().admin.get<Agent>(AGENT, NS, name);
+  const readyStatus = (a: Agent): string | undefined =>
+    a.status?.conditions?.find((c) => c.type === 'Ready')?.status;
   const waitReady = (name: string, status: 'True' | 'False', generation?: number) =>
-    eventually(`agent ${name} Ready=${status}`, () => ready(name), (a) =>
-      readyStatus(a) === status && (generation === undefined || a.status?.observedGeneration === generation),
+    eventually(
+      `agent ${name} Ready=${status}`,
+      () => ready(name),
+      (a) =>
+        readyStatus(a) === status &&
+        (generation === undefined || a.status?.observedGeneration === generation),
     );
   const metrics = async () => {
     const text = await op.metricsText();
     return {
       reconciles: metricValue(text, 'paddock_reconcile_total', { controller: 'agent' }),
       applies: metricValue(text, 'paddock_api_requests_total', { verb: 'apply', resource: 'agents' }),
-      relistsGone: metricValue(text, 'paddock_informer_relists_total', { resource: 'agents', reason: 'gone' }),
+      relistsGone: metricValue(text, 'paddock_informer_relists_total', {
+        resource: 'agents',
+        reason: 'gone',
+      }),
       relists: metricValue(text, 'paddock_informer_relists_total', { resource: 'agents' }),
       lists: metricValue(text, 'paddock_api_requests_total', { verb: 'list', resource: 'agents' }),
     };
@@ -47,6 +54,8 @@ describe('operator resilience against a real API server', () => {
   });
 
   afterAll(async () => {
+    if (process.env['DUMP_OPERATOR_LOGS'])
+      console.log(op?.raw.filter((l) => !l.includes('"level":"debug"') || l.includes('watch')).join('\n'));
     await op?.stop();
     await proxy?.stop();
   });
@@ -55,8 +64,9 @@ describe('operator resilience against a real API server', () => {
     await sleep(500);
     const m = await metrics();
     expect(m.applies).toBe(5);
-    // Each status write comes back as a watch event and is reconciled once more, as a no-op.
-    expect(m.reconciles).toBeLessThanOrEqual(10);
+    // Each status write comes back as a watch event and is reconciled once more, as a no-op
+    // (at most once more again if the event lands while the first reconcile is finishing).
+    expect(m.reconciles).toBeLessThanOrEqual(15);
     expect(m.relists).toBe(1); // the initial list only
   });
 
@@ -64,9 +74,14 @@ describe('operator resilience against a real API server', () => {
     const before = await metrics();
     const acceptedBefore = proxy.accepted;
     proxy.cutAll();
-    await env().admin.patch(AGENT, NS, 'agent-1', { spec: { inputsSchema: { type: 'object', properties: { x: { type: 'bogus' } } } } });
+    await env().admin.patch(AGENT, NS, 'agent-1', {
+      spec: { inputsSchema: { type: 'object', properties: { x: { type: 'bogus' } } } },
+    });
     const a1 = await waitReady('agent-1', 'False', 2);
-    expect(a1.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'InvalidInputsSchema' });
+    expect(a1.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'InvalidInputsSchema',
+    });
     expect(proxy.accepted).toBeGreaterThan(acceptedBefore); // it really reconnected
     await sleep(500);
     const after = await metrics();
@@ -80,7 +95,9 @@ describe('operator resilience against a real API server', () => {
     const rvs = new Map<string, string | undefined>();
     for (const n of ['agent-0', 'agent-3', 'agent-4']) rvs.set(n, (await ready(n)).metadata.resourceVersion);
     proxy.block();
-    await env().admin.patch(AGENT, NS, 'agent-2', { spec: { outputsSchema: { type: 'object', properties: { y: { type: 'nope' } } } } });
+    await env().admin.patch(AGENT, NS, 'agent-2', {
+      spec: { outputsSchema: { type: 'object', properties: { y: { type: 'nope' } } } },
+    });
     await env().admin.create(AGENT, testAgent('agent-5', NS));
     // Churn so the compaction point lies well past the operator's last resourceVersion.
     for (let i = 0; i < 20; i++) {
@@ -104,7 +121,10 @@ describe('operator resilience against a real API server', () => {
   it('rides out an API server restart and picks up changes made after it', async () => {
     const before = await metrics();
     await env().cluster.restartApiServer(2000);
-    await env().admin.patch(AGENT, NS, 'agent-1', { spec: { inputsSchema: { type: 'object' } } });
+    // A merge patch: the bad nested type is replaced, not merged away.
+    await env().admin.patch(AGENT, NS, 'agent-1', {
+      spec: { inputsSchema: { properties: { x: { type: 'string' } } } },
+    });
     await waitReady('agent-1', 'True', 3);
     await env().admin.create(AGENT, testAgent('agent-6', NS));
     await waitReady('agent-6', 'True');

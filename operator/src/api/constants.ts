@@ -19,7 +19,13 @@ export interface ResourceRef {
   readonly namespaced: boolean;
 }
 
-export const AGENT: ResourceRef = { group: GROUP, version: VERSION, kind: 'Agent', plural: 'agents', namespaced: true };
+export const AGENT: ResourceRef = {
+  group: GROUP,
+  version: VERSION,
+  kind: 'Agent',
+  plural: 'agents',
+  namespaced: true,
+};
 export const WORKFLOW: ResourceRef = {
   group: GROUP,
   version: VERSION,

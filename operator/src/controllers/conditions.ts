@@ -59,7 +59,10 @@ export function isTrue(conds: readonly Condition[] | undefined, type: string): b
 }
 
 /** Condition lists equal in everything a reader sees (order-insensitive). */
-export function conditionsEqual(a: readonly Condition[] | undefined, b: readonly Condition[] | undefined): boolean {
+export function conditionsEqual(
+  a: readonly Condition[] | undefined,
+  b: readonly Condition[] | undefined,
+): boolean {
   const x = a ?? [];
   const y = b ?? [];
   if (x.length !== y.length) return false;

@@ -152,7 +152,10 @@ export class Controller {
     } catch (err) {
       const seconds = (performance.now() - started) / 1000;
       this.opts.metrics?.reconcile(this.name, 'error', seconds);
-      logger.error({ err: err instanceof Error ? err.message : String(err), retries: this.queue.numRequeues(key) }, 'reconcile failed; will retry');
+      logger.error(
+        { err: err instanceof Error ? err.message : String(err), retries: this.queue.numRequeues(key) },
+        'reconcile failed; will retry',
+      );
       this.queue.addRateLimited(key);
     } finally {
       this.queue.done(key);

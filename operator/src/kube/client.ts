@@ -4,7 +4,8 @@
 // JSON over undici with keep-alive, so every verb the operator uses — including
 // server-side apply on the status subresource and streaming watches — is one
 // small, typed function with no per-resource generated client.
-import { KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
+import type { HttpMethod } from '@kubernetes/client-node';
+import { KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch, type Dispatcher } from 'undici';
 import type { ResourceRef } from '../api/constants.ts';
 import { ApiError, GoneError } from './errors.ts';
@@ -40,6 +41,8 @@ export interface WatchOptions {
   timeoutSeconds?: number;
   allowWatchBookmarks?: boolean;
   signal?: AbortSignal;
+  /** Called once the server has accepted the watch (HTTP 200), before any event. */
+  onOpen?: () => void;
 }
 
 export interface ApplyOptions {
@@ -152,14 +155,25 @@ export class KubeClient {
     const query: Record<string, string> = { fieldManager: opts.fieldManager };
     if (opts.force) query['force'] = 'true';
     if (opts.dryRun) query['dryRun'] = 'All';
-    return this.request<T>('apply', ref, 'PATCH', this.path(ref, namespace, requireName(name), opts.subresource), {
-      body: obj,
-      contentType: PATCH_CONTENT_TYPE.apply,
-      query,
-    });
+    return this.request<T>(
+      'apply',
+      ref,
+      'PATCH',
+      this.path(ref, namespace, requireName(name), opts.subresource),
+      {
+        body: obj,
+        contentType: PATCH_CONTENT_TYPE.apply,
+        query,
+      },
+    );
   }
 
-  async delete(ref: ResourceRef, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<void> {
+  async delete(
+    ref: ResourceRef,
+    namespace: string | undefined,
+    name: string,
+    opts: DeleteOptions = {},
+  ): Promise<void> {
     const body: Record<string, unknown> = { apiVersion: 'v1', kind: 'DeleteOptions' };
     if (opts.propagationPolicy) body['propagationPolicy'] = opts.propagationPolicy;
     if (opts.gracePeriodSeconds !== undefined) body['gracePeriodSeconds'] = opts.gracePeriodSeconds;
@@ -198,6 +212,7 @@ export class KubeClient {
     if (res.status !== 200 || !res.body) {
       throw new ApiError('WATCH', path, res.status, await readStatus(res));
     }
+    opts.onOpen?.();
     const decoder = new TextDecoder();
     let buf = '';
     for await (const chunk of res.body) {
@@ -280,7 +295,7 @@ export class KubeClient {
   private async auth(url: string, method: string): Promise<Auth> {
     const ctx = new RequestContext(url, method as HttpMethod);
     await this.kubeConfig.applySecurityAuthentication(ctx);
-    return { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() as Dispatcher | undefined };
+    return { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() };
   }
 }
 

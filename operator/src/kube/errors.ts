@@ -51,7 +51,9 @@ export function isForbidden(err: unknown): boolean {
 
 /** Quota and limit refusals: worth waiting for, not failing on. */
 export function isQuotaExceeded(err: unknown): boolean {
-  return err instanceof ApiError && err.status === 403 && /exceeded quota|forbidden: exceeded/i.test(err.message);
+  return (
+    err instanceof ApiError && err.status === 403 && /exceeded quota|forbidden: exceeded/i.test(err.message)
+  );
 }
 
 /** Errors a retry may fix (server overloaded, connection lost). */

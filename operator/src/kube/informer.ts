@@ -24,6 +24,9 @@ export interface InformerHandlers<T extends KubeObject> {
   delete?(obj: T): void;
 }
 
+/** A watch open this long counts as healthy: its failure starts a fresh backoff. */
+const HEALTHY_WATCH_MS = 5_000;
+
 export type RelistReason = 'initial' | 'gone' | 'watchdog' | 'error';
 
 export interface InformerMetrics {
@@ -74,6 +77,8 @@ export class Informer<T extends KubeObject> {
   private readonly stopSignal = new AbortController();
   private loop: Promise<void> | undefined;
   private lastActivity = 0;
+  /** When the current watch was accepted by the server (0 = not open). */
+  private watchOpenedAt = 0;
   private readonly stats = { lists: 0, watches: 0, events: 0 };
 
   constructor(client: KubeClient, ref: ResourceRef, opts: InformerOptions<T> = {}) {
@@ -170,15 +175,19 @@ export class Informer<T extends KubeObject> {
       } catch (err) {
         if (this.stopped) break;
         if (isGone(err)) {
-          this.opts.logger?.info({ resource: this.ref.plural, rv: this.resourceVersion }, 'watch: resourceVersion gone; relisting');
+          this.opts.logger?.info({ rv: this.resourceVersion }, 'watch: resourceVersion gone; relisting');
           needList = true;
           relistReason = 'gone';
           continue; // relist at once: the server is fine, our position is just too old
         }
-        failures++;
+        // A watch that had been running for a while failed: that is a new incident,
+        // not the next failure of the last one, so the backoff starts over.
+        const ranFor = this.watchOpenedAt ? this.clock.now() - this.watchOpenedAt : 0;
+        failures = ranFor >= HEALTHY_WATCH_MS ? 1 : failures + 1;
+        this.watchOpenedAt = 0;
         const delay = this.backoff(failures);
         this.opts.logger?.warn(
-          { resource: this.ref.plural, err: errMessage(err), retryInMs: delay, failures },
+          { err: errMessage(err), retryInMs: delay, failures },
           'watch failed; retrying',
         );
         // With a resourceVersion we can resume the watch; without one we must list again.
@@ -263,7 +272,7 @@ export class Informer<T extends KubeObject> {
         const silentFor = this.clock.now() - this.lastActivity;
         if (silentFor >= watchdogMs) {
           watchdogFired = true;
-          this.opts.logger?.warn({ resource: this.ref.plural, silentMs: silentFor }, 'watch silent too long; relisting');
+          this.opts.logger?.warn({ silentMs: silentFor }, 'watch silent too long; relisting');
           abort.abort();
         } else {
           timer = this.clock.setTimeout(arm, watchdogMs - silentFor);
@@ -279,6 +288,9 @@ export class Informer<T extends KubeObject> {
         timeoutSeconds,
         allowWatchBookmarks: true,
         signal: abort.signal,
+        onOpen: () => {
+          this.watchOpenedAt = this.clock.now();
+        },
       });
       for await (const ev of events) {
         this.lastActivity = this.clock.now();
@@ -324,7 +336,7 @@ export class Informer<T extends KubeObject> {
         else h.delete?.(obj);
       } catch (err) {
         // A handler bug must not stop the cache from following the server.
-        this.opts.logger?.error({ resource: this.ref.plural, err: errMessage(err) }, 'informer handler threw');
+        this.opts.logger?.error({ err: errMessage(err) }, 'informer handler threw');
       }
     }
   }
@@ -374,7 +386,8 @@ export class Informer<T extends KubeObject> {
 /** Drops managedFields and the last-applied annotation: memory the operator never reads. */
 export function stripForCache<T extends KubeObject>(obj: T): T {
   const meta = obj.metadata;
-  if (!meta.managedFields && !meta.annotations?.['kubectl.kubernetes.io/last-applied-configuration']) return obj;
+  if (!meta.managedFields && !meta.annotations?.['kubectl.kubernetes.io/last-applied-configuration'])
+    return obj;
   const { managedFields: _mf, ...rest } = meta;
   let annotations = rest.annotations;
   if (annotations?.['kubectl.kubernetes.io/last-applied-configuration']) {

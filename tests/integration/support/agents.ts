@@ -13,5 +13,5 @@ export function testAgent(name: string, namespace: string, spec: Partial<Agent['
       outputsSchema: { type: 'object', properties: { ok: { type: 'boolean' } } },
       ...spec,
     },
-  } as Agent;
+  };
 }

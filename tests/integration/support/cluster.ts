@@ -18,7 +18,10 @@ export interface TestCluster {
 export function useCluster(opts: { crds?: boolean; nodes?: number } = {}): () => TestCluster {
   let env: TestCluster | undefined;
   beforeAll(async () => {
-    const cluster = new LocalCluster({ name: `it-${randomBytes(4).toString('hex')}`, nodes: opts.nodes ?? 2 });
+    const cluster = new LocalCluster({
+      name: `it-${randomBytes(4).toString('hex')}`,
+      nodes: opts.nodes ?? 2,
+    });
     const info = await cluster.start();
     const kubeconfig = info.kubeconfig;
     env = {
@@ -29,14 +32,22 @@ export function useCluster(opts: { crds?: boolean; nodes?: number } = {}): () =>
     };
     if (opts.crds ?? true) {
       env.kubectl(['apply', '--server-side', '-f', join(REPO_ROOT, 'crds')]);
-      env.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'app.kubernetes.io/part-of=paddock']);
+      env.kubectl([
+        'wait',
+        '--for=condition=Established',
+        '--timeout=60s',
+        'crd',
+        '-l',
+        'app.kubernetes.io/part-of=paddock',
+      ]);
     }
   }, 240_000);
   afterAll(async () => {
     await env?.cluster.destroy();
   });
   return () => {
-    if (!env) throw new Error('cluster not started (useCluster must be called at the top level of a test file)');
+    if (!env)
+      throw new Error('cluster not started (useCluster must be called at the top level of a test file)');
     return env;
   };
 }

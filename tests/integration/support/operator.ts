@@ -12,7 +12,10 @@ export const OPERATOR_SA = 'paddock-operator';
 
 /** Installs config/rbac and returns a kubeconfig that authenticates as the operator's ServiceAccount. */
 export function operatorKubeconfig(env: TestCluster, server?: string): string {
-  env.kubectl(['apply', '-f', '-'], `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${OPERATOR_NAMESPACE}\n`);
+  env.kubectl(
+    ['apply', '-f', '-'],
+    `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${OPERATOR_NAMESPACE}\n`,
+  );
   env.kubectl(['apply', '-k', join(REPO_ROOT, 'config', 'rbac')]);
   const token = env
     .kubectl(['create', 'token', OPERATOR_SA, '-n', OPERATOR_NAMESPACE, '--duration=6h'])
@@ -44,7 +47,11 @@ export class OperatorProcess {
     this.env = env;
   }
 
-  static start(kubeconfig: string, extraArgs: readonly string[] = [], env: NodeJS.ProcessEnv = {}): OperatorProcess {
+  static start(
+    kubeconfig: string,
+    extraArgs: readonly string[] = [],
+    env: NodeJS.ProcessEnv = {},
+  ): OperatorProcess {
     const p = new OperatorProcess(
       [
         `--kubeconfig=${kubeconfig}`,

@@ -18,7 +18,8 @@ export async function eventually<T>(
       lastErr = err;
     }
     if (Date.now() > deadline) {
-      const seen = last === undefined ? `error: ${String(lastErr)}` : JSON.stringify(last, null, 1).slice(0, 2000);
+      const seen =
+        last === undefined ? `error: ${String(lastErr)}` : JSON.stringify(last, null, 1).slice(0, 2000);
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${seen}`);
     }
     await sleep(intervalMs);

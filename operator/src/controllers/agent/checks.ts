@@ -29,7 +29,8 @@ export function checkAgent(spec: AgentSpec): AgentCheckResult {
     const schema = spec[field];
     if (schema === undefined) continue;
     const compiled = compileUserSchema(schema);
-    if (!compiled.ok) problems.push({ reason, field: `spec.${field}`, message: `spec.${field}: ${compiled.error}` });
+    if (!compiled.ok)
+      problems.push({ reason, field: `spec.${field}`, message: `spec.${field}: ${compiled.error}` });
   }
   problems.push(...checkResources(spec));
   return { problems, imageNotPinned: !DIGEST.test(spec.image) };
@@ -39,7 +40,11 @@ function checkResources(spec: AgentSpec): AgentProblem[] {
   const out: AgentProblem[] = [];
   const requests = (spec.resources?.requests ?? {}) as Record<string, string | number | undefined>;
   const limits = (spec.resources?.limits ?? {}) as Record<string, string | number | undefined>;
-  const parsed = (kind: 'requests' | 'limits', name: string, v: string | number | undefined): number | undefined => {
+  const parsed = (
+    kind: 'requests' | 'limits',
+    name: string,
+    v: string | number | undefined,
+  ): number | undefined => {
     if (v === undefined) return undefined;
     const n = typeof v === 'number' ? v : tryParseQuantity(v);
     if (n === undefined) {

@@ -37,7 +37,12 @@ export class AgentReconciler implements Reconciler {
 
     await this.deps.client.apply(
       AGENT,
-      { apiVersion: API_VERSION, kind: 'Agent', metadata: { name: agent.metadata.name, namespace: agent.metadata.namespace }, status } as Agent,
+      {
+        apiVersion: API_VERSION,
+        kind: 'Agent',
+        metadata: { name: agent.metadata.name, namespace: agent.metadata.namespace },
+        status,
+      } as Agent,
       { fieldManager: FIELD_MANAGER, force: true, subresource: 'status' },
     );
 
