@@ -9,6 +9,7 @@ import { AGENT } from './api/constants.ts';
 import type { Config } from './config.ts';
 import { AgentReconciler } from './controllers/agent/reconciler.ts';
 import { Controller } from './controllers/controller.ts';
+import { StatusWriter } from './controllers/status-writer.ts';
 import type { KubeClient } from './kube/client.ts';
 import { EventRecorder } from './kube/events.ts';
 import { Informer, stripForCache, type InformerMetrics } from './kube/informer.ts';
@@ -54,7 +55,7 @@ export class Manager {
     const agentController = new Controller({
       name: 'agent',
       reconciler: new AgentReconciler({
-        client: this.deps.client,
+        status: new StatusWriter(this.deps.client),
         agents,
         events: new EventRecorder({
           client: this.deps.client,

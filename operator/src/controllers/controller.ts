@@ -109,15 +109,17 @@ export class Controller {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
-        this.opts.logger.warn({ controller: this.name }, 'shutdown timeout: abandoning queued work');
+        this.opts.logger.warn({ controller: this.name }, 'shutdown timeout: abandoning queued and in-flight work');
         this.queue.shutDown();
         resolve();
       }, timeoutMs);
       timer.unref();
     });
     await Promise.race([drained, timeout]);
+    // In-flight reconciles get what is left of the grace period, no more: a hung one must not
+    // hold up shutdown (and the lease release after it) forever.
+    await Promise.race([Promise.all(this.workers), timeout]);
     clearTimeout(timer);
-    await Promise.all(this.workers);
   }
 
   /** Stop at once: in-flight reconciles finish, queued keys are dropped. */

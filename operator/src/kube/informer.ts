@@ -24,6 +24,9 @@ export interface InformerHandlers<T extends KubeObject> {
   delete?(obj: T): void;
 }
 
+/** All an informer needs from the API client (tests pass a scripted fake). */
+export type ListWatchClient = Pick<KubeClient, 'list' | 'watch'>;
+
 /** A watch open this long counts as healthy: its failure starts a fresh backoff. */
 const HEALTHY_WATCH_MS = 5_000;
 
@@ -62,7 +65,7 @@ export type IndexFunc<T> = (obj: T) => readonly string[];
 
 export class Informer<T extends KubeObject> {
   readonly ref: ResourceRef;
-  private readonly client: KubeClient;
+  private readonly client: ListWatchClient;
   private readonly opts: InformerOptions<T>;
   private readonly clock: Clock;
   private readonly store = new Map<string, T>();
@@ -81,7 +84,7 @@ export class Informer<T extends KubeObject> {
   private watchOpenedAt = 0;
   private readonly stats = { lists: 0, watches: 0, events: 0 };
 
-  constructor(client: KubeClient, ref: ResourceRef, opts: InformerOptions<T> = {}) {
+  constructor(client: ListWatchClient, ref: ResourceRef, opts: InformerOptions<T> = {}) {
     this.client = client;
     this.ref = ref;
     this.opts = opts;
@@ -267,19 +270,19 @@ export class Informer<T extends KubeObject> {
     const watchdogMs = this.opts.watchdogMs ?? 300_000;
     this.lastActivity = this.clock.now();
     let timer: TimerHandle | undefined;
-    const arm = (): void => {
-      timer = this.clock.setTimeout(() => {
-        const silentFor = this.clock.now() - this.lastActivity;
-        if (silentFor >= watchdogMs) {
-          watchdogFired = true;
-          this.opts.logger?.warn({ silentMs: silentFor }, 'watch silent too long; relisting');
-          abort.abort();
-        } else {
-          timer = this.clock.setTimeout(arm, watchdogMs - silentFor);
-        }
-      }, watchdogMs);
+    // Checks are due when the silence would reach watchdogMs: re-check exactly then, not a
+    // whole further watchdogMs later.
+    const check = (): void => {
+      const silentFor = this.clock.now() - this.lastActivity;
+      if (silentFor >= watchdogMs) {
+        watchdogFired = true;
+        this.opts.logger?.warn({ silentMs: silentFor }, 'watch silent too long; relisting');
+        abort.abort();
+      } else {
+        timer = this.clock.setTimeout(check, watchdogMs - silentFor);
+      }
     };
-    arm();
+    timer = this.clock.setTimeout(check, watchdogMs);
     try {
       const events = this.client.watch<T>(this.ref, this.opts.namespace, {
         resourceVersion: this.resourceVersion,

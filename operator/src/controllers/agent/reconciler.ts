@@ -2,18 +2,18 @@
 // write it by server-side apply only when it differs, and report transitions
 // as Events and audit log lines.
 import type { Agent } from '../../api/generated/index.ts';
-import { AGENT, API_VERSION, FIELD_MANAGER } from '../../api/constants.ts';
-import type { KubeClient } from '../../kube/client.ts';
+import { AGENT } from '../../api/constants.ts';
 import type { Informer } from '../../kube/informer.ts';
 import { audit } from '../../observability/logger.ts';
 import { metaTime } from '../conditions.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../controller.ts';
 import type { EventSink } from '../events.ts';
+import type { StatusWriter } from '../status-writer.ts';
 import { checkAgent } from './checks.ts';
 import { agentStatusEqual, desiredAgentStatus, readyTransition } from './status.ts';
 
 export interface AgentReconcilerDeps {
-  readonly client: KubeClient;
+  readonly status: StatusWriter;
   readonly agents: Informer<Agent>;
   readonly events: EventSink;
   readonly now?: () => Date;
@@ -29,22 +29,18 @@ export class AgentReconciler implements Reconciler {
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const agent = this.deps.agents.get(key);
     // Deleted: nothing of ours hangs off an Agent, so there is nothing to clean up.
-    if (!agent || agent.metadata.deletionTimestamp) return;
+    if (!agent || agent.metadata.deletionTimestamp) {
+      this.deps.status.forgetKey(key);
+      return;
+    }
     const now = metaTime((this.deps.now ?? (() => new Date()))());
     const check = checkAgent(agent.spec);
     const status = desiredAgentStatus(agent.status, agent.metadata.generation, check, now);
     if (agentStatusEqual(agent.status, status)) return;
 
-    await this.deps.client.apply(
-      AGENT,
-      {
-        apiVersion: API_VERSION,
-        kind: 'Agent',
-        metadata: { name: agent.metadata.name, namespace: agent.metadata.namespace },
-        status,
-      } as Agent,
-      { fieldManager: FIELD_MANAGER, force: true, subresource: 'status' },
-    );
+    // The cache may not have seen our last write yet; do not write the same status twice.
+    if (this.deps.status.isPending(agent, status)) return;
+    await this.deps.status.apply<Agent>(AGENT, agent, status);
 
     const t = readyTransition(agent.status, status);
     if (t) {

@@ -1,0 +1,102 @@
+// Writes status by server-side apply, and remembers what it wrote until the
+// informer cache has caught up. Without this, a reconcile that runs between
+// our write and the watch event that reports it sees the old status in the
+// cache and writes the same status again — harmless (SSA makes it a no-op)
+// but a wasted API call on the hot path.
+//
+// resourceVersions are opaque in the API contract; here they are compared as
+// integers (etcd revisions) only to decide whether to SKIP a write. If a
+// server ever hands out non-numeric ones, nothing is skipped and writes stay
+// correct.
+import type { ResourceRef } from '../api/constants.ts';
+import { FIELD_MANAGER } from '../api/constants.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { KubeObject } from '../kube/types.ts';
+import { objectKey } from '../kube/types.ts';
+
+interface Written {
+  readonly resourceVersion: bigint;
+  readonly statusJson: string;
+}
+
+export class StatusWriter {
+  private readonly client: Pick<KubeClient, 'apply'>;
+  private readonly written = new Map<string, Written>();
+
+  constructor(client: Pick<KubeClient, 'apply'>) {
+    this.client = client;
+  }
+
+  /**
+   * True when `cached` is older than a status this writer already applied and
+   * that status equals `status`: the write would repeat itself.
+   */
+  isPending(cached: KubeObject, status: unknown): boolean {
+    const key = objectKey(cached);
+    const w = this.written.get(key);
+    if (!w) return false;
+    const rv = toBig(cached.metadata.resourceVersion);
+    if (rv === undefined || rv >= w.resourceVersion) {
+      // The cache has caught up with (or passed) our write: forget it.
+      this.written.delete(key);
+      return false;
+    }
+    return w.statusJson === comparableJson(status);
+  }
+
+  /** Applies `status` to the object's status subresource and records the write. */
+  async apply<T extends KubeObject>(ref: ResourceRef, obj: KubeObject, status: unknown): Promise<T> {
+    const body = {
+      apiVersion: obj.apiVersion,
+      kind: obj.kind,
+      metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace },
+      status,
+    };
+    const res = await this.client.apply<T>(ref, body, {
+      fieldManager: FIELD_MANAGER,
+      force: true,
+      subresource: 'status',
+    });
+    const rv = toBig(res.metadata.resourceVersion);
+    const key = objectKey(obj);
+    if (rv !== undefined) this.written.set(key, { resourceVersion: rv, statusJson: comparableJson(status) });
+    return res;
+  }
+
+  /** Forget an object by its workqueue key ("namespace/name"), e.g. once it is deleted. */
+  forgetKey(key: string): void {
+    this.written.delete(key);
+  }
+
+  get size(): number {
+    return this.written.size;
+  }
+}
+
+/**
+ * The status as compared for "same write": lastTransitionTime is left out, because a
+ * reconcile on a stale cache recomputes transitions with a later "now" while deciding
+ * exactly the same thing.
+ */
+function comparableJson(status: unknown): string {
+  return stableJson(status, new Set(['lastTransitionTime']));
+}
+
+function toBig(rv: string | undefined): bigint | undefined {
+  if (!rv || !/^\d+$/.test(rv)) return undefined;
+  return BigInt(rv);
+}
+
+/** JSON with object keys sorted (and `omitKeys` left out), so equal values compare equal whatever their key order. */
+export function stableJson(v: unknown, omitKeys: ReadonlySet<string> = new Set()): string {
+  return JSON.stringify(v, (_k, val: unknown) => {
+    if (val && typeof val === 'object' && !Array.isArray(val)) {
+      return Object.fromEntries(
+        Object.entries(val as Record<string, unknown>)
+          .filter(([k]) => !omitKeys.has(k))
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      );
+    }
+    return val;
+  });
+}
