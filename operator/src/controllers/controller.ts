@@ -109,7 +109,10 @@ export class Controller {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
-        this.opts.logger.warn({ controller: this.name }, 'shutdown timeout: abandoning queued and in-flight work');
+        this.opts.logger.warn(
+          { controller: this.name },
+          'shutdown timeout: abandoning queued and in-flight work',
+        );
         this.queue.shutDown();
         resolve();
       }, timeoutMs);

@@ -46,9 +46,10 @@ export class StatusWriter {
 
   /** Applies `status` to the object's status subresource and records the write. */
   async apply<T extends KubeObject>(ref: ResourceRef, obj: KubeObject, status: unknown): Promise<T> {
+    // From the resource, not the object: list and watch items of built-in types omit them.
     const body = {
-      apiVersion: obj.apiVersion,
-      kind: obj.kind,
+      apiVersion: ref.group ? `${ref.group}/${ref.version}` : ref.version,
+      kind: ref.kind,
       metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace },
       status,
     };

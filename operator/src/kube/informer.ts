@@ -27,6 +27,9 @@ export interface InformerHandlers<T extends KubeObject> {
 /** All an informer needs from the API client (tests pass a scripted fake). */
 export type ListWatchClient = Pick<KubeClient, 'list' | 'watch'>;
 
+/** Watches that end sooner than this are restarted after this delay, not at once. */
+const MIN_WATCH_MS = 1_000;
+
 /** A watch open this long counts as healthy: its failure starts a fresh backoff. */
 const HEALTHY_WATCH_MS = 5_000;
 
@@ -83,6 +86,7 @@ export class Informer<T extends KubeObject> {
   /** When the current watch was accepted by the server (0 = not open). */
   private watchOpenedAt = 0;
   private readonly stats = { lists: 0, watches: 0, events: 0 };
+  private bookmarks = 0;
 
   constructor(client: ListWatchClient, ref: ResourceRef, opts: InformerOptions<T> = {}) {
     this.client = client;
@@ -169,8 +173,14 @@ export class Informer<T extends KubeObject> {
           await this.relist(relistReason);
           needList = false;
         }
+        const openedAt = this.clock.now();
+        const seenBefore = this.stats.events + this.bookmarks;
         const outcome = await this.watchOnce();
         failures = 0;
+        // A server (or proxy) that ends every watch at once, with nothing in it, must not make us spin.
+        const empty = this.stats.events + this.bookmarks === seenBefore;
+        if (outcome === 'ended' && empty && this.clock.now() - openedAt < MIN_WATCH_MS)
+          await this.sleep(MIN_WATCH_MS);
         if (outcome === 'watchdog') {
           needList = true;
           relistReason = 'watchdog';
@@ -312,6 +322,7 @@ export class Informer<T extends KubeObject> {
   private handleEvent(ev: WatchEvent<T>): void {
     const rv = ev.object.metadata.resourceVersion;
     if (ev.type === 'BOOKMARK') {
+      this.bookmarks++;
       if (rv) this.resourceVersion = rv;
       return;
     }

@@ -32,8 +32,22 @@ describe('setConditions', () => {
       T0,
     );
     expect(out).toEqual([
-      { type: 'Ready', status: 'True', observedGeneration: 3, lastTransitionTime: T0, reason: 'Valid', message: '' },
-      { type: 'Stalled', status: 'False', observedGeneration: 3, lastTransitionTime: T0, reason: 'Valid', message: 'm' },
+      {
+        type: 'Ready',
+        status: 'True',
+        observedGeneration: 3,
+        lastTransitionTime: T0,
+        reason: 'Valid',
+        message: '',
+      },
+      {
+        type: 'Stalled',
+        status: 'False',
+        observedGeneration: 3,
+        lastTransitionTime: T0,
+        reason: 'Valid',
+        message: 'm',
+      },
     ]);
   });
 
@@ -41,7 +55,14 @@ describe('setConditions', () => {
     const first = setConditions(undefined, [ready('False', 'A', 'one')], 1, T0);
     const second = setConditions(first, [ready('False', 'B', 'two')], 2, T1);
     expect(second).toEqual([
-      { type: 'Ready', status: 'False', observedGeneration: 2, lastTransitionTime: T0, reason: 'B', message: 'two' },
+      {
+        type: 'Ready',
+        status: 'False',
+        observedGeneration: 2,
+        lastTransitionTime: T0,
+        reason: 'B',
+        message: 'two',
+      },
     ]);
   });
 
@@ -49,7 +70,12 @@ describe('setConditions', () => {
     const first = setConditions(undefined, [ready('False', 'A')], 1, T0);
     const second = setConditions(first, [ready('True')], 1, T1);
     expect(second[0]!.lastTransitionTime).toBe(T1);
-    const third = setConditions(second, [{ ...ready('Unknown'), reason: 'Checking' }], 1, '2025-01-02T00:00:00Z');
+    const third = setConditions(
+      second,
+      [{ ...ready('Unknown'), reason: 'Checking' }],
+      1,
+      '2025-01-02T00:00:00Z',
+    );
     expect(third[0]!.lastTransitionTime).toBe('2025-01-02T00:00:00Z');
   });
 

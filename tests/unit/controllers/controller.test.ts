@@ -10,10 +10,7 @@ import {
 import { FakeClock } from '../../../operator/src/kube/clock.ts';
 import type { Informer, InformerHandlers } from '../../../operator/src/kube/informer.ts';
 import type { KubeObject } from '../../../operator/src/kube/types.ts';
-import {
-  noopWorkqueueMetrics,
-  type WorkqueueMetrics,
-} from '../../../operator/src/kube/workqueue-metrics.ts';
+import { noopWorkqueueMetrics, type WorkqueueMetrics } from '../../../operator/src/kube/workqueue-metrics.ts';
 
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -221,7 +218,11 @@ describe('Controller: one key at a time', () => {
     const [one, two] = r.contexts;
     expect(one!.reconcileId).toMatch(/^[0-9a-f]{12}$/);
     expect(two!.reconcileId).not.toBe(one!.reconcileId);
-    expect(one!.logger.bindings()).toMatchObject({ controller: 'widgets', key: 'a', reconcileId: one!.reconcileId });
+    expect(one!.logger.bindings()).toMatchObject({
+      controller: 'widgets',
+      key: 'a',
+      reconcileId: one!.reconcileId,
+    });
   });
 });
 

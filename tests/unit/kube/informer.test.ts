@@ -563,6 +563,7 @@ describe('Informer: 410 Gone', () => {
     client.watchOpenErrors.push(new ApiError('WATCH', '/apis/example.com/v1/widgets', 410, undefined));
     client.lastWatch.end();
     await flush();
+    await s.clock.advanceAsync(1_000); // an empty watch that ended at once is resumed after 1 s
     expect(s.rec.relists).toEqual(['initial', 'gone']);
     expect(client.watches).toHaveLength(3);
     expect(client.lastWatch.opened).toBe(true);
@@ -639,9 +640,26 @@ describe('Informer: errors and backoff', () => {
     await s.clock.advanceAsync(1_000);
     s.client.lastWatch.end(); // ends normally
     await flush();
+    await s.clock.advanceAsync(1_000); // (empty and instant: resumed after the anti-spin delay)
     s.client.lastWatch.fail(new Error('reset'));
     await flush();
     expect(s.clock.nextTimerAt()! - s.clock.now()).toBe(500);
+  });
+});
+
+describe('Informer: watches that end at once', () => {
+  it('does not spin on a server that ends every watch immediately with nothing in it', async () => {
+    const client = new FakeClient();
+    const s = await started(client);
+    const before = client.watches.length;
+    client.lastWatch.end();
+    await flush();
+    await s.clock.advanceAsync(999);
+    expect(client.watches.length).toBe(before); // still waiting
+    await s.clock.advanceAsync(1);
+    await flush();
+    expect(client.watches.length).toBe(before + 1);
+    expect(s.inf.counters.lists).toBe(1); // resumed, not relisted
   });
 });
 
@@ -750,7 +768,12 @@ describe('Informer: cached objects', () => {
     s.client.lastWatch.emit(
       'ADDED',
       client.put({
-        metadata: { name: 'b', namespace: 'default', managedFields: [{}], annotations: { [LAST_APPLIED]: '{}' } },
+        metadata: {
+          name: 'b',
+          namespace: 'default',
+          managedFields: [{}],
+          annotations: { [LAST_APPLIED]: '{}' },
+        },
       }),
     );
     await flush();

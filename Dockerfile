@@ -1,0 +1,40 @@
+# syntax=docker/dockerfile:1
+# The Paddock operator image. Node.js 24 runs the TypeScript sources directly (type stripping):
+# there is no build step, only production dependencies.
+#
+#   docker build -t ghcr.io/paddock-dev/paddock-operator:0.1.0 .
+#
+# Runtime: distroless Node.js 24 (no shell, no package manager), as user 65532 (nonroot), which
+# the Deployment's restricted securityContext expects. Pin both images by digest for releases.
+
+ARG NODE_VERSION=24
+
+# --- dependencies: production node_modules only ------------------------------------------------
+FROM node:${NODE_VERSION}-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --omit=dev leaves out the toolchain, the tests' kubectl/helm layer and the pinned `node` package
+# (the image has its own Node.js 24). --ignore-scripts: no dependency needs an install script.
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# --- runtime -----------------------------------------------------------------------------------
+FROM gcr.io/distroless/nodejs${NODE_VERSION}-debian12:nonroot
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="paddock-operator" \
+      org.opencontainers.image.description="Paddock: runs AI agents on Kubernetes as sandboxed, approved, audited workflows." \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+WORKDIR /app
+ENV NODE_ENV=production \
+    PADDOCK_VERSION=${VERSION}
+COPY --from=deps --chown=0:0 /app/node_modules ./node_modules
+COPY --chown=0:0 package.json ./
+COPY --chown=0:0 operator/src ./operator/src
+# The operator validates with the CRD schemas at run time (operator/src/api/schemas.ts reads crds/).
+COPY --chown=0:0 crds ./crds
+# Files owned by root and not writable: the process (65532) can read, never modify, its code.
+USER 65532:65532
+EXPOSE 8080 8081
+# distroless/nodejs's entrypoint is the node binary.
+CMD ["operator/src/main.ts"]

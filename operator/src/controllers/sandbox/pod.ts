@@ -1,0 +1,228 @@
+// The agent pod of one attempt of one workflow step (DESIGN §3). Pure.
+//
+// Every pod passes the Pod Security Standards "restricted" profile, so it is admitted in a
+// namespace that enforces it, and it carries everything the sandbox selects on (labels) and
+// everything an Approval binds to (the inputs digest). Inputs reach the container as a file
+// (downward API from a pod annotation) and an env var; outputs come back as the container's
+// termination message. Secrets reach it only as secretKeyRef: the operator never reads them.
+import { createHash } from 'node:crypto';
+import { API_VERSION } from '../../api/constants.ts';
+import type { AgentSpec } from '../../api/generated/index.ts';
+import {
+  AGENT_CONTAINER,
+  AGENT_TMP_SIZE_LIMIT,
+  AGENT_UID,
+  ANNOTATION_INPUTS,
+  ANNOTATION_INPUTS_DIGEST,
+  ENV_ATTEMPT,
+  ENV_INPUTS,
+  ENV_INPUTS_FILE,
+  ENV_OUTPUTS_FILE,
+  ENV_STEP,
+  ENV_WORKFLOW,
+  INPUTS_FILE,
+  INPUTS_MOUNT_DIR,
+  LABEL_AGENT,
+  LABEL_AGENT_POD,
+  LABEL_ATTEMPT,
+  LABEL_MANAGED_BY,
+  LABEL_STEP,
+  LABEL_WORKFLOW,
+  MANAGED_BY_VALUE,
+  SANDBOX_SERVICE_ACCOUNT,
+  TERMINATION_MESSAGE_PATH,
+  podName,
+} from '../../api/labels.ts';
+import { tryParseQuantity } from '../../api/quantity.ts';
+import type { SandboxConfig } from '../../config.ts';
+import type { EnvVar, Pod, ResourceList, ResourceRequirements } from '../../kube/core-types.ts';
+import { stableJson } from '../status-writer.ts';
+
+export interface AgentPodInput {
+  readonly namespace: string;
+  readonly workflow: { readonly name: string; readonly uid: string };
+  readonly step: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  readonly agent: { readonly name: string; readonly generation: number; readonly spec: AgentSpec };
+  /** The step's rendered inputs (any JSON value, usually an object). */
+  readonly inputs: unknown;
+  /** inputsDigest(agent, image, inputs), computed once by the caller (the Approval binds to it). */
+  readonly inputsDigest: string;
+  /** Wall-clock limit of this attempt; becomes activeDeadlineSeconds. */
+  readonly timeoutSeconds: number;
+  readonly defaults: SandboxConfig;
+}
+
+const INPUTS_VOLUME = 'paddock-inputs';
+const TMP_VOLUME = 'tmp';
+/** File name of the inputs inside INPUTS_MOUNT_DIR. */
+const INPUTS_FILE_NAME = INPUTS_FILE.slice(INPUTS_MOUNT_DIR.length + 1);
+
+export function buildAgentPod(input: AgentPodInput): Pod {
+  const { namespace, workflow, step, attempt, agent } = input;
+  const spec = agent.spec;
+  const inputsJson = JSON.stringify(input.inputs ?? null);
+  const runtimeClassName = spec.runtimeClassName;
+
+  const env: EnvVar[] = [
+    { name: ENV_INPUTS, value: inputsJson },
+    { name: ENV_INPUTS_FILE, value: INPUTS_FILE },
+    { name: ENV_OUTPUTS_FILE, value: TERMINATION_MESSAGE_PATH },
+    { name: ENV_WORKFLOW, value: workflow.name },
+    { name: ENV_STEP, value: step },
+    { name: ENV_ATTEMPT, value: String(attempt) },
+    // Literal values only (the CRD has no valueFrom for env): secrets come through spec.secrets.
+    ...(spec.env ?? []).map((e) => ({ name: e.name, value: e.value ?? '' })),
+    // A reference the kubelet resolves: the operator never reads the Secret.
+    ...(spec.secrets ?? []).map((s) => ({
+      name: s.env,
+      valueFrom: { secretKeyRef: { name: s.secretKeyRef.name, key: s.secretKeyRef.key } },
+    })),
+  ];
+
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: podName(workflow.name, step, attempt),
+      namespace,
+      labels: {
+        [LABEL_AGENT_POD]: 'true',
+        [LABEL_WORKFLOW]: workflow.name,
+        [LABEL_STEP]: step,
+        [LABEL_ATTEMPT]: String(attempt),
+        [LABEL_AGENT]: agent.name,
+        [LABEL_MANAGED_BY]: MANAGED_BY_VALUE,
+      },
+      annotations: {
+        [ANNOTATION_INPUTS]: inputsJson,
+        [ANNOTATION_INPUTS_DIGEST]: input.inputsDigest,
+      },
+      ownerReferences: [
+        {
+          apiVersion: API_VERSION,
+          kind: 'Workflow',
+          name: workflow.name,
+          uid: workflow.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: {
+      restartPolicy: 'Never',
+      activeDeadlineSeconds: input.timeoutSeconds,
+      serviceAccountName: SANDBOX_SERVICE_ACCOUNT,
+      automountServiceAccountToken: false,
+      // No Service environment variables: the agent learns nothing about the cluster's services.
+      enableServiceLinks: false,
+      hostNetwork: false,
+      hostPID: false,
+      hostIPC: false,
+      ...(runtimeClassName ? { runtimeClassName } : {}),
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: AGENT_UID,
+        runAsGroup: AGENT_UID,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [
+        {
+          name: AGENT_CONTAINER,
+          image: spec.image,
+          ...(spec.command ? { command: [...spec.command] } : {}),
+          ...(spec.args ? { args: [...spec.args] } : {}),
+          env,
+          resources: agentResources(spec.resources, input.defaults),
+          volumeMounts: [
+            { name: INPUTS_VOLUME, mountPath: INPUTS_MOUNT_DIR, readOnly: true },
+            { name: TMP_VOLUME, mountPath: '/tmp' },
+          ],
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ['ALL'] },
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+          },
+          terminationMessagePath: TERMINATION_MESSAGE_PATH,
+          terminationMessagePolicy: 'File',
+        },
+      ],
+      volumes: [
+        {
+          name: INPUTS_VOLUME,
+          downwardAPI: {
+            items: [
+              {
+                path: INPUTS_FILE_NAME,
+                fieldRef: { fieldPath: `metadata.annotations['${ANNOTATION_INPUTS}']` },
+              },
+            ],
+          },
+        },
+        { name: TMP_VOLUME, emptyDir: { sizeLimit: AGENT_TMP_SIZE_LIMIT } },
+      ],
+    },
+  };
+}
+
+/**
+ * Requests and limits, always both, for cpu and memory: the Agent's values, else the sandbox
+ * defaults (the same values the namespace's LimitRange would fill in, made explicit so the pod
+ * does not depend on the LimitRange existing yet). A default never contradicts what the Agent
+ * set: a request above the default limit raises the limit to it, a limit below the default
+ * request lowers the request to it (requests must not exceed limits). Other resources the Agent
+ * names (e.g. ephemeral-storage) are passed through.
+ */
+export function agentResources(
+  resources: AgentSpec['resources'],
+  defaults: SandboxConfig,
+): Required<ResourceRequirements> {
+  const requests: ResourceList = quantities(resources?.requests);
+  const limits: ResourceList = quantities(resources?.limits);
+  for (const name of ['cpu', 'memory'] as const) {
+    const req = requests[name];
+    const lim = limits[name];
+    const defReq = defaults.limitRange.defaultRequest[name];
+    const defLim = defaults.limitRange.default[name];
+    if (req === undefined && lim === undefined) {
+      requests[name] = defReq;
+      limits[name] = defLim;
+    } else if (lim === undefined) {
+      limits[name] = larger(req!, defLim);
+    } else if (req === undefined) {
+      requests[name] = smaller(defReq, lim);
+    }
+  }
+  return { requests, limits };
+}
+
+function quantities(list: Record<string, number | string> | undefined): ResourceList {
+  const out: ResourceList = {};
+  for (const [k, v] of Object.entries(list ?? {})) out[k] = String(v);
+  return out;
+}
+
+function larger(a: string, b: string): string {
+  const x = tryParseQuantity(a);
+  const y = tryParseQuantity(b);
+  return x !== undefined && y !== undefined && y > x ? b : a;
+}
+
+function smaller(a: string, b: string): string {
+  const x = tryParseQuantity(a);
+  const y = tryParseQuantity(b);
+  return x !== undefined && y !== undefined && y < x ? b : a;
+}
+
+/**
+ * What an Approval binds to (DESIGN §4): sha256 over the canonical JSON (object keys sorted at
+ * every depth, no whitespace) of `{agentGeneration, image, inputs}`, as `sha256:<64 hex>`. Equal
+ * for equal values whatever their key order; any change to the image, the Agent's generation or
+ * the rendered inputs changes it.
+ */
+export function inputsDigest(agent: { readonly generation: number }, image: string, inputs: unknown): string {
+  const canonical = stableJson({ agentGeneration: agent.generation, image, inputs: inputs ?? null });
+  return `sha256:${createHash('sha256').update(canonical, 'utf8').digest('hex')}`;
+}

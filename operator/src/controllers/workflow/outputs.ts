@@ -1,0 +1,45 @@
+// A step's outputs: the JSON object the agent wrote to its termination message,
+// validated against the Agent's outputsSchema. Pure.
+import type { JsonSchemaObject } from '../../api/generated/index.ts';
+import { compileUserSchema } from '../../api/schemas.ts';
+
+export type OutputsResult =
+  | { ok: true; outputs: Record<string, unknown> }
+  | { ok: false; reason: 'OutputNotJSON' | 'OutputSchemaInvalid'; message: string };
+
+export function parseOutputs(
+  message: string | undefined,
+  schema: JsonSchemaObject | undefined,
+): OutputsResult {
+  const text = (message ?? '').trim();
+  let value: unknown = {};
+  if (text !== '') {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return {
+        ok: false,
+        reason: 'OutputNotJSON',
+        message: `the termination message is not JSON (first 80 characters: ${JSON.stringify(text.slice(0, 80))})`,
+      };
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, reason: 'OutputNotJSON', message: 'the termination message must be a JSON object' };
+  }
+  if (schema) {
+    const compiled = compileUserSchema(schema);
+    if (!compiled.ok)
+      return { ok: false, reason: 'OutputSchemaInvalid', message: `outputsSchema: ${compiled.error}` };
+    const res = compiled.validate(value);
+    if (!res.ok) {
+      const first = res.errors[0]!;
+      return {
+        ok: false,
+        reason: 'OutputSchemaInvalid',
+        message: `outputs do not match the Agent's outputsSchema at ${first.path || '/'}: ${first.message}`,
+      };
+    }
+  }
+  return { ok: true, outputs: value as Record<string, unknown> };
+}

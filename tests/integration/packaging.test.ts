@@ -1,0 +1,839 @@
+// How Paddock is installed: the kustomize layout in config/, the Helm chart in charts/paddock, and
+// the Prometheus/Grafana files they share. What renders is checked offline (kubectl kustomize,
+// helm template/lint); then both installs go onto a real API server, where admission (Pod Security
+// "restricted", RBAC, the CRD schemas) decides. The chart reads the CRDs, the RBAC rules, the alert
+// rules and the dashboard from crds/ and config/ through links in charts/paddock/files; the tests
+// check that what it renders is exactly that.
+//
+// No container runs here: KWOK marks the operator's pods Running. SIM_MANUAL=true (docs/testing.md)
+// keeps them Running instead of completing them like agent pods, so the Deployments become
+// Available as they would on a real cluster.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import type {
+  V1ClusterRole,
+  V1ConfigMap,
+  V1Container,
+  V1CustomResourceDefinition,
+  V1Deployment,
+  V1Namespace,
+  V1PodDisruptionBudget,
+  V1PodList,
+  V1PolicyRule,
+  V1Role,
+  V1RoleBinding,
+  V1Service,
+  V1ServiceAccount,
+} from '@kubernetes/client-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { REPO_ROOT } from '../../cluster/src/paths.ts';
+import { ensureTools } from '../../cluster/src/tools.ts';
+import { loadConfig, type Config, type ConfigDeps } from '../../operator/src/config.ts';
+import { Metrics } from '../../operator/src/observability/metrics.ts';
+import { useCluster } from './support/cluster.ts';
+import { kubectl } from './support/kubectl.ts';
+import { eventually } from './support/wait.ts';
+
+const CHART = join(REPO_ROOT, 'charts', 'paddock');
+const CONFIG = join(REPO_ROOT, 'config');
+const CRDS = join(REPO_ROOT, 'crds');
+const NS = 'paddock-system';
+const RELEASE = 'paddock';
+const OPERATOR = 'paddock-operator';
+const KEEP_RUNNING = { name: 'SIM_MANUAL', value: 'true' };
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+}
+interface Rule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+interface PrometheusRule extends K8sObject {
+  spec: { groups: { name: string; rules: Rule[] }[] };
+}
+interface ServiceMonitor extends K8sObject {
+  spec: {
+    jobLabel?: string;
+    selector: { matchLabels: Record<string, string> };
+    namespaceSelector?: { matchNames?: string[] };
+    endpoints: { port: string; path?: string; interval?: string }[];
+  };
+}
+interface Dashboard {
+  uid: string;
+  templating: { list: { name: string }[] };
+  panels: { id: number; type: string; title: string; targets?: { expr: string }[] }[];
+}
+
+// --- tools -----------------------------------------------------------------------------------
+
+const tools = ensureTools();
+// Helm keeps its own state out of the user's home.
+const helmHome = mkdtempSync(join(tmpdir(), 'paddock-helm-'));
+afterAll(() => rmSync(helmHome, { recursive: true, force: true }));
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(bin: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Result {
+  const res = spawnSync(bin, args, {
+    encoding: 'utf8',
+    timeout: 150_000,
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, ...env },
+  });
+  return { code: res.status ?? -1, stdout: res.stdout ?? '', stderr: res.stderr ?? '' };
+}
+
+function helm(args: readonly string[]): Result {
+  return run(tools.helm, args, {
+    HELM_CACHE_HOME: join(helmHome, 'cache'),
+    HELM_CONFIG_HOME: join(helmHome, 'config'),
+    HELM_DATA_HOME: join(helmHome, 'data'),
+  });
+}
+
+function ok(what: string, r: Result): string {
+  if (r.code !== 0) throw new Error(`${what} failed (${r.code}):\n${r.stderr}\n${r.stdout.slice(0, 2000)}`);
+  return r.stdout;
+}
+
+function docs(text: string): K8sObject[] {
+  return parseAllDocuments(text)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null && typeof o === 'object');
+}
+
+/** `kubectl kustomize DIR`, parsed. */
+function kustomize(dir: string): K8sObject[] {
+  return docs(ok(`kubectl kustomize ${dir}`, run(tools.kubectl, ['kustomize', dir])));
+}
+
+/** `helm template` of the chart as release "paddock" in paddock-system, parsed. */
+function render(extra: readonly string[] = []): K8sObject[] {
+  return docs(ok('helm template', helm(['template', RELEASE, CHART, '-n', NS, ...extra])));
+}
+
+function find<T extends K8sObject>(objs: readonly K8sObject[], kind: string, name?: string): T {
+  const found = objs.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+  if (found.length !== 1) {
+    throw new Error(`expected one ${kind}${name ? ` ${name}` : ''}, found ${found.length}`);
+  }
+  return found[0] as T;
+}
+
+function kinds(objs: readonly K8sObject[]): string[] {
+  return objs.map((o) => o.kind).sort();
+}
+
+function writeTemp(name: string, content: string): string {
+  const path = join(helmHome, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+function container(d: V1Deployment): V1Container {
+  const c = d.spec?.template.spec?.containers[0];
+  if (!c) throw new Error(`Deployment ${d.metadata?.name} has no container`);
+  return c;
+}
+
+/** Rules compared as sets: order-insensitive within each list. */
+function normalizeRules(rules: readonly V1PolicyRule[] | undefined): string[] {
+  return (rules ?? [])
+    .map((r) =>
+      JSON.stringify({
+        apiGroups: [...(r.apiGroups ?? [])].sort(),
+        resources: [...(r.resources ?? [])].sort(),
+        resourceNames: [...(r.resourceNames ?? [])].sort(),
+        verbs: [...r.verbs].sort(),
+        nonResourceURLs: [...(r.nonResourceURLs ?? [])].sort(),
+      }),
+    )
+    .sort();
+}
+
+function readYaml<T>(path: string): T {
+  return parse(readFileSync(path, 'utf8')) as T;
+}
+
+// The operator's view of a set of flags, as in the pod (POD_NAME/POD_NAMESPACE from the downward API).
+const configDeps: ConfigDeps = {
+  readFile: () => undefined,
+  isReadableFile: () => true,
+  hostname: () => 'host',
+  randomSuffix: () => 'suffix',
+};
+function operatorConfig(c: V1Container): Config {
+  return loadConfig(c.args ?? [], { POD_NAME: 'pod-0', POD_NAMESPACE: NS }, configDeps);
+}
+
+// Pod Security Standards "restricted", as the Deployment must satisfy it.
+function expectRestricted(d: V1Deployment): void {
+  const pod = d.spec?.template.spec;
+  expect(pod?.securityContext).toMatchObject({
+    runAsNonRoot: true,
+    runAsUser: 65532,
+    seccompProfile: { type: 'RuntimeDefault' },
+  });
+  expect(pod?.hostNetwork ?? false).toBe(false);
+  expect(container(d).securityContext).toMatchObject({
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    runAsUser: 65532,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  });
+}
+
+// What both installs promise about the operator's Deployment.
+function expectOperatorDeployment(d: V1Deployment): void {
+  expect(d.spec?.replicas).toBe(2);
+  expectRestricted(d);
+  const c = container(d);
+  expect(c.image).toBe('ghcr.io/paddock-dev/paddock-operator:0.1.0');
+  expect(c.resources).toEqual({
+    requests: { cpu: '100m', memory: '128Mi' },
+    limits: { cpu: '1', memory: '256Mi' },
+  });
+  expect(c.livenessProbe?.httpGet).toMatchObject({ path: '/healthz', port: 'health' });
+  // The standby must be ready too (see config/manager/manager.yaml).
+  expect(c.readinessProbe?.httpGet).toMatchObject({ path: '/readyz?exclude=leader', port: 'health' });
+  expect(c.ports).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ name: 'metrics', containerPort: 8080 }),
+      expect.objectContaining({ name: 'health', containerPort: 8081 }),
+    ]),
+  );
+  const env = new Map((c.env ?? []).map((e) => [e.name, e]));
+  expect(env.get('POD_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
+  expect(env.get('POD_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.namespace');
+  expect(d.spec?.template.spec?.serviceAccountName).toBe(OPERATOR);
+  // Longer than the operator's shutdown timeout, so SIGTERM handling completes.
+  const config = operatorConfig(c);
+  expect(d.spec?.template.spec?.terminationGracePeriodSeconds).toBeGreaterThan(config.shutdownTimeoutSeconds);
+  expect(config.leaderElect).toBe(true);
+  expect(config.healthAddr).toEqual({ host: '0.0.0.0', port: 8081 });
+  expect(config.metricsAddr).toEqual({ host: '0.0.0.0', port: 8080 });
+  // Spread over nodes.
+  const spec = d.spec?.template.spec;
+  const spreadKeys = (spec?.topologySpreadConstraints ?? []).map((t) => t.topologyKey);
+  expect(spreadKeys).toContain('kubernetes.io/hostname');
+  expect(
+    spec?.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0]?.podAffinityTerm
+      .topologyKey,
+  ).toBe('kubernetes.io/hostname');
+}
+
+// Every metric name the operator exports (histograms with their series suffixes), plus `up`.
+async function exportedMetricNames(): Promise<Set<string>> {
+  const metrics = new Metrics({ version: 'test' });
+  const names = new Set<string>(['up']);
+  for (const m of await metrics.registry.getMetricsAsJSON()) {
+    names.add(m.name);
+    if (String(m.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(m.name + s);
+  }
+  return names;
+}
+
+function metricNamesIn(expr: string): string[] {
+  return [...expr.matchAll(/\b(paddock_[a-z0-9_]+|up)\b/g)].map((m) => m[1]!);
+}
+
+const sharedRules = readYaml<PrometheusRule>(join(CONFIG, 'prometheus', 'prometheus_rule.yaml'));
+const sharedDashboard = JSON.parse(
+  readFileSync(join(CONFIG, 'prometheus', 'grafana-dashboard.json'), 'utf8'),
+) as Dashboard;
+const crdFiles = readdirSync(CRDS)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
+
+// --- offline: what renders --------------------------------------------------------------------
+
+describe('kustomize layout (rendered)', () => {
+  it('crds/Kustomization lists every CRD in crds/, and kubectl apply -f crds/ skips it', () => {
+    const crds = kustomize(CRDS);
+    expect(crds.map((o) => `${o.metadata.name}.yaml`).sort()).toEqual(crdFiles);
+    // Named so that kubectl -f (which reads *.yaml, *.yml and *.json) never sees it.
+    expect(readdirSync(CRDS).filter((f) => /^kustomization\.(ya?ml|json)$/i.test(f))).toEqual([]);
+  });
+
+  it('config/default: CRDs, a restricted namespace, config/rbac and a two-replica operator', () => {
+    const objs = kustomize(join(CONFIG, 'default'));
+    expect(kinds(objs)).toEqual(
+      [
+        ...crdFiles.map(() => 'CustomResourceDefinition'),
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'Deployment',
+        'Namespace',
+        'PodDisruptionBudget',
+        'Role',
+        'RoleBinding',
+        'Service',
+        'ServiceAccount',
+      ].sort(),
+    );
+    for (const o of objs) expect(o.metadata.labels?.['app.kubernetes.io/part-of'], o.kind).toBe('paddock');
+    for (const o of objs.filter(
+      (x) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(x.kind),
+    )) {
+      if (o.kind !== 'CustomResourceDefinition') expect(o.metadata.namespace, o.kind).toBe(NS);
+    }
+
+    const ns = find<V1Namespace & K8sObject>(objs, 'Namespace', NS);
+    expect(ns.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+
+    const d = find<V1Deployment & K8sObject>(objs, 'Deployment', OPERATOR);
+    expectOperatorDeployment(d);
+    // Selectors are immutable: the part-of label is on the pods, not in the selector.
+    expect(d.spec?.selector.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'paddock',
+      'app.kubernetes.io/component': 'operator',
+    });
+    expect(d.spec?.template.metadata?.labels?.['app.kubernetes.io/part-of']).toBe('paddock');
+
+    const pdb = find<V1PodDisruptionBudget & K8sObject>(objs, 'PodDisruptionBudget');
+    expect(pdb.spec?.minAvailable).toBe(1);
+    expect(pdb.spec?.selector?.matchLabels).toEqual(d.spec?.selector.matchLabels);
+
+    const svc = find<V1Service & K8sObject>(objs, 'Service');
+    expect(svc.spec?.selector).toEqual(d.spec?.selector.matchLabels);
+    expect(svc.spec?.ports?.[0]).toMatchObject({ name: 'metrics', port: 8080, targetPort: 'metrics' });
+  });
+
+  it("config/default's flags are the operator's defaults", () => {
+    const d = find<V1Deployment & K8sObject>(kustomize(join(CONFIG, 'default')), 'Deployment');
+    expect(operatorConfig(container(d))).toEqual(
+      loadConfig([], { POD_NAME: 'pod-0', POD_NAMESPACE: NS }, configDeps),
+    );
+  });
+
+  it('config/samples holds the examples', () => {
+    const objs = kustomize(join(CONFIG, 'samples'));
+    const count = (dir: string) =>
+      readdirSync(join(REPO_ROOT, 'examples', dir)).filter((f) => f.endsWith('.yaml')).length;
+    expect(objs.filter((o) => o.kind === 'Agent')).toHaveLength(count('agents'));
+    expect(objs.filter((o) => o.kind === 'Workflow')).toHaveLength(count('workflows'));
+    expect(
+      find<V1Namespace & K8sObject>(objs, 'Namespace').metadata.labels?.[
+        'pod-security.kubernetes.io/enforce'
+      ],
+    ).toBe('restricted');
+  });
+
+  it('config/prometheus: a ServiceMonitor for the metrics Service, the alerts and the dashboard', () => {
+    const objs = kustomize(join(CONFIG, 'prometheus'));
+    expect(kinds(objs)).toEqual(['ConfigMap', 'PrometheusRule', 'ServiceMonitor']);
+    const svc = find<V1Service & K8sObject>(kustomize(join(CONFIG, 'manager')), 'Service');
+    const sm = find<ServiceMonitor>(objs, 'ServiceMonitor');
+    for (const [k, v] of Object.entries(sm.spec.selector.matchLabels))
+      expect(svc.metadata.labels?.[k]).toBe(v);
+    expect(sm.metadata.namespace).toBe(svc.metadata.namespace);
+    expect(svc.spec?.ports?.map((p) => p.name)).toContain(sm.spec.endpoints[0]?.port);
+    // The alerts match `up` on job="paddock": the job label comes from this Service label.
+    expect(sm.spec.jobLabel).toBe('app.kubernetes.io/name');
+    expect(svc.metadata.labels?.['app.kubernetes.io/name']).toBe('paddock');
+
+    expect(find<PrometheusRule>(objs, 'PrometheusRule').spec).toEqual(sharedRules.spec);
+    const cm = find<V1ConfigMap & K8sObject>(objs, 'ConfigMap');
+    expect(cm.metadata.labels?.['grafana_dashboard']).toBe('1');
+    expect(JSON.parse(cm.data?.['paddock-operator.json'] ?? '')).toEqual(sharedDashboard);
+  });
+
+  it('the alerts and the dashboard use only metrics the operator exports', async () => {
+    const exported = await exportedMetricNames();
+    const exprs = [
+      ...sharedRules.spec.groups.flatMap((g) => g.rules.map((r) => r.expr)),
+      ...sharedDashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)),
+    ];
+    expect(exprs.length).toBeGreaterThan(30);
+    const used = new Set(exprs.flatMap(metricNamesIn));
+    expect([...used].filter((n) => !exported.has(n))).toEqual([]);
+    // Every exported family shows up somewhere (the process/Node.js defaults aside).
+    const families = [...exported].filter((n) => n.startsWith('paddock_') && !/_(bucket|sum|count)$/.test(n));
+    const own = families.filter((n) => !/^paddock_(process|nodejs)_/.test(n));
+    const mentioned = (n: string) => [...used].some((u) => u === n || u.startsWith(`${n}_`));
+    expect(own.filter((n) => !mentioned(n))).toEqual([]);
+  });
+
+  it('every alert has a runbook section in docs/observability.md and the fields Alertmanager needs', () => {
+    const doc = readFileSync(join(REPO_ROOT, 'docs', 'observability.md'), 'utf8');
+    const rules = sharedRules.spec.groups.flatMap((g) => g.rules);
+    expect(rules.length).toBeGreaterThanOrEqual(8);
+    for (const r of rules) {
+      expect(r.alert, r.expr).toMatch(/^Paddock[A-Za-z]+$/);
+      expect(['warning', 'critical']).toContain(r.labels?.['severity']);
+      expect(r.annotations?.['summary'], r.alert).toBeTruthy();
+      expect(r.annotations?.['description'], r.alert).toContain(
+        `docs/observability.md#${r.alert!.toLowerCase()}`,
+      );
+      expect(doc, r.alert).toMatch(new RegExp(`^### ${r.alert}$`, 'm'));
+    }
+  });
+
+  it('the dashboard has unique panel ids and uses its datasource, namespace and pod variables', () => {
+    const ids = sharedDashboard.panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(sharedDashboard.templating.list.map((v) => v.name)).toEqual(['datasource', 'namespace', 'pod']);
+    const panels = sharedDashboard.panels.filter((p) => p.type !== 'row');
+    expect(panels.length).toBeGreaterThanOrEqual(20);
+    for (const p of panels) {
+      expect(p.targets?.length, p.title).toBeGreaterThan(0);
+      for (const t of p.targets ?? [])
+        expect(t.expr, p.title).toContain('namespace=~"$namespace", pod=~"$pod"');
+    }
+  });
+});
+
+describe('Helm chart (rendered)', () => {
+  // Every optional feature on, and every value away from its default.
+  const everything = writeTemp(
+    'everything.yaml',
+    [
+      'replicaCount: 3',
+      'image: {digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}',
+      'imagePullSecrets: [{name: regcred}]',
+      'serviceAccount: {name: paddock-sa, annotations: {example.com/role: operator}}',
+      'operator:',
+      '  logLevel: debug',
+      '  workers: 8',
+      '  watchNamespace: team-a',
+      '  watchdogSeconds: 120',
+      '  shutdownTimeoutSeconds: 20',
+      '  maxOldSpaceSizeMiB: 300',
+      '  extraArgs: ["--kubeconfig=/etc/paddock/kubeconfig"]',
+      '  extraEnv: [{name: PADDOCK_EXTRA, value: "1"}]',
+      'leaderElection: {leaseName: paddock-lease, leaseDurationSeconds: 20, renewDeadlineSeconds: 15, retryPeriodSeconds: 3}',
+      'sandbox:',
+      '  quota: {pods: 20, cpu: "4", memory: 8Gi}',
+      '  limitRange:',
+      '    defaultRequest: {cpu: 50m, memory: 64Mi}',
+      '    default: {cpu: 500m, memory: 256Mi}',
+      'resources: {requests: {cpu: 200m, memory: 256Mi}, limits: {cpu: "2", memory: 512Mi}}',
+      'terminationGracePeriodSeconds: 30',
+      'podAnnotations: {example.com/note: x}',
+      'podLabels: {team: platform}',
+      'nodeSelector: {kubernetes.io/os: linux}',
+      'tolerations: [{key: dedicated, operator: Equal, value: paddock, effect: NoSchedule}]',
+      'priorityClassName: system-cluster-critical',
+      'podDisruptionBudget: {minAvailable: "50%"}',
+      'metrics: {service: {port: 9090, annotations: {example.com/scrape: "true"}}}',
+      'monitoring:',
+      '  serviceMonitor: {enabled: true, interval: 15s, labels: {release: kube-prometheus-stack}}',
+      '  prometheusRule: {enabled: true, labels: {release: kube-prometheus-stack}}',
+      '  grafanaDashboard: {enabled: true, namespace: monitoring, annotations: {grafana_folder: Paddock}}',
+      '',
+    ].join('\n'),
+  );
+
+  it('passes helm lint --strict with the defaults and with every feature on', () => {
+    ok('helm lint', helm(['lint', '--strict', CHART]));
+    ok('helm lint (everything)', helm(['lint', '--strict', CHART, '-f', everything]));
+  });
+
+  it('renders the operator and nothing optional by default', () => {
+    const objs = render();
+    expect(kinds(objs)).toEqual(
+      [
+        ...crdFiles.map(() => 'CustomResourceDefinition'),
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'Deployment',
+        'PodDisruptionBudget',
+        'Role',
+        'RoleBinding',
+        'Service',
+        'ServiceAccount',
+      ].sort(),
+    );
+    for (const o of objs) {
+      expect(o.metadata.labels, o.kind).toMatchObject({
+        'app.kubernetes.io/name': 'paddock',
+        'app.kubernetes.io/instance': RELEASE,
+        'app.kubernetes.io/managed-by': 'Helm',
+        'app.kubernetes.io/part-of': 'paddock',
+      });
+    }
+    const d = find<V1Deployment & K8sObject>(objs, 'Deployment', OPERATOR);
+    expectOperatorDeployment(d);
+    expect(find<V1ServiceAccount & K8sObject>(objs, 'ServiceAccount').metadata.name).toBe(OPERATOR);
+    expect(find<V1PodDisruptionBudget & K8sObject>(objs, 'PodDisruptionBudget').spec?.minAvailable).toBe(1);
+  });
+
+  it('has the same defaults as the kustomize Deployment and the operator', () => {
+    const chart = find<V1Deployment & K8sObject>(render(), 'Deployment');
+    const kust = find<V1Deployment & K8sObject>(kustomize(join(CONFIG, 'default')), 'Deployment');
+    expect(operatorConfig(container(chart))).toEqual(operatorConfig(container(kust)));
+    for (const key of ['securityContext', 'resources', 'livenessProbe', 'readinessProbe', 'ports'] as const) {
+      expect(container(chart)[key], key).toEqual(container(kust)[key]);
+    }
+    expect(chart.spec?.template.spec?.securityContext).toEqual(kust.spec?.template.spec?.securityContext);
+    expect(chart.spec?.template.spec?.terminationGracePeriodSeconds).toBe(
+      kust.spec?.template.spec?.terminationGracePeriodSeconds,
+    );
+    expect(container(chart).env).toEqual(container(kust).env);
+  });
+
+  it('renders every optional feature', () => {
+    const objs = render(['-f', everything]);
+    const d = find<V1Deployment & K8sObject>(objs, 'Deployment');
+    const c = container(d);
+    expect(d.spec?.replicas).toBe(3);
+    expect(c.image).toBe(
+      'ghcr.io/paddock-dev/paddock-operator@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+    );
+    const config = loadConfig(c.args ?? [], { POD_NAME: 'p', POD_NAMESPACE: NS }, configDeps);
+    expect(config).toMatchObject({
+      logLevel: 'debug',
+      workers: 8,
+      watchNamespace: 'team-a',
+      watchdogSeconds: 120,
+      shutdownTimeoutSeconds: 20,
+      leaseName: 'paddock-lease',
+      leaseNamespace: NS,
+      leaseDurationSeconds: 20,
+      renewDeadlineSeconds: 15,
+      retryPeriodSeconds: 3,
+      sandbox: {
+        quota: { pods: 20, cpu: '4', memory: '8Gi' },
+        limitRange: {
+          defaultRequest: { cpu: '50m', memory: '64Mi' },
+          default: { cpu: '500m', memory: '256Mi' },
+        },
+      },
+    });
+    expect(config.kubeconfig).toBe('/etc/paddock/kubeconfig');
+    expect(c.env).toEqual(
+      expect.arrayContaining([
+        { name: 'NODE_OPTIONS', value: '--max-old-space-size=300' },
+        { name: 'PADDOCK_EXTRA', value: '1' },
+      ]),
+    );
+    const pod = d.spec?.template.spec;
+    expect(pod?.serviceAccountName).toBe('paddock-sa');
+    expect(pod?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+    expect(pod?.priorityClassName).toBe('system-cluster-critical');
+    expect(pod?.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
+    expect(pod?.tolerations).toHaveLength(1);
+    expect(d.spec?.template.metadata?.labels?.['team']).toBe('platform');
+    expect(d.spec?.template.metadata?.annotations?.['example.com/note']).toBe('x');
+    expect(find<V1ServiceAccount & K8sObject>(objs, 'ServiceAccount', 'paddock-sa').metadata).toMatchObject({
+      annotations: { 'example.com/role': 'operator' },
+    });
+    expect(find<V1PodDisruptionBudget & K8sObject>(objs, 'PodDisruptionBudget').spec?.minAvailable).toBe(
+      '50%',
+    );
+    const svc = find<V1Service & K8sObject>(objs, 'Service');
+    expect(svc.spec?.ports?.[0]?.port).toBe(9090);
+
+    const sm = find<ServiceMonitor>(objs, 'ServiceMonitor');
+    expect(sm.metadata.labels?.['release']).toBe('kube-prometheus-stack');
+    expect(sm.spec.endpoints[0]).toMatchObject({ port: 'metrics', path: '/metrics', interval: '15s' });
+    expect(sm.spec.namespaceSelector?.matchNames).toEqual([NS]);
+    for (const [k, v] of Object.entries(sm.spec.selector.matchLabels))
+      expect(svc.metadata.labels?.[k]).toBe(v);
+    expect(sm.spec.jobLabel).toBe('app.kubernetes.io/name');
+
+    const rule = find<PrometheusRule>(objs, 'PrometheusRule');
+    expect(rule.metadata.labels?.['release']).toBe('kube-prometheus-stack');
+    expect(rule.spec).toEqual(sharedRules.spec);
+
+    const cm = find<V1ConfigMap & K8sObject>(objs, 'ConfigMap');
+    expect(cm.metadata.namespace).toBe('monitoring');
+    expect(cm.metadata.labels?.['grafana_dashboard']).toBe('1');
+    expect(JSON.parse(cm.data?.['paddock-operator.json'] ?? '')).toEqual(sharedDashboard);
+  });
+
+  it('installs exactly the CRDs of crds/ (the same bytes), kept on uninstall by default', () => {
+    // files/crds is a link to crds/: the chart has no copy that could drift.
+    const linked = join(CHART, 'files', 'crds');
+    expect(
+      readdirSync(linked)
+        .filter((f) => f.endsWith('.yaml'))
+        .sort(),
+    ).toEqual(crdFiles);
+    for (const f of crdFiles) expect(readFileSync(join(linked, f)), f).toEqual(readFileSync(join(CRDS, f)));
+
+    const rendered = render().filter((o) => o.kind === 'CustomResourceDefinition');
+    expect(rendered).toHaveLength(crdFiles.length);
+    for (const f of crdFiles) {
+      const source = readYaml<V1CustomResourceDefinition & K8sObject>(join(CRDS, f));
+      const crd = find<V1CustomResourceDefinition & K8sObject>(
+        rendered,
+        'CustomResourceDefinition',
+        source.metadata.name,
+      );
+      // Identical apart from the chart's labels and the keep annotation.
+      expect(crd.spec).toEqual(source.spec);
+      expect(crd.metadata.labels).toMatchObject(source.metadata.labels ?? {});
+      expect(crd.metadata.annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
+    }
+    const notKept = render(['--set', 'crds.keep=false']).filter((o) => o.kind === 'CustomResourceDefinition');
+    expect(notKept.map((o) => (o as V1CustomResourceDefinition & K8sObject).metadata.annotations)).toEqual(
+      crdFiles.map(() => undefined),
+    );
+    expect(
+      render(['--set', 'crds.install=false']).filter((o) => o.kind === 'CustomResourceDefinition'),
+    ).toEqual([]);
+  });
+
+  it('grants exactly the RBAC rules of config/rbac', () => {
+    const objs = render();
+    const role = readYaml<V1ClusterRole>(join(CONFIG, 'rbac', 'role.yaml'));
+    const leRole = readYaml<V1Role>(join(CONFIG, 'rbac', 'leader_election_role.yaml'));
+    expect(normalizeRules(find<V1ClusterRole & K8sObject>(objs, 'ClusterRole').rules)).toEqual(
+      normalizeRules(role.rules),
+    );
+    expect(normalizeRules(find<V1Role & K8sObject>(objs, 'Role').rules)).toEqual(
+      normalizeRules(leRole.rules),
+    );
+    // ... bound to the operator's ServiceAccount only.
+    for (const kind of ['ClusterRoleBinding', 'RoleBinding']) {
+      expect(find<V1RoleBinding & K8sObject>(objs, kind).subjects).toEqual([
+        { kind: 'ServiceAccount', name: OPERATOR, namespace: NS },
+      ]);
+    }
+    // The kustomize install uses config/rbac itself.
+    const kust = kustomize(join(CONFIG, 'default'));
+    expect(normalizeRules(find<V1ClusterRole & K8sObject>(kust, 'ClusterRole').rules)).toEqual(
+      normalizeRules(role.rules),
+    );
+  });
+
+  it('without leader election: one replica, no Lease Role, no PodDisruptionBudget, no PaddockNoLeader alert', () => {
+    const objs = render([
+      '--set',
+      'replicaCount=1,leaderElection.enabled=false,monitoring.prometheusRule.enabled=true',
+    ]);
+    expect(kinds(objs)).not.toContain('Role');
+    expect(kinds(objs)).not.toContain('PodDisruptionBudget');
+    const args = container(find<V1Deployment & K8sObject>(objs, 'Deployment')).args ?? [];
+    expect(operatorConfig({ name: 'operator', args }).leaderElect).toBe(false);
+    const alerts = find<PrometheusRule>(objs, 'PrometheusRule').spec.groups.flatMap((g) =>
+      g.rules.map((r) => r.alert),
+    );
+    expect(alerts).not.toContain('PaddockNoLeader');
+    expect(alerts).toContain('PaddockOperatorDown');
+  });
+
+  it.each([
+    ['an unknown top-level key', ['--set', 'replicas=3'], "additional properties 'replicas' not allowed"],
+    ['an unknown nested key', ['--set', 'operator.worker=3'], "additional properties 'worker' not allowed"],
+    [
+      'a string for an integer',
+      ['--set', 'operator.workers=lots'],
+      "'/operator/workers': got string, want integer",
+    ],
+    ['an integer out of range', ['--set', 'operator.workers=100'], '/operator/workers'],
+    ['a log level that does not exist', ['--set', 'operator.logLevel=loud'], '/operator/logLevel'],
+    ['a quantity that is not one', ['--set', 'sandbox.quota.memory=lots'], '/sandbox/quota/memory'],
+    [
+      'a namespace name that is not one',
+      ['--set', 'operator.watchNamespace=Team_A'],
+      '/operator/watchNamespace',
+    ],
+    ['a non-boolean toggle', ['--set', 'crds.install=maybe'], "'/crds/install': got string, want boolean"],
+    [
+      'a scrape interval without a unit',
+      ['--set-string', 'monitoring.serviceMonitor.interval=30'],
+      'interval',
+    ],
+  ])('refuses %s, naming the field', (_what, args, message) => {
+    const r = helm(['template', RELEASE, CHART, ...args]);
+    expect(r.code, r.stdout.slice(0, 500)).not.toBe(0);
+    expect(r.stderr).toContain("values don't meet the specifications of the schema");
+    expect(r.stderr).toContain(message);
+  });
+
+  it.each([
+    [
+      ['--set', 'terminationGracePeriodSeconds=30'],
+      'terminationGracePeriodSeconds (30) must be greater than',
+    ],
+    [['--set', 'leaderElection.enabled=false'], 'replicaCount above 1 needs leaderElection.enabled'],
+    [['--set', 'leaderElection.renewDeadlineSeconds=15'], 'renewDeadlineSeconds (15) must be less than'],
+    [['--set', 'leaderElection.retryPeriodSeconds=9'], 'must be greater than 1.2 x'],
+  ])('refuses inconsistent values %j', (args, message) => {
+    const r = helm(['template', RELEASE, CHART, ...args]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(message);
+  });
+});
+
+// --- online: the real API server decides ------------------------------------------------------
+
+describe('installing on a real API server', () => {
+  const env = useCluster({ crds: false });
+  const get = <T>(args: readonly string[]): T =>
+    JSON.parse(env().kubectl(['get', ...args, '-o', 'json'])) as T;
+  const operatorPods = (selector: string) =>
+    get<V1PodList>(['pods', '-n', NS, '-l', selector]).items.filter((p) => !p.metadata?.deletionTimestamp);
+
+  // Pod Security admission really enforces "restricted" here: a plain pod is refused.
+  const expectEnforced = () => {
+    const res = kubectl(env().kubeconfig, [
+      'run',
+      'pss-probe',
+      '-n',
+      NS,
+      '--image=busybox',
+      '--restart=Never',
+      '--dry-run=server',
+    ]);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain('violates PodSecurity "restricted:latest"');
+  };
+  // The Deployment's pod template, submitted as a pod, passes the same admission.
+  const expectTemplateAdmitted = (d: V1Deployment) => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'template-check', namespace: NS },
+      spec: d.spec?.template.spec,
+    };
+    env().kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify(pod));
+  };
+  const waitRunning = (selector: string) =>
+    eventually(
+      `two Running operator pods (${selector})`,
+      () => operatorPods(selector),
+      (pods) => pods.length === 2 && pods.every((p) => p.status?.phase === 'Running'),
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+
+  it('helm install: CRDs established, a two-replica Deployment admitted under Pod Security "restricted"', async () => {
+    env().kubectl(['apply', '--server-side', '-f', join(CONFIG, 'manager', 'namespace.yaml')]);
+    expectEnforced();
+    ok(
+      'helm install',
+      helm([
+        '--kubeconfig',
+        env().kubeconfig,
+        'install',
+        RELEASE,
+        CHART,
+        '-n',
+        NS,
+        '--wait=watcher',
+        '--timeout=2m',
+        '--set-json',
+        `operator.extraEnv=${JSON.stringify([KEEP_RUNNING])}`,
+      ]),
+    );
+    env().kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd',
+      '-l',
+      'app.kubernetes.io/part-of=paddock',
+    ]);
+    const crds = get<{ items: V1CustomResourceDefinition[] }>([
+      'crd',
+      '-l',
+      'app.kubernetes.io/part-of=paddock',
+    ]);
+    expect(crds.items.map((c) => `${c.metadata?.name}.yaml`).sort()).toEqual(crdFiles);
+    for (const c of crds.items) expect(c.metadata?.annotations?.['helm.sh/resource-policy']).toBe('keep');
+
+    const d = get<V1Deployment>(['deployment', '-n', NS, OPERATOR]);
+    expectOperatorDeployment(d);
+    expect(d.status?.availableReplicas).toBe(2);
+    expectTemplateAdmitted(d);
+    const pods = await waitRunning(`app.kubernetes.io/instance=${RELEASE}`);
+    // Spread over the two nodes.
+    expect(new Set(pods.map((p) => p.spec?.nodeName)).size).toBe(2);
+    const pdb = get<V1PodDisruptionBudget>(['pdb', '-n', NS, OPERATOR]);
+    expect(pdb.status?.disruptionsAllowed).toBe(1);
+    // The chart's ServiceAccount may do exactly what the operator needs.
+    const can = (verb: string, resource: string, ns = 'default') =>
+      kubectl(env().kubeconfig, [
+        'auth',
+        'can-i',
+        verb,
+        resource,
+        '-n',
+        ns,
+        `--as=system:serviceaccount:${NS}:${OPERATOR}`,
+      ]).stdout.trim();
+    expect(can('watch', 'workflows.paddock.dev')).toBe('yes');
+    expect(can('patch', 'agents.paddock.dev', 'default')).toBe('no');
+    expect(can('update', 'leases.coordination.k8s.io', NS)).toBe('yes');
+    expect(can('update', 'leases.coordination.k8s.io', 'default')).toBe('no');
+  });
+
+  it('helm uninstall removes the operator and keeps the CRDs', () => {
+    ok('helm uninstall', helm(['--kubeconfig', env().kubeconfig, 'uninstall', RELEASE, '-n', NS, '--wait']));
+    expect(kubectl(env().kubeconfig, ['get', 'deployment', '-n', NS, OPERATOR]).code).not.toBe(0);
+    expect(kubectl(env().kubeconfig, ['get', 'clusterrole', OPERATOR]).code).not.toBe(0);
+    const crds = get<{ items: V1CustomResourceDefinition[] }>([
+      'crd',
+      '-l',
+      'app.kubernetes.io/part-of=paddock',
+    ]);
+    expect(crds.items).toHaveLength(crdFiles.length);
+  });
+
+  it('kubectl apply --server-side -k config/default: accepted and running', async () => {
+    const dir = join(CONFIG, 'default');
+    // Exactly config/default, through every admission check (nothing persisted).
+    const dry = env().kubectl(['apply', '--server-side', '--dry-run=server', '-k', dir]);
+    expect(dry).toContain(`deployment.apps/${OPERATOR} serverside-applied (server dry run)`);
+    // For real: config/default plus the simulator's keep-running variable (see the top of the file).
+    const overlay = mkdtempSync(join(tmpdir(), 'paddock-overlay-'));
+    try {
+      writeFileSync(
+        join(overlay, 'kustomization.yaml'),
+        [
+          'apiVersion: kustomize.config.k8s.io/v1beta1',
+          'kind: Kustomization',
+          `resources: [${relative(overlay, dir)}]`,
+          'patches:',
+          `  - target: {kind: Deployment, name: ${OPERATOR}}`,
+          `    patch: '[{"op": "add", "path": "/spec/template/spec/containers/0/env/-", "value": ${JSON.stringify(KEEP_RUNNING)}}]'`,
+          '',
+        ].join('\n'),
+      );
+      env().kubectl(['apply', '--server-side', '-k', overlay]);
+    } finally {
+      rmSync(overlay, { recursive: true, force: true });
+    }
+    const ns = get<V1Namespace>(['namespace', NS]);
+    expect(ns.metadata?.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expectEnforced();
+    env().kubectl(['rollout', 'status', '-n', NS, `deployment/${OPERATOR}`, '--timeout=60s']);
+    const d = get<V1Deployment>(['deployment', '-n', NS, OPERATOR]);
+    expectOperatorDeployment(d);
+    expect(d.status?.availableReplicas).toBe(2);
+    expect(d.metadata?.labels?.['app.kubernetes.io/part-of']).toBe('paddock');
+    expectTemplateAdmitted(d);
+    await waitRunning('app.kubernetes.io/name=paddock,app.kubernetes.io/component=operator');
+    expect(get<V1PodDisruptionBudget>(['pdb', '-n', NS, OPERATOR]).spec?.minAvailable).toBe(1);
+  });
+
+  it('kubectl apply --server-side -k config/samples: every example accepted', () => {
+    // A real apply, not --dry-run=server: the Agents' namespace must exist before they can be checked.
+    const out = env().kubectl(['apply', '--server-side', '-k', join(CONFIG, 'samples')]);
+    const applied = out.split('\n').filter((l) => l.includes('serverside-applied'));
+    expect(applied.length).toBe(kustomize(join(CONFIG, 'samples')).length);
+    expect(get<{ items: unknown[] }>(['agents', '-n', 'paddock-demo']).items.length).toBeGreaterThanOrEqual(
+      6,
+    );
+    expect(get<{ items: unknown[] }>(['pwf', '-n', 'paddock-demo']).items.length).toBeGreaterThanOrEqual(2);
+  });
+});
