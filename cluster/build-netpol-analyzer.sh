@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the NetworkPolicy analyzer (cyclonus, github.com/mattfenwick/cyclonus) from
 # its Go module and caches the binary outside the repo, keyed by version, so only
-# the first run on a machine pays for the build (about a minute). Prints the path
+# the first run on a machine pays for the build (1-2.5 minutes). Prints the path
 # of the binary on stdout; the build log goes to stderr.
 #
 # Why cyclonus: its `analyze --mode query-traffic` evaluates NetworkPolicies

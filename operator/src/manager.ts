@@ -4,15 +4,12 @@
 // Informers start at once on every replica (a warm standby fails over fast);
 // controllers start only while this replica holds the lease.
 import type { Logger } from 'pino';
-import type { Agent } from './api/generated/index.ts';
-import { AGENT } from './api/constants.ts';
 import type { Config } from './config.ts';
-import { AgentReconciler } from './controllers/agent/reconciler.ts';
-import { Controller } from './controllers/controller.ts';
-import { StatusWriter } from './controllers/status-writer.ts';
+import type { Controller } from './controllers/controller.ts';
+import { buildControllers, type InformerSpec } from './controllers/registry.ts';
 import type { KubeClient } from './kube/client.ts';
 import { EventRecorder } from './kube/events.ts';
-import { Informer, stripForCache, type InformerMetrics } from './kube/informer.ts';
+import { Informer, stripForCache } from './kube/informer.ts';
 import { ApiLeaseStore, LeaderElector } from './kube/leaderelection.ts';
 import type { KubeObject } from './kube/types.ts';
 import type { Metrics } from './observability/metrics.ts';
@@ -31,6 +28,7 @@ export interface ManagerDeps {
 export class Manager {
   private readonly deps: ManagerDeps;
   private readonly informers: Informer<KubeObject>[] = [];
+  private readonly informerByKey = new Map<string, Informer<KubeObject>>();
   private readonly controllers: Controller[] = [];
   private server: HealthServer | undefined;
   private elector: LeaderElector | undefined;
@@ -51,28 +49,22 @@ export class Manager {
 
   async start(): Promise<void> {
     const { config, logger, metrics } = this.deps;
-    const agents = this.informer<Agent>(AGENT);
-    const agentController = new Controller({
-      name: 'agent',
-      reconciler: new AgentReconciler({
-        status: new StatusWriter(this.deps.client),
-        agents,
-        events: new EventRecorder({
-          client: this.deps.client,
-          reportingInstance: config.identity,
-          logger: logger.child({ component: 'events' }),
-          onEmit: (reason: string, type: 'Normal' | 'Warning') => metrics.eventEmitted(reason, type),
-        }),
-      }),
-      logger,
-      workers: config.workers,
-      metrics: {
-        reconcile: (c, r, s) => metrics.observeReconcile(c, r, s),
-        workqueue: (n) => metrics.workqueue(n),
-      },
+    const events = new EventRecorder({
+      client: this.deps.client,
+      reportingInstance: config.identity,
+      logger: logger.child({ component: 'events' }),
+      onEmit: (reason: string, type: 'Normal' | 'Warning') => metrics.eventEmitted(reason, type),
     });
-    agentController.watchPrimary(agents);
-    this.controllers.push(agentController);
+    this.controllers.push(
+      ...buildControllers({
+        config,
+        client: this.deps.client,
+        logger,
+        metrics,
+        events,
+        informer: <T extends KubeObject>(ref: ResourceRef, spec?: InformerSpec<T>) => this.informer<T>(ref, spec),
+      }),
+    );
     for (const c of this.controllers) metrics.initController(c.name);
 
     this.server = await startHealthServer({
@@ -162,22 +154,27 @@ export class Manager {
     this.deps.logger.info({ controllers: this.controllers.map((c) => c.name) }, 'controllers started');
   }
 
-  private informer<T extends KubeObject>(ref: ResourceRef): Informer<T> {
-    const { config, logger, metrics } = this.deps;
-    const informerMetrics: InformerMetrics = {
-      event: (r, t) => metrics.informerEvent(r, t),
-      relist: (r, reason) => metrics.informerRelist(r, reason),
-      watchRestart: (r) => metrics.informerWatchRestart(r),
-      cacheSize: (r, n) => metrics.setInformerCacheObjects(r, n),
-    };
-    const inf = new Informer<T>(this.deps.client, ref, {
-      ...(config.watchNamespace ? { namespace: config.watchNamespace } : {}),
-      transform: stripForCache,
-      watchdogMs: config.watchdogSeconds * 1000,
-      logger: logger.child({ component: 'informer', resource: ref.plural }),
-      metrics: informerMetrics,
-    });
-    this.informers.push(inf as unknown as Informer<KubeObject>);
+  /** One shared informer per resource and selector; indexes are merged in. */
+  private informer<T extends KubeObject>(ref: ResourceRef, spec: InformerSpec<T> = {}): Informer<T> {
+    const key = `${ref.group}/${ref.plural}?${spec.labelSelector ?? ''}&${spec.fieldSelector ?? ''}`;
+    let inf = this.informerByKey.get(key) as Informer<T> | undefined;
+    if (!inf) {
+      const { config, logger, metrics } = this.deps;
+      inf = new Informer<T>(this.deps.client, ref, {
+        ...(config.watchNamespace && ref.namespaced ? { namespace: config.watchNamespace } : {}),
+        ...(spec.labelSelector ? { labelSelector: spec.labelSelector } : {}),
+        ...(spec.fieldSelector ? { fieldSelector: spec.fieldSelector } : {}),
+        transform: stripForCache,
+        watchdogMs: config.watchdogSeconds * 1000,
+        logger: logger.child({ component: 'informer', resource: ref.plural }),
+        metrics: metrics.informerMetrics(),
+      });
+      this.informerByKey.set(key, inf as unknown as Informer<KubeObject>);
+      this.informers.push(inf as unknown as Informer<KubeObject>);
+    }
+    for (const [name, fn] of Object.entries(spec.indexes ?? {})) {
+      if (!inf.hasIndex(name)) inf.addIndex(name, fn);
+    }
     return inf;
   }
 }

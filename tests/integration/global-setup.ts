@@ -5,10 +5,12 @@ import { ensureBinaries } from '../../cluster/src/binaries.ts';
 import { stopStaleCluster } from '../../cluster/src/local-cluster.ts';
 import { CLUSTERS_ROOT } from '../../cluster/src/paths.ts';
 import { ensureTools } from '../../cluster/src/tools.ts';
+import { ensureNetpolAnalyzer } from './support/netpol-analyzer.ts';
 
 export default function setup(): void {
   ensureBinaries();
   ensureTools();
+  ensureNetpolAnalyzer();
   let names: string[] = [];
   try {
     names = readdirSync(CLUSTERS_ROOT).filter((n) => n.startsWith('it-'));

@@ -107,6 +107,10 @@ export class Informer<T extends KubeObject> {
     this.indices.set(name, new Map());
   }
 
+  hasIndex(name: string): boolean {
+    return this.indexers.has(name);
+  }
+
   get(key: string): T | undefined {
     return this.store.get(key);
   }

@@ -64,6 +64,12 @@ export class Metrics {
   private readonly apiRequestDuration: Histogram<'verb' | 'resource'>;
   private readonly eventsEmitted: Counter<'reason' | 'type'>;
 
+  private readonly workflowsByPhase: Gauge<'phase'>;
+  private workflowPhaseSource: (() => ReadonlyMap<string, number>) | undefined;
+  private readonly stepDuration: Histogram<'outcome'>;
+  private readonly stepOutcomes: Counter<'outcome' | 'reason'>;
+  private readonly podsCreated: Counter;
+
   constructor(options: MetricsOptions = {}) {
     this.registry = new Registry();
     const registers = [this.registry];
@@ -187,6 +193,42 @@ export class Metrics {
       registers,
     });
 
+    // Workflows by phase are counted from the informer cache when scraped, so the gauge is
+    // always exactly what the operator sees (no increments to drift).
+    const self = (): Metrics => this;
+    this.workflowsByPhase = new Gauge({
+      name: 'paddock_workflows',
+      help: 'Workflows in the operator cache, by phase.',
+      labelNames: ['phase'],
+      registers,
+      collect() {
+        const counts = self().workflowPhaseSource?.();
+        this.reset();
+        if (!counts) return;
+        for (const phase of ['Pending', 'Running', 'WaitingForApproval', 'Succeeded', 'Failed', 'Cancelled']) {
+          this.set({ phase }, counts.get(phase) ?? 0);
+        }
+      },
+    });
+    this.stepDuration = new Histogram({
+      name: 'paddock_step_duration_seconds',
+      help: 'Time from a step starting to its end (all attempts), by outcome.',
+      labelNames: ['outcome'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+      registers,
+    });
+    this.stepOutcomes = new Counter({
+      name: 'paddock_step_outcomes_total',
+      help: 'Step outcomes (Succeeded, Failed, Retried, Skipped, Cancelled) by reason.',
+      labelNames: ['outcome', 'reason'],
+      registers,
+    });
+    this.podsCreated = new Counter({
+      name: 'paddock_pods_created_total',
+      help: 'Agent pods created by the operator.',
+      registers,
+    });
+
     const buildInfo = new Gauge({
       name: 'paddock_build_info',
       help: 'Always 1; labels carry the operator version and Node.js version.',
@@ -194,6 +236,20 @@ export class Metrics {
       registers,
     });
     buildInfo.set({ version: options.version ?? 'unknown', node: process.version }, 1);
+  }
+
+  /** Where paddock_workflows reads its counts from at scrape time (the Workflow informer). */
+  setWorkflowPhaseSource(source: () => ReadonlyMap<string, number>): void {
+    this.workflowPhaseSource = source;
+  }
+
+  stepFinished(outcome: string, reason: string, seconds: number | undefined): void {
+    this.stepOutcomes.inc({ outcome, reason });
+    if (seconds !== undefined && outcome !== 'Retried') this.stepDuration.observe({ outcome }, seconds);
+  }
+
+  podCreated(): void {
+    this.podsCreated.inc();
   }
 
   /** The Content-Type to serve render() output with. */

@@ -379,7 +379,10 @@ export function canonicalCidr(cidr: string): string {
   const v6 = parseIPv6(addr);
   if (v6) {
     if (prefix > 128) return cidr;
-    return `${formatIPv6(maskBytes(v6, prefix))}/${prefix}`;
+    const masked = maskBytes(v6, prefix);
+    // An IPv4-mapped network is an IPv4 network ("::ffff:10.1.2.3/128" is "10.1.2.3/32").
+    if (prefix >= 96 && isIPv4Mapped(masked)) return `${masked.slice(12).join('.')}/${prefix - 96}`;
+    return `${formatIPv6(masked)}/${prefix}`;
   }
   return cidr;
 }
@@ -421,6 +424,10 @@ function parseIPv6(text: string): number[] | undefined {
   return groups.flatMap((g) => [g >> 8, g & 0xff]);
 }
 
+function isIPv4Mapped(bytes: readonly number[]): boolean {
+  return bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+}
+
 function maskBytes(bytes: readonly number[], prefix: number): number[] {
   return bytes.map((b, i) => {
     const bits = Math.max(0, Math.min(8, prefix - i * 8));
@@ -433,9 +440,7 @@ function formatIPv6(bytes: readonly number[]): string {
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
   // IPv4-mapped addresses keep their dotted tail, as Go's net/netip prints them.
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `::ffff:${bytes.slice(12).join('.')}`;
-  }
+  if (isIPv4Mapped(bytes)) return `::ffff:${bytes.slice(12).join('.')}`;
   let bestStart = -1;
   let bestLen = 0;
   for (let i = 0; i < 8;) {

@@ -1,0 +1,121 @@
+// Which controllers the operator runs, the informers they share, and how
+// changes to one kind of object map to the keys of another. The manager owns
+// the lifecycle (start, leadership, shutdown); this file owns the wiring.
+import type { Logger } from 'pino';
+import type { Agent, Workflow } from '../api/generated/index.ts';
+import { AGENT, POD, WORKFLOW, type ResourceRef } from '../api/constants.ts';
+import { LABEL_AGENT_POD } from '../api/labels.ts';
+import type { Config } from '../config.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { Pod } from '../kube/core-types.ts';
+import type { IndexFunc, Informer } from '../kube/informer.ts';
+import type { KubeObject } from '../kube/types.ts';
+import { objectKey } from '../kube/types.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { AgentReconciler } from './agent/reconciler.ts';
+import { Controller, type ControllerMetrics } from './controller.ts';
+import type { EventSink } from './events.ts';
+import { StatusWriter } from './status-writer.ts';
+import {
+  INDEX_BY_NAMESPACE,
+  INDEX_BY_OWNER_UID,
+  indexByNamespace,
+  indexPodByOwnerUid,
+  WorkflowReconciler,
+  workflowKeyOfPod,
+} from './workflow/reconciler.ts';
+
+export interface InformerSpec<T extends KubeObject> {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly indexes?: Readonly<Record<string, IndexFunc<T>>>;
+}
+
+/** Returns the shared informer for a resource (+ selectors), creating it on first use. */
+export type InformerFactory = <T extends KubeObject>(ref: ResourceRef, spec?: InformerSpec<T>) => Informer<T>;
+
+export interface RegistryDeps {
+  readonly config: Config;
+  readonly client: KubeClient;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly events: EventSink;
+  readonly informer: InformerFactory;
+}
+
+/** Workflows that use an Agent: "namespace/agent" -> workflow keys. */
+const INDEX_WORKFLOW_BY_AGENT = 'agent';
+/** Workflows with a step waiting for quota, by namespace. */
+const INDEX_WORKFLOW_QUOTA_WAIT = 'quota-wait';
+
+export function buildControllers(d: RegistryDeps): Controller[] {
+  const metrics: ControllerMetrics = {
+    reconcile: (c, r, s) => d.metrics.observeReconcile(c, r, s),
+    workqueue: (n) => d.metrics.workqueue(n),
+  };
+  const agents = d.informer<Agent>(AGENT, { indexes: { [INDEX_BY_NAMESPACE]: indexByNamespace } });
+  const workflows = d.informer<Workflow>(WORKFLOW, {
+    indexes: {
+      [INDEX_WORKFLOW_BY_AGENT]: (wf) => [...new Set(wf.spec.steps.map((s) => `${wf.metadata.namespace ?? ''}/${s.agentRef.name}`))],
+      [INDEX_WORKFLOW_QUOTA_WAIT]: (wf) =>
+        wf.status?.steps?.some((s) => s.reason === 'QuotaExceeded') ? [wf.metadata.namespace ?? ''] : [],
+    },
+  });
+  // Only agent pods: the operator never caches the cluster's other pods.
+  const pods = d.informer<Pod>(POD, {
+    labelSelector: `${LABEL_AGENT_POD}=true`,
+    indexes: { [INDEX_BY_OWNER_UID]: indexPodByOwnerUid },
+  });
+  d.metrics.setWorkflowPhaseSource(() => {
+    const counts = new Map<string, number>();
+    for (const wf of workflows.list()) {
+      const p = wf.status?.phase ?? 'Pending';
+      counts.set(p, (counts.get(p) ?? 0) + 1);
+    }
+    return counts;
+  });
+
+  const agentController = new Controller({
+    name: 'agent',
+    reconciler: new AgentReconciler({ status: new StatusWriter(d.client), agents, events: d.events }),
+    logger: d.logger,
+    workers: d.config.workers,
+    metrics,
+  });
+  agentController.watchPrimary(agents);
+
+  const workflowController = new Controller({
+    name: 'workflow',
+    reconciler: new WorkflowReconciler({
+      client: d.client,
+      workflows,
+      agents,
+      pods,
+      events: d.events,
+      status: new StatusWriter(d.client),
+      sandbox: d.config.sandbox,
+      metrics: {
+        podCreated: () => d.metrics.podCreated(),
+        stepFinished: (o) => d.metrics.stepFinished(o.outcome, o.reason, o.seconds),
+      },
+    }),
+    logger: d.logger,
+    workers: d.config.workers,
+    metrics,
+  });
+  workflowController.watchPrimary(workflows);
+  // A pod changed: its Workflow decides what that means.
+  workflowController.watch(pods, workflowKeyOfPod);
+  // A pod ended or went away: room in the namespace's quota for steps waiting on it.
+  workflowController.watch(pods, (p) =>
+    p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' || p.metadata.deletionTimestamp
+      ? workflows.byIndex(INDEX_WORKFLOW_QUOTA_WAIT, p.metadata.namespace ?? '').map(objectKey)
+      : [],
+  );
+  // An Agent changed (created, fixed, became Ready): Workflows that use it look again.
+  workflowController.watch(agents, (a) =>
+    workflows.byIndex(INDEX_WORKFLOW_BY_AGENT, `${a.metadata.namespace ?? ''}/${a.metadata.name ?? ''}`).map(objectKey),
+  );
+
+  return [agentController, workflowController];
+}

@@ -1,0 +1,737 @@
+// The Workflow engine: from what is (the Workflow and its status, the Agents,
+// the pods it owns, the time) to what should be (the next status, pods to
+// create and delete, Events, when to look again). Pure and deterministic: the
+// reconciler only gathers the inputs and carries out the plan.
+//
+// Crash safety comes from two rules. Pod names are deterministic per step and
+// attempt, and a pod found in the cache for an attempt newer than the status
+// says is adopted, so a crash between "create pod" and "write status" neither
+// loses the pod nor makes a second one. And pods are deleted (timeouts aside)
+// only for steps whose outcome is already in the persisted status, so outputs
+// are never lost with their pod.
+import type {
+  Agent,
+  HistoryEntry,
+  StepStatus,
+  Workflow,
+  WorkflowStatus,
+  WorkflowStep,
+} from '../../api/generated/index.ts';
+import { CONDITION_READY, CONDITION_RECONCILING, CONDITION_STALLED } from '../../api/constants.ts';
+import { AGENT_CONTAINER, LABEL_ATTEMPT, LABEL_STEP, podName } from '../../api/labels.ts';
+import { compileUserSchema, redact, sensitivePaths } from '../../api/schemas.ts';
+import type { SandboxConfig } from '../../config.ts';
+import type { Pod } from '../../kube/core-types.ts';
+import { metaTime, setConditions, type Condition, type ConditionInput } from '../conditions.ts';
+import type { EventInput } from '../events.ts';
+import { buildAgentPod, inputsDigest } from '../sandbox/pod.ts';
+import { evaluateCondition, render, type ExpressionContext } from './expressions.ts';
+import type { Graph } from './graph.ts';
+import { parseOutputs } from './outputs.ts';
+import { backoffMs, effectiveRetry, maxAttempts } from './retry.ts';
+import { validateWorkflow, type WorkflowProblem } from './validate.ts';
+
+export const HISTORY_LIMIT = 100;
+export const DEFAULT_STEP_TIMEOUT_SECONDS = 600;
+/** Past its timeout a pod gets this long for the kubelet's own activeDeadlineSeconds to end it. */
+export const TIMEOUT_GRACE_MS = 5_000;
+/** How long a pod we created may be missing from the cache before we ask the API server. */
+export const CACHE_LAG_MS = 30_000;
+export const QUOTA_RETRY_MS = { min: 1_000, max: 30_000 };
+
+export const TERMINAL_STEP = new Set(['Succeeded', 'Failed', 'Skipped', 'Cancelled']);
+const TERMINAL_WORKFLOW = new Set(['Succeeded', 'Failed', 'Cancelled']);
+
+export interface EngineInput {
+  readonly workflow: Workflow;
+  /** Agents of the Workflow's namespace, by name. */
+  readonly agents: ReadonlyMap<string, Agent>;
+  /** Pods owned by this Workflow, by name. */
+  readonly pods: ReadonlyMap<string, Pod>;
+  readonly now: Date;
+  readonly sandbox: SandboxConfig;
+  /** Pods this operator created recently that the cache has not shown yet. */
+  readonly expectedPods?: ReadonlySet<string>;
+  /** Pods the API server confirmed do not exist (asked because the cache lacked them). */
+  readonly gonePods?: ReadonlySet<string>;
+}
+
+export interface PodToCreate {
+  readonly step: string;
+  readonly attempt: number;
+  readonly pod: Pod;
+}
+
+export interface StepOutcome {
+  readonly step: string;
+  readonly agent: string;
+  readonly outcome: 'Succeeded' | 'Failed' | 'Retried' | 'Skipped' | 'Cancelled';
+  readonly reason: string;
+  readonly seconds?: number;
+}
+
+export interface AuditRecord {
+  readonly event: string;
+  readonly step?: string;
+  readonly agent?: string;
+  readonly attempt?: number;
+  readonly reason?: string;
+  readonly message?: string;
+}
+
+export interface EnginePlan {
+  readonly status: WorkflowStatus;
+  readonly create: PodToCreate[];
+  readonly delete: Array<{ name: string; reason: string }>;
+  /** Pods the status says exist but the cache lacks: the reconciler asks the API server, then plans again. */
+  readonly unknownPods: string[];
+  readonly events: EventInput[];
+  readonly audits: AuditRecord[];
+  readonly outcomes: StepOutcome[];
+  readonly requeueAfterMs: number | undefined;
+  readonly deleteWorkflow: boolean;
+}
+
+/** Mutable working state for one planning pass. */
+class Plan {
+  readonly create: PodToCreate[] = [];
+  readonly delete: Array<{ name: string; reason: string }> = [];
+  readonly unknownPods: string[] = [];
+  readonly events: EventInput[] = [];
+  readonly audits: AuditRecord[] = [];
+  readonly outcomes: StepOutcome[] = [];
+  readonly history: HistoryEntry[];
+  private requeueAt: number | undefined;
+  readonly nowMs: number;
+  readonly now: string;
+
+  constructor(history: readonly HistoryEntry[] | undefined, now: Date) {
+    this.history = [...(history ?? [])];
+    this.nowMs = now.getTime();
+    this.now = metaTime(now);
+  }
+
+  wakeAt(ms: number): void {
+    if (this.requeueAt === undefined || ms < this.requeueAt) this.requeueAt = ms;
+  }
+
+  requeueAfterMs(): number | undefined {
+    return this.requeueAt === undefined ? undefined : Math.max(0, this.requeueAt - this.nowMs);
+  }
+
+  record(
+    type: string,
+    e: { step?: string; attempt?: number; reason: string; message: string; warning?: boolean; agent?: string },
+  ): void {
+    this.history.push({
+      at: this.now,
+      type,
+      ...(e.step !== undefined ? { step: e.step } : {}),
+      ...(e.attempt !== undefined ? { attempt: e.attempt } : {}),
+      reason: e.reason,
+      message: truncate(e.message, 1024),
+    });
+    this.events.push({
+      type: e.warning ? 'Warning' : 'Normal',
+      reason: type,
+      action: e.step ? `Step/${e.step}` : 'Workflow',
+      note: truncate(e.step ? `step ${e.step}${e.attempt ? ` (attempt ${e.attempt})` : ''}: ${e.message}` : e.message, 1024),
+    });
+    this.audits.push({
+      event: auditName(type),
+      ...(e.step !== undefined ? { step: e.step } : {}),
+      ...(e.agent !== undefined ? { agent: e.agent } : {}),
+      ...(e.attempt !== undefined ? { attempt: e.attempt } : {}),
+      reason: e.reason,
+      message: e.message,
+    });
+  }
+}
+
+export function planWorkflow(input: EngineInput): EnginePlan {
+  const wf = input.workflow;
+  const prev = wf.status ?? {};
+  const plan = new Plan(prev.history, input.now);
+  const prevSteps = new Map((prev.steps ?? []).map((s) => [s.name, s]));
+  const steps = new Map<string, StepStatus>(
+    wf.spec.steps.map((s) => [s.name, { ...(prevSteps.get(s.name) ?? { name: s.name, phase: 'Pending' }) }]),
+  );
+  let phase = prev.phase ?? 'Pending';
+  let startedAt = prev.startedAt;
+  let finishedAt = prev.finishedAt;
+  let failure: { reason: string; message: string } | undefined;
+  let problems: WorkflowProblem[] = [];
+  let graph: Graph | undefined;
+
+  const finished = TERMINAL_WORKFLOW.has(phase);
+  if (!finished) {
+    const v = validateWorkflow(wf, input.agents);
+    if (v.ok) {
+      graph = v.graph;
+    } else if (phase === 'Pending') {
+      problems = v.problems;
+    } else {
+      // Running already: a step whose Agent changed under it fails when it starts; graph problems
+      // cannot appear (the spec is immutable), so use the graph if there is one.
+      graph = v.graph;
+    }
+  }
+
+  if (!finished && problems.length === 0 && graph) {
+    if (phase === 'Pending') {
+      phase = 'Running';
+      startedAt = plan.now;
+      plan.record('WorkflowStarted', { reason: 'Started', message: `running ${wf.spec.steps.length} steps` });
+    }
+    const deadline = wf.spec.activeDeadlineSeconds;
+    const startedMs = startedAt ? Date.parse(startedAt) : plan.nowMs;
+    if (wf.spec.cancel) {
+      failure = { reason: 'Cancelled', message: 'spec.cancel is true' };
+      stopAll(plan, wf, steps, input, 'Cancelled', 'Cancelled', 'cancelled by spec.cancel');
+      phase = 'Cancelled';
+    } else if (deadline !== undefined && plan.nowMs >= startedMs + deadline * 1000) {
+      failure = { reason: 'DeadlineExceeded', message: `the workflow ran longer than spec.activeDeadlineSeconds (${deadline})` };
+      stopAll(plan, wf, steps, input, 'Failed', 'DeadlineExceeded', failure.message);
+      phase = 'Failed';
+    } else {
+      if (deadline !== undefined) plan.wakeAt(startedMs + deadline * 1000);
+      advance(plan, wf, graph, steps, input);
+      const outcome = workflowOutcome(wf, steps);
+      if (outcome) {
+        phase = outcome.phase;
+        failure = outcome.phase === 'Failed' ? outcome : undefined;
+      }
+    }
+    if (TERMINAL_WORKFLOW.has(phase)) {
+      finishedAt = plan.now;
+      const warning = phase !== 'Succeeded';
+      plan.record(`Workflow${phase}`, {
+        reason: failure?.reason ?? phase,
+        message: failure?.message ?? `all ${wf.spec.steps.length} steps finished`,
+        warning,
+      });
+    }
+  }
+
+  // Housekeeping on what the persisted status already says (never on this pass's news).
+  garbageCollectPods(plan, wf, input);
+  let deleteWorkflow = false;
+  const ttl = wf.spec.ttlSecondsAfterFinished;
+  if (finished && ttl !== undefined && prev.finishedAt) {
+    const due = Date.parse(prev.finishedAt) + ttl * 1000;
+    if (plan.nowMs >= due) deleteWorkflow = true;
+    else plan.wakeAt(due);
+  }
+
+  const stepList = wf.spec.steps.map((s) => steps.get(s.name)!);
+  const done = stepList.filter((s) => TERMINAL_STEP.has(s.phase)).length;
+  const status: WorkflowStatus = {
+    observedGeneration: wf.metadata.generation,
+    phase,
+    ...(startedAt ? { startedAt } : {}),
+    ...(finishedAt ? { finishedAt } : {}),
+    progress: `${done}/${stepList.length}`,
+    conditions: workflowConditions(prev.conditions as Condition[] | undefined, {
+      phase,
+      problems,
+      failure,
+      suspended: !!wf.spec.suspend,
+      generation: wf.metadata.generation,
+      now: plan.now,
+    }),
+    steps: stepList,
+    history: plan.history.slice(-HISTORY_LIMIT),
+  };
+  if (problems.length > 0) {
+    const changed = stalledReason(prev.conditions as Condition[] | undefined) !== problems[0]!.reason;
+    if (changed) {
+      plan.events.push({
+        type: 'Warning',
+        reason: problems[0]!.reason,
+        action: 'Validate',
+        note: truncate(problems.map((p) => p.message).join('; '), 1024),
+      });
+      plan.audits.push({ event: 'workflow.stalled', reason: problems[0]!.reason, message: problems.map((p) => p.message).join('; ') });
+      status.history = [
+        ...plan.history,
+        { at: plan.now, type: 'WorkflowStalled', reason: problems[0]!.reason, message: truncate(problems[0]!.message, 1024) },
+      ].slice(-HISTORY_LIMIT);
+    }
+  }
+  return {
+    status,
+    create: plan.create,
+    delete: plan.delete,
+    unknownPods: plan.unknownPods,
+    events: plan.events,
+    audits: plan.audits,
+    outcomes: plan.outcomes,
+    requeueAfterMs: plan.requeueAfterMs(),
+    deleteWorkflow,
+  };
+}
+
+// --- step progression ---------------------------------------------------------
+
+function advance(plan: Plan, wf: Workflow, graph: Graph, steps: Map<string, StepStatus>, input: EngineInput): void {
+  // First observe what running steps did, then decide what may start.
+  for (const name of graph.order) {
+    const spec = graph.byName.get(name)!;
+    const st = steps.get(name)!;
+    adoptNewerPod(plan, st, input);
+    if (st.phase === 'Running') observeRunning(plan, wf, spec, st, input);
+  }
+  const failing = [...steps.values()].some((s) => s.phase === 'Failed' && !stepContinues(graph, s.name));
+  let running = [...steps.values()].filter((s) => s.phase === 'Running').length;
+  const parallelism = wf.spec.parallelism ?? 4;
+  for (const name of graph.order) {
+    const spec = graph.byName.get(name)!;
+    const st = steps.get(name)!;
+    if (TERMINAL_STEP.has(st.phase) || st.phase === 'Running') continue;
+    if (failing) {
+      // Fail fast: nothing new starts once a step has failed the workflow.
+      finish(plan, st, spec, 'Skipped', 'WorkflowFailed', 'not started: another step failed the workflow', input);
+      continue;
+    }
+    if (st.phase === 'Pending') {
+      const gate = dependencyGate(graph, spec, steps);
+      if (gate === 'wait') continue;
+      if (gate === 'upstream-failed') {
+        finish(plan, st, spec, 'Skipped', 'UpstreamFailed', 'a step it depends on failed or was cancelled', input);
+        continue;
+      }
+      if (spec.when !== undefined) {
+        const cond = evaluateCondition(spec.when, context(wf, steps, input));
+        if (!cond.ok) {
+          finish(plan, st, spec, 'Failed', 'InvalidCondition', `when: ${cond.error}`, input);
+          continue;
+        }
+        if (!cond.value) {
+          finish(plan, st, spec, 'Skipped', 'ConditionFalse', `when ${JSON.stringify(spec.when)} is false`, input);
+          continue;
+        }
+      }
+    }
+    // Pending with dependencies satisfied, or Waiting (retry backoff / quota).
+    if (st.phase === 'Waiting' && st.nextRetryAt) {
+      const at = Date.parse(st.nextRetryAt);
+      if (plan.nowMs < at) {
+        plan.wakeAt(at);
+        continue;
+      }
+    }
+    if (wf.spec.suspend || running >= parallelism) continue;
+    const attempt = st.phase === 'Waiting' && st.reason !== 'QuotaExceeded' ? (st.attempt ?? 0) + 1 : (st.attempt ?? 1);
+    if (start(plan, wf, spec, st, attempt, steps, input)) running++;
+  }
+}
+
+/** A pod newer than the status knows (we crashed after creating it): take it as the current attempt. */
+function adoptNewerPod(plan: Plan, st: StepStatus, input: EngineInput): void {
+  if (TERMINAL_STEP.has(st.phase)) return;
+  let newest: Pod | undefined;
+  let newestAttempt = 0;
+  for (const pod of input.pods.values()) {
+    if (pod.metadata.labels?.[LABEL_STEP] !== st.name) continue;
+    const a = Number(pod.metadata.labels[LABEL_ATTEMPT] ?? 0);
+    if (a > newestAttempt) {
+      newest = pod;
+      newestAttempt = a;
+    }
+  }
+  const known = st.phase === 'Running' ? (st.attempt ?? 0) : st.phase === 'Waiting' && st.reason === 'QuotaExceeded' ? (st.attempt ?? 1) - 1 : (st.attempt ?? 0);
+  if (newest && newestAttempt > known) {
+    st.phase = 'Running';
+    st.attempt = newestAttempt;
+    st.podName = newest.metadata.name;
+    st.startedAt ??= newest.metadata.creationTimestamp ?? plan.now;
+    delete st.nextRetryAt;
+    delete st.reason;
+    delete st.message;
+  }
+}
+
+function observeRunning(plan: Plan, wf: Workflow, spec: WorkflowStep, st: StepStatus, input: EngineInput): void {
+  const name = st.podName ?? podName(wf.metadata.name ?? '', spec.name, st.attempt ?? 1);
+  const pod = input.pods.get(name);
+  const agent = input.agents.get(spec.agentRef.name);
+  if (!pod) {
+    if (input.gonePods?.has(name)) {
+      attemptFailed(plan, spec, st, agent, 'PodDeleted', `pod ${name} was deleted before it finished`);
+    } else if (input.expectedPods?.has(name)) {
+      plan.wakeAt(plan.nowMs + CACHE_LAG_MS);
+    } else {
+      plan.unknownPods.push(name);
+    }
+    return;
+  }
+  const phase = pod.status?.phase;
+  const term = pod.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state?.terminated;
+  if (phase === 'Succeeded') {
+    const parsed = parseOutputs(term?.message, agent?.spec.outputsSchema);
+    if (!parsed.ok) {
+      attemptFailed(plan, spec, st, agent, parsed.reason, parsed.message);
+      return;
+    }
+    st.outputs = agent?.spec.outputsSchema ? redact(parsed.outputs, agent.spec.outputsSchema) : parsed.outputs;
+    st.exitCode = term?.exitCode ?? 0;
+    finish(plan, st, spec, 'Succeeded', 'Completed', `succeeded on attempt ${st.attempt ?? 1}`, input);
+    return;
+  }
+  if (phase === 'Failed') {
+    const deadline = pod.status?.reason === 'DeadlineExceeded';
+    const reason = deadline ? 'Timeout' : 'Error';
+    const detail = deadline
+      ? `the pod ran longer than its activeDeadlineSeconds (${pod.spec.activeDeadlineSeconds ?? '?'})`
+      : `exit code ${term?.exitCode ?? '?'}${term?.message ? `: ${truncate(term.message, 512)}` : ''}`;
+    if (term?.exitCode !== undefined) st.exitCode = term.exitCode;
+    attemptFailed(plan, spec, st, agent, reason, detail);
+    return;
+  }
+  if (pod.metadata.deletionTimestamp) {
+    // Someone deleted it; it ends without outputs. Wait for it to be gone, then retry.
+    plan.wakeAt(plan.nowMs + 5_000);
+    return;
+  }
+  const timeout = stepTimeoutSeconds(spec, agent);
+  const created = Date.parse(pod.metadata.creationTimestamp ?? st.startedAt ?? plan.now);
+  const due = created + timeout * 1000 + TIMEOUT_GRACE_MS;
+  if (plan.nowMs >= due) {
+    plan.delete.push({ name, reason: 'Timeout' });
+    attemptFailed(plan, spec, st, agent, 'Timeout', `the step ran longer than its timeout (${timeout}s)`);
+    return;
+  }
+  plan.wakeAt(due);
+}
+
+function attemptFailed(
+  plan: Plan,
+  spec: WorkflowStep,
+  st: StepStatus,
+  agent: Agent | undefined,
+  reason: string,
+  message: string,
+): void {
+  const attempt = st.attempt ?? 1;
+  const retry = effectiveRetry(spec.retries, agent?.spec.retries);
+  if (attempt < maxAttempts(retry)) {
+    const delay = backoffMs(retry, attempt + 1);
+    st.phase = 'Waiting';
+    st.reason = 'RetryBackoff';
+    st.message = `attempt ${attempt} failed (${reason}: ${message}); attempt ${attempt + 1} of ${maxAttempts(retry)} in ${Math.round(delay / 1000)}s`;
+    st.nextRetryAt = metaTime(new Date(plan.nowMs + delay));
+    plan.wakeAt(plan.nowMs + delay);
+    plan.outcomes.push({ step: spec.name, agent: spec.agentRef.name, outcome: 'Retried', reason });
+    plan.record('StepRetrying', { step: spec.name, attempt, reason, message: st.message, warning: true, agent: spec.agentRef.name });
+    return;
+  }
+  st.phase = 'Failed';
+  st.reason = reason;
+  st.message = attempt > 1 ? `${message} (after ${attempt} attempts)` : message;
+  st.finishedAt = plan.now;
+  delete st.nextRetryAt;
+  plan.outcomes.push({ step: spec.name, agent: spec.agentRef.name, outcome: 'Failed', reason, seconds: stepSeconds(st, plan) });
+  plan.record('StepFailed', { step: spec.name, attempt, reason, message: st.message, warning: true, agent: spec.agentRef.name });
+}
+
+function finish(
+  plan: Plan,
+  st: StepStatus,
+  spec: WorkflowStep,
+  phase: 'Succeeded' | 'Failed' | 'Skipped' | 'Cancelled',
+  reason: string,
+  message: string,
+  _input: EngineInput,
+): void {
+  st.phase = phase;
+  st.reason = reason;
+  st.message = message;
+  st.finishedAt = plan.now;
+  delete st.nextRetryAt;
+  plan.outcomes.push({ step: spec.name, agent: spec.agentRef.name, outcome: phase, reason, seconds: stepSeconds(st, plan) });
+  plan.record(`Step${phase}`, {
+    step: spec.name,
+    ...(st.attempt !== undefined ? { attempt: st.attempt } : {}),
+    reason,
+    message,
+    warning: phase === 'Failed',
+    agent: spec.agentRef.name,
+  });
+}
+
+/** Renders and checks the inputs, then plans the pod. Returns whether a pod will be created. */
+function start(
+  plan: Plan,
+  wf: Workflow,
+  spec: WorkflowStep,
+  st: StepStatus,
+  attempt: number,
+  steps: ReadonlyMap<string, StepStatus>,
+  input: EngineInput,
+): boolean {
+  const agent = input.agents.get(spec.agentRef.name);
+  if (!agent) {
+    finish(plan, st, spec, 'Failed', 'AgentNotFound', `Agent "${spec.agentRef.name}" no longer exists`, input);
+    return false;
+  }
+  const rendered = render(spec.inputs ?? {}, context(wf, steps, input));
+  if (!rendered.ok) {
+    finish(plan, st, spec, 'Failed', 'MissingReference', `inputs${rendered.path.replace(/\//g, '.')}: ${rendered.error}`, input);
+    return false;
+  }
+  if (agent.spec.inputsSchema) {
+    const compiled = compileUserSchema(agent.spec.inputsSchema);
+    const res = compiled.ok ? compiled.validate(rendered.value) : { ok: false as const, errors: [{ path: '', message: compiled.error }] };
+    if (!res.ok) {
+      const e = res.errors[0]!;
+      finish(
+        plan,
+        st,
+        spec,
+        'Failed',
+        'InputsInvalid',
+        `rendered inputs do not match Agent "${agent.metadata.name}" inputsSchema at ${e.path || '/'}: ${e.message}`,
+        input,
+      );
+      return false;
+    }
+  }
+  const name = podName(wf.metadata.name ?? '', spec.name, attempt);
+  const pod = buildAgentPod({
+    namespace: wf.metadata.namespace ?? '',
+    workflow: { name: wf.metadata.name ?? '', uid: wf.metadata.uid ?? '' },
+    step: spec.name,
+    attempt,
+    agent: { name: agent.metadata.name ?? '', generation: agent.metadata.generation ?? 0, spec: agent.spec },
+    inputs: rendered.value,
+    inputsDigest: inputsDigest({ generation: agent.metadata.generation ?? 0 }, agent.spec.image, rendered.value),
+    timeoutSeconds: stepTimeoutSeconds(spec, agent),
+    defaults: input.sandbox,
+  });
+  plan.create.push({ step: spec.name, attempt, pod });
+  const first = st.phase === 'Pending';
+  st.phase = 'Running';
+  st.attempt = attempt;
+  st.podName = name;
+  st.startedAt ??= plan.now;
+  delete st.nextRetryAt;
+  delete st.reason;
+  delete st.message;
+  plan.record('StepStarted', {
+    step: spec.name,
+    attempt,
+    reason: first ? 'Started' : 'Retried',
+    message: `pod ${name} (Agent ${agent.metadata.name})`,
+    agent: agent.metadata.name ?? '',
+  });
+  return true;
+}
+
+/**
+ * The pod could not be created because the namespace's ResourceQuota is full:
+ * the step waits and tries again with backoff, saying so in its status.
+ * `refusals` counts consecutive refusals for this step (1 for the first).
+ */
+export function quotaExceeded(status: WorkflowStatus, step: string, message: string, refusals: number, now: Date): {
+  status: WorkflowStatus;
+  retryInMs: number;
+  firstTime: boolean;
+} {
+  const retryInMs = Math.min(QUOTA_RETRY_MS.max, QUOTA_RETRY_MS.min * 2 ** Math.max(0, refusals - 1));
+  let firstTime = false;
+  const steps = (status.steps ?? []).map((s) => {
+    if (s.name !== step) return s;
+    firstTime = s.reason !== 'QuotaExceeded';
+    const next: StepStatus = {
+      ...s,
+      phase: 'Waiting',
+      reason: 'QuotaExceeded',
+      message: `waiting for room in the namespace's agent ResourceQuota: ${truncate(message, 512)}`,
+      nextRetryAt: metaTime(new Date(now.getTime() + retryInMs)),
+    };
+    delete next.podName;
+    return next;
+  });
+  const history = firstTime
+    ? [
+        ...(status.history ?? []).filter((h) => !(h.type === 'StepStarted' && h.step === step && h.at === metaTime(now))),
+        { at: metaTime(now), type: 'StepWaiting', step, reason: 'QuotaExceeded', message: truncate(message, 1024) },
+      ].slice(-HISTORY_LIMIT)
+    : (status.history ?? []).filter((h) => !(h.type === 'StepStarted' && h.step === step && h.at === metaTime(now)));
+  return { status: { ...status, steps, history }, retryInMs, firstTime };
+}
+
+function stopAll(
+  plan: Plan,
+  wf: Workflow,
+  steps: Map<string, StepStatus>,
+  input: EngineInput,
+  runningPhase: 'Cancelled' | 'Failed',
+  reason: string,
+  message: string,
+): void {
+  for (const spec of wf.spec.steps) {
+    const st = steps.get(spec.name)!;
+    if (TERMINAL_STEP.has(st.phase)) continue;
+    if (st.phase === 'Running' && st.podName) {
+      if (input.pods.has(st.podName)) plan.delete.push({ name: st.podName, reason });
+      finish(plan, st, spec, runningPhase, reason, message, input);
+    } else {
+      finish(plan, st, spec, 'Cancelled', reason, message, input);
+    }
+  }
+}
+
+function dependencyGate(graph: Graph, spec: WorkflowStep, steps: ReadonlyMap<string, StepStatus>): 'ready' | 'wait' | 'upstream-failed' {
+  for (const d of spec.dependsOn ?? []) {
+    const ds = steps.get(d)!;
+    if (!TERMINAL_STEP.has(ds.phase)) return 'wait';
+  }
+  for (const d of spec.dependsOn ?? []) {
+    const ds = steps.get(d)!;
+    if (ds.phase === 'Cancelled') return 'upstream-failed';
+    if (ds.phase === 'Failed' && !stepContinues(graph, d)) return 'upstream-failed';
+    // A Skipped dependency counts as done: its dependents still run (see docs/workflows.md).
+    if (ds.phase === 'Skipped' && (ds.reason === 'UpstreamFailed' || ds.reason === 'WorkflowFailed')) return 'upstream-failed';
+  }
+  return 'ready';
+}
+
+function stepContinues(graph: Graph, name: string): boolean {
+  return graph.byName.get(name)?.continueOnFailure === true;
+}
+
+function workflowOutcome(
+  wf: Workflow,
+  steps: ReadonlyMap<string, StepStatus>,
+): { phase: 'Succeeded' | 'Failed'; reason: string; message: string } | undefined {
+  const all = wf.spec.steps.map((s) => steps.get(s.name)!);
+  if (!all.every((s) => TERMINAL_STEP.has(s.phase))) return undefined;
+  const failed = wf.spec.steps.filter((s) => steps.get(s.name)!.phase === 'Failed' && !s.continueOnFailure);
+  if (failed.length === 0) return { phase: 'Succeeded', reason: 'Succeeded', message: 'all steps finished' };
+  const first = steps.get(failed[0]!.name)!;
+  return {
+    phase: 'Failed',
+    reason: first.reason ?? 'StepFailed',
+    message: `step ${first.name} failed: ${first.message ?? first.reason ?? ''}`,
+  };
+}
+
+// --- housekeeping -----------------------------------------------------------------
+
+function garbageCollectPods(plan: Plan, wf: Workflow, input: EngineInput): void {
+  const strategy = wf.spec.podGC?.strategy ?? 'Never';
+  if (strategy === 'Never') return;
+  const persisted = new Map((wf.status?.steps ?? []).map((s) => [s.name, s]));
+  const phase = wf.status?.phase;
+  const finished = phase !== undefined && TERMINAL_WORKFLOW.has(phase);
+  const planned = new Set(plan.delete.map((d) => d.name));
+  for (const pod of input.pods.values()) {
+    const name = pod.metadata.name ?? '';
+    if (planned.has(name) || pod.metadata.deletionTimestamp) continue;
+    const step = persisted.get(pod.metadata.labels?.[LABEL_STEP] ?? '');
+    const podPhase = pod.status?.phase;
+    let remove = false;
+    if (strategy === 'OnPodSuccess') {
+      // Succeeded pods go once their outputs are persisted, unless later steps may still need
+      // sensitive outputs that status only holds redacted. Failed pods stay for their logs.
+      const agent = input.agents.get(wf.spec.steps.find((s) => s.name === step?.name)?.agentRef.name ?? '');
+      const sensitive = agent?.spec.outputsSchema ? sensitivePaths(agent.spec.outputsSchema).length > 0 : false;
+      remove = podPhase === 'Succeeded' && step?.phase === 'Succeeded' && (!sensitive || finished);
+    } else if (strategy === 'OnWorkflowSuccess') {
+      remove = phase === 'Succeeded';
+    } else if (strategy === 'OnWorkflowCompletion') {
+      remove = finished;
+    }
+    if (remove) plan.delete.push({ name, reason: `podGC ${strategy}` });
+  }
+}
+
+// --- helpers ----------------------------------------------------------------------
+
+function context(wf: Workflow, steps: ReadonlyMap<string, StepStatus>, input: EngineInput): ExpressionContext {
+  const out: Record<string, { outputs: Record<string, unknown>; phase: string }> = {};
+  for (const spec of wf.spec.steps) {
+    const st = steps.get(spec.name)!;
+    out[spec.name] = { outputs: realOutputs(st, spec, input) ?? {}, phase: st.phase };
+  }
+  return { inputs: wf.spec.inputs ?? {}, steps: out };
+}
+
+/**
+ * Outputs for templating: status holds them with sensitive fields redacted, so
+ * when the Agent marks outputs sensitive, the real values are read back from
+ * the step's pod (kept until the workflow finishes for that reason).
+ */
+function realOutputs(st: StepStatus, spec: WorkflowStep, input: EngineInput): Record<string, unknown> | undefined {
+  if (st.phase !== 'Succeeded') return st.outputs;
+  const agent = input.agents.get(spec.agentRef.name);
+  if (!agent?.spec.outputsSchema || sensitivePaths(agent.spec.outputsSchema).length === 0) return st.outputs;
+  const pod = st.podName ? input.pods.get(st.podName) : undefined;
+  const term = pod?.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state?.terminated;
+  const parsed = parseOutputs(term?.message, agent.spec.outputsSchema);
+  return parsed.ok ? parsed.outputs : st.outputs;
+}
+
+function stepTimeoutSeconds(spec: WorkflowStep, agent: Agent | undefined): number {
+  return spec.timeoutSeconds ?? agent?.spec.timeoutSeconds ?? DEFAULT_STEP_TIMEOUT_SECONDS;
+}
+
+function stepSeconds(st: StepStatus, plan: Plan): number | undefined {
+  if (!st.startedAt) return undefined;
+  return Math.max(0, (plan.nowMs - Date.parse(st.startedAt)) / 1000);
+}
+
+function workflowConditions(
+  prev: Condition[] | undefined,
+  o: {
+    phase: string;
+    problems: WorkflowProblem[];
+    failure: { reason: string; message: string } | undefined;
+    suspended: boolean;
+    generation: number | undefined;
+    now: string;
+  },
+): Condition[] {
+  const c: ConditionInput[] = [];
+  if (o.problems.length > 0) {
+    const msg = o.problems.map((p) => p.message).join('; ');
+    c.push({ type: CONDITION_READY, status: 'False', reason: o.problems[0]!.reason, message: msg });
+    c.push({ type: CONDITION_RECONCILING, status: 'False', reason: o.problems[0]!.reason, message: '' });
+    c.push({ type: CONDITION_STALLED, status: 'True', reason: o.problems[0]!.reason, message: msg });
+  } else if (o.phase === 'Succeeded') {
+    c.push({ type: CONDITION_READY, status: 'True', reason: 'Succeeded', message: 'all steps finished' });
+    c.push({ type: CONDITION_RECONCILING, status: 'False', reason: 'Succeeded', message: '' });
+    c.push({ type: CONDITION_STALLED, status: 'False', reason: 'Succeeded', message: '' });
+  } else if (o.phase === 'Failed' || o.phase === 'Cancelled') {
+    const reason = o.failure?.reason ?? o.phase;
+    const message = o.failure?.message ?? o.phase;
+    c.push({ type: CONDITION_READY, status: 'False', reason, message });
+    c.push({ type: CONDITION_RECONCILING, status: 'False', reason, message: '' });
+    c.push({ type: CONDITION_STALLED, status: 'True', reason, message });
+  } else {
+    c.push({ type: CONDITION_READY, status: 'False', reason: o.phase, message: `workflow is ${o.phase}` });
+    c.push({ type: CONDITION_RECONCILING, status: 'True', reason: o.phase, message: '' });
+    c.push({ type: CONDITION_STALLED, status: 'False', reason: o.phase, message: '' });
+  }
+  c.push(
+    o.suspended
+      ? { type: 'Suspended', status: 'True', reason: 'SpecSuspend', message: 'spec.suspend is true: no new steps start' }
+      : { type: 'Suspended', status: 'False', reason: 'NotSuspended', message: '' },
+  );
+  return setConditions(prev, c, o.generation, o.now);
+}
+
+function stalledReason(conds: Condition[] | undefined): string | undefined {
+  const s = conds?.find((c) => c.type === CONDITION_STALLED);
+  return s?.status === 'True' ? s.reason : undefined;
+}
+
+function auditName(type: string): string {
+  // StepSucceeded -> step.succeeded, WorkflowStarted -> workflow.started
+  return type.replace(/^(Step|Workflow)(.*)$/, (_m, a: string, b: string) => `${a.toLowerCase()}.${b.charAt(0).toLowerCase()}${b.slice(1)}`);
+}
+
+function truncate(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 3)}...`;
+}

@@ -1,0 +1,287 @@
+import { describe, expect, it } from 'vitest';
+import type { AgentSpec } from '../../../../operator/src/api/generated/index.ts';
+import {
+  AGENT_CONTAINER,
+  ANNOTATION_INPUTS,
+  ANNOTATION_INPUTS_DIGEST,
+  INPUTS_FILE,
+  LABEL_AGENT,
+  LABEL_AGENT_POD,
+  LABEL_ATTEMPT,
+  LABEL_MANAGED_BY,
+  LABEL_STEP,
+  LABEL_WORKFLOW,
+  SANDBOX_SERVICE_ACCOUNT,
+} from '../../../../operator/src/api/labels.ts';
+import type { SandboxConfig } from '../../../../operator/src/config.ts';
+import {
+  agentResources,
+  buildAgentPod,
+  inputsDigest,
+  type AgentPodInput,
+} from '../../../../operator/src/controllers/sandbox/pod.ts';
+import type { Container, EnvVar, Pod } from '../../../../operator/src/kube/core-types.ts';
+
+const IMAGE = `ghcr.io/acme/patcher@sha256:${'ab12'.repeat(16)}`;
+const DEFAULTS: SandboxConfig = {
+  quota: { pods: 50, cpu: '8', memory: '16Gi' },
+  limitRange: { defaultRequest: { cpu: '100m', memory: '128Mi' }, default: { cpu: '1', memory: '512Mi' } },
+};
+
+function input(spec: Partial<AgentSpec> = {}, extra: Partial<AgentPodInput> = {}): AgentPodInput {
+  return {
+    namespace: 'team-a',
+    workflow: { name: 'fix-cve', uid: 'wf-uid-1' },
+    step: 'patch',
+    attempt: 2,
+    agent: { name: 'patcher', generation: 3, spec: { image: IMAGE, ...spec } },
+    inputs: { patch: 'diff --git a b', n: 1 },
+    inputsDigest: 'sha256:deadbeef',
+    timeoutSeconds: 600,
+    defaults: DEFAULTS,
+    ...extra,
+  };
+}
+
+function container(pod: Pod): Container {
+  expect(pod.spec.containers).toHaveLength(1);
+  return pod.spec.containers[0]!;
+}
+
+function env(pod: Pod): Record<string, EnvVar> {
+  return Object.fromEntries((container(pod).env ?? []).map((e) => [e.name, e]));
+}
+
+describe('buildAgentPod', () => {
+  it('passes every Pod Security Standards "restricted" check', () => {
+    const pod = buildAgentPod(input());
+    expect(pod.spec.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(container(pod).securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+    });
+    expect(pod.spec.hostNetwork).toBe(false);
+    expect(pod.spec.hostPID).toBe(false);
+    expect(pod.spec.hostIPC).toBe(false);
+    expect(container(pod).ports).toBeUndefined();
+    // Only volume types the restricted profile allows, and no hostPath.
+    for (const v of pod.spec.volumes ?? []) {
+      expect(Object.keys(v).filter((k) => k !== 'name')).toEqual([
+        expect.stringMatching(/^(emptyDir|downwardAPI)$/),
+      ]);
+    }
+    expect(JSON.stringify(pod)).not.toMatch(/hostPath|privileged|hostPort/);
+  });
+
+  it('isolates the pod from the API and from the run: no token, no service links, one attempt, a deadline', () => {
+    const pod = buildAgentPod(input());
+    expect(pod.spec).toMatchObject({
+      automountServiceAccountToken: false,
+      serviceAccountName: SANDBOX_SERVICE_ACCOUNT,
+      enableServiceLinks: false,
+      restartPolicy: 'Never',
+      activeDeadlineSeconds: 600,
+    });
+    expect(SANDBOX_SERVICE_ACCOUNT).toBe('paddock-agent');
+    expect(buildAgentPod(input({}, { timeoutSeconds: 42 })).spec.activeDeadlineSeconds).toBe(42);
+  });
+
+  it('mounts a size-limited /tmp and the inputs read-only; the root filesystem stays read-only', () => {
+    const pod = buildAgentPod(input());
+    const mounts = container(pod).volumeMounts ?? [];
+    const tmp = mounts.find((m) => m.mountPath === '/tmp');
+    const inputs = mounts.find((m) => m.mountPath === '/paddock');
+    expect(tmp?.readOnly).toBeFalsy();
+    expect(inputs?.readOnly).toBe(true);
+    const volumes = Object.fromEntries((pod.spec.volumes ?? []).map((v) => [v.name, v]));
+    expect(volumes[tmp!.name]?.emptyDir).toEqual({ sizeLimit: '256Mi' });
+    expect(volumes[inputs!.name]?.downwardAPI).toEqual({
+      items: [{ path: 'inputs.json', fieldRef: { fieldPath: "metadata.annotations['paddock.dev/inputs']" } }],
+    });
+    expect(`${inputs!.mountPath}/${volumes[inputs!.name]!.downwardAPI!.items[0]!.path}`).toBe(INPUTS_FILE);
+  });
+
+  it('delivers inputs as an annotation (projected to a file) and as env, with the run identity', () => {
+    const pod = buildAgentPod(input());
+    const json = JSON.stringify({ patch: 'diff --git a b', n: 1 });
+    expect(pod.metadata.annotations).toEqual({
+      [ANNOTATION_INPUTS]: json,
+      [ANNOTATION_INPUTS_DIGEST]: 'sha256:deadbeef',
+    });
+    expect(JSON.parse(pod.metadata.annotations![ANNOTATION_INPUTS]!)).toEqual({ patch: 'diff --git a b', n: 1 });
+    const e = env(pod);
+    expect(e['PADDOCK_INPUTS']).toEqual({ name: 'PADDOCK_INPUTS', value: json });
+    expect(e['PADDOCK_INPUTS_FILE']?.value).toBe('/paddock/inputs.json');
+    expect(e['PADDOCK_OUTPUTS_FILE']?.value).toBe('/dev/termination-log');
+    expect(e['PADDOCK_WORKFLOW']?.value).toBe('fix-cve');
+    expect(e['PADDOCK_STEP']?.value).toBe('patch');
+    expect(e['PADDOCK_ATTEMPT']?.value).toBe('2');
+  });
+
+  it('takes outputs from the termination message file', () => {
+    const c = container(buildAgentPod(input()));
+    expect(c.terminationMessagePath).toBe('/dev/termination-log');
+    expect(c.terminationMessagePolicy).toBe('File');
+  });
+
+  it('passes the Agent env as literals and secrets only as secretKeyRef', () => {
+    const pod = buildAgentPod(
+      input({
+        env: [{ name: 'LOG_LEVEL', value: 'debug' }, { name: 'EMPTY' }],
+        secrets: [
+          { env: 'GITHUB_TOKEN', secretKeyRef: { name: 'gh', key: 'token' } },
+          { env: 'API_KEY', secretKeyRef: { name: 'vendor', key: 'key' } },
+        ],
+      }),
+    );
+    const e = env(pod);
+    expect(e['LOG_LEVEL']).toEqual({ name: 'LOG_LEVEL', value: 'debug' });
+    expect(e['EMPTY']).toEqual({ name: 'EMPTY', value: '' });
+    expect(e['GITHUB_TOKEN']).toEqual({
+      name: 'GITHUB_TOKEN',
+      valueFrom: { secretKeyRef: { name: 'gh', key: 'token' } },
+    });
+    expect(e['API_KEY']).toEqual({ name: 'API_KEY', valueFrom: { secretKeyRef: { name: 'vendor', key: 'key' } } });
+    // Nothing but literal values and secretKeyRefs; no secret volumes, no envFrom.
+    for (const v of container(pod).env ?? []) {
+      if (v.valueFrom) expect(Object.keys(v.valueFrom)).toEqual(['secretKeyRef']);
+    }
+    expect(JSON.stringify(pod)).not.toMatch(/envFrom|"secret":/);
+  });
+
+  it('uses the image, command and args of the Agent, in the agent container', () => {
+    const c = container(buildAgentPod(input({ command: ['/bin/patch'], args: ['--apply', '-v'] })));
+    expect(c).toMatchObject({ name: AGENT_CONTAINER, image: IMAGE, command: ['/bin/patch'], args: ['--apply', '-v'] });
+    const plain = container(buildAgentPod(input()));
+    expect(plain.command).toBeUndefined();
+    expect(plain.args).toBeUndefined();
+  });
+
+  it('is named <workflow>-<step>-<attempt>, labelled for the sandbox, and owned by the Workflow', () => {
+    const pod = buildAgentPod(input());
+    expect(pod.apiVersion).toBe('v1');
+    expect(pod.kind).toBe('Pod');
+    expect(pod.metadata.name).toBe('fix-cve-patch-2');
+    expect(pod.metadata.namespace).toBe('team-a');
+    expect(pod.metadata.labels).toEqual({
+      [LABEL_AGENT_POD]: 'true',
+      [LABEL_WORKFLOW]: 'fix-cve',
+      [LABEL_STEP]: 'patch',
+      [LABEL_ATTEMPT]: '2',
+      [LABEL_AGENT]: 'patcher',
+      [LABEL_MANAGED_BY]: 'paddock',
+    });
+    expect(pod.metadata.ownerReferences).toEqual([
+      {
+        apiVersion: 'paddock.dev/v1alpha1',
+        kind: 'Workflow',
+        name: 'fix-cve',
+        uid: 'wf-uid-1',
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
+  });
+
+  it('sets runtimeClassName only when the Agent asks for one', () => {
+    expect(buildAgentPod(input()).spec.runtimeClassName).toBeUndefined();
+    expect('runtimeClassName' in buildAgentPod(input()).spec).toBe(false);
+    expect(buildAgentPod(input({ runtimeClassName: 'gvisor' })).spec.runtimeClassName).toBe('gvisor');
+  });
+
+  it('always sets requests and limits: the Agent values, else the sandbox defaults', () => {
+    expect(container(buildAgentPod(input())).resources).toEqual({
+      requests: { cpu: '100m', memory: '128Mi' },
+      limits: { cpu: '1', memory: '512Mi' },
+    });
+    const r = container(
+      buildAgentPod(
+        input({
+          resources: {
+            requests: { cpu: '250m', memory: '256Mi', 'ephemeral-storage': '1Gi' },
+            limits: { cpu: 2, memory: '1Gi' },
+          },
+        }),
+      ),
+    ).resources;
+    expect(r).toEqual({
+      requests: { cpu: '250m', memory: '256Mi', 'ephemeral-storage': '1Gi' },
+      limits: { cpu: '2', memory: '1Gi' },
+    });
+  });
+
+  it('does not build a pod a dumb default would make invalid (requests above limits)', () => {
+    // Request above the default limit: the limit rises to the request.
+    expect(agentResources({ requests: { cpu: '4', memory: '2Gi' } }, DEFAULTS)).toEqual({
+      requests: { cpu: '4', memory: '2Gi' },
+      limits: { cpu: '4', memory: '2Gi' },
+    });
+    // Request below the default limit: the default limit applies.
+    expect(agentResources({ requests: { cpu: '200m' } }, DEFAULTS)).toEqual({
+      requests: { cpu: '200m', memory: '128Mi' },
+      limits: { cpu: '1', memory: '512Mi' },
+    });
+    // Limit below the default request: the request falls to the limit.
+    expect(agentResources({ limits: { cpu: '50m', memory: '64Mi' } }, DEFAULTS)).toEqual({
+      requests: { cpu: '50m', memory: '64Mi' },
+      limits: { cpu: '50m', memory: '64Mi' },
+    });
+    // Limit above the default request: the default request applies.
+    expect(agentResources({ limits: { memory: '4Gi' } }, DEFAULTS)).toEqual({
+      requests: { cpu: '100m', memory: '128Mi' },
+      limits: { cpu: '1', memory: '4Gi' },
+    });
+  });
+
+  it('carries any JSON value as inputs, and null for none', () => {
+    expect(buildAgentPod(input({}, { inputs: undefined })).metadata.annotations?.[ANNOTATION_INPUTS]).toBe('null');
+    expect(env(buildAgentPod(input({}, { inputs: ['a', 1] })))['PADDOCK_INPUTS']?.value).toBe('["a",1]');
+  });
+
+  it('does not share state between pods (the Agent spec is copied, not aliased)', () => {
+    const spec: AgentSpec = { image: IMAGE, command: ['a'], args: ['b'] };
+    const pod = buildAgentPod(input(spec));
+    container(pod).command!.push('x');
+    expect(spec.command).toEqual(['a']);
+  });
+});
+
+describe('inputsDigest', () => {
+  const agent = { generation: 3 };
+
+  it('is sha256:<64 hex>', () => {
+    expect(inputsDigest(agent, IMAGE, { a: 1 })).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('does not depend on key order, at any depth', () => {
+    const a = inputsDigest(agent, IMAGE, { repo: 'r', opts: { x: 1, y: [1, { b: 2, a: 1 }] } });
+    const b = inputsDigest(agent, IMAGE, { opts: { y: [1, { a: 1, b: 2 }], x: 1 }, repo: 'r' });
+    expect(a).toBe(b);
+  });
+
+  it('changes with the image, the Agent generation and the inputs', () => {
+    const base = inputsDigest(agent, IMAGE, { a: 1 });
+    expect(inputsDigest(agent, `${IMAGE.slice(0, -1)}0`, { a: 1 })).not.toBe(base);
+    expect(inputsDigest({ generation: 4 }, IMAGE, { a: 1 })).not.toBe(base);
+    expect(inputsDigest(agent, IMAGE, { a: 2 })).not.toBe(base);
+    expect(inputsDigest(agent, IMAGE, { a: '1' })).not.toBe(base);
+    expect(inputsDigest(agent, IMAGE, { a: 1, b: null })).not.toBe(base);
+    // Array order is meaningful.
+    expect(inputsDigest(agent, IMAGE, [1, 2])).not.toBe(inputsDigest(agent, IMAGE, [2, 1]));
+  });
+
+  it('is the sha256 of the canonical JSON of {agentGeneration, image, inputs}', async () => {
+    const { createHash } = await import('node:crypto');
+    const canonical = `{"agentGeneration":3,"image":"${IMAGE}","inputs":{"a":1,"b":"x"}}`;
+    expect(inputsDigest(agent, IMAGE, { b: 'x', a: 1 })).toBe(
+      `sha256:${createHash('sha256').update(canonical).digest('hex')}`,
+    );
+  });
+});
