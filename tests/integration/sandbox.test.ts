@@ -68,7 +68,8 @@ describe('sandbox', () => {
   let recorder: EventRecorder;
 
   const admin = (): KubeClient => env().admin;
-  const get = <T extends KubeObject>(ref: ResourceRef, name: string): Promise<T> => admin().get<T>(ref, NS, name);
+  const get = <T extends KubeObject>(ref: ResourceRef, name: string): Promise<T> =>
+    admin().get<T>(ref, NS, name);
   const gone = async (ref: ResourceRef, name: string): Promise<boolean> => {
     try {
       await get(ref, name);
@@ -170,7 +171,11 @@ describe('sandbox', () => {
     const managers = (deny.metadata.managedFields ?? []) as Array<{ manager?: string; operation?: string }>;
     expect(managers).toEqual([expect.objectContaining({ manager: 'paddock', operation: 'Apply' })]);
 
-    const quota = await eventually('quota', () => get<ResourceQuota>(RESOURCE_QUOTA, 'paddock-agents'), () => true);
+    const quota = await eventually(
+      'quota',
+      () => get<ResourceQuota>(RESOURCE_QUOTA, 'paddock-agents'),
+      () => true,
+    );
     expect(quota.spec).toEqual({
       scopes: ['Terminating'],
       hard: {
@@ -181,7 +186,11 @@ describe('sandbox', () => {
         'limits.memory': defaults.quota.memory,
       },
     });
-    const lr = await eventually('limit range', () => get<LimitRange>(LIMIT_RANGE, 'paddock-agents'), () => true);
+    const lr = await eventually(
+      'limit range',
+      () => get<LimitRange>(LIMIT_RANGE, 'paddock-agents'),
+      () => true,
+    );
     expect(lr.spec.limits).toEqual([
       {
         type: 'Container',
@@ -228,14 +237,23 @@ describe('sandbox', () => {
     );
     expect(back.spec).toEqual(old.spec);
     await eventually('SandboxRepaired event', nsEvents, (e) =>
-      e.some((x) => x.reason === 'SandboxRepaired' && x.type === 'Warning' && /default-deny/.test(x.note ?? '')),
+      e.some(
+        (x) => x.reason === 'SandboxRepaired' && x.type === 'Warning' && /default-deny/.test(x.note ?? ''),
+      ),
     );
     expect(audits('sandbox.repaired').length).toBeGreaterThan(0);
   });
 
   it('restores an edited quota, policy, LimitRange and ServiceAccount', async () => {
     const tamper = { fieldManager: 'someone' };
-    await admin().patch(RESOURCE_QUOTA, NS, 'paddock-agents', { spec: { hard: { pods: '9999' } } }, 'merge', tamper);
+    await admin().patch(
+      RESOURCE_QUOTA,
+      NS,
+      'paddock-agents',
+      { spec: { hard: { pods: '9999' } } },
+      'merge',
+      tamper,
+    );
     await admin().patch(
       NETWORK_POLICY,
       NS,
@@ -252,7 +270,14 @@ describe('sandbox', () => {
       'merge',
       tamper,
     );
-    await admin().patch(SERVICE_ACCOUNT, NS, 'paddock-agent', { automountServiceAccountToken: true }, 'merge', tamper);
+    await admin().patch(
+      SERVICE_ACCOUNT,
+      NS,
+      'paddock-agent',
+      { automountServiceAccountToken: true },
+      'merge',
+      tamper,
+    );
     await eventually(
       'quota restored',
       () => get<ResourceQuota>(RESOURCE_QUOTA, 'paddock-agents'),
@@ -324,9 +349,9 @@ describe('sandbox', () => {
     );
     expect(evs.find((x) => x.reason === 'InvalidSandboxOverride')).toMatchObject({ type: 'Warning' });
     expect(evs.find((x) => x.reason === 'InvalidSandboxOverride')?.note).toContain('agent-quota-memory');
-    expect(lines.some((l) => typeof l.msg === 'string' && l.msg.includes('agent-quota-memory="lots" ignored'))).toBe(
-      true,
-    );
+    expect(
+      lines.some((l) => typeof l.msg === 'string' && l.msg.includes('agent-quota-memory="lots" ignored')),
+    ).toBe(true);
     // Back to the defaults.
     await admin().patch(NAMESPACE, undefined, NS, {
       metadata: {
@@ -341,7 +366,9 @@ describe('sandbox', () => {
     await eventually(
       'quota back to defaults',
       () => get<ResourceQuota>(RESOURCE_QUOTA, 'paddock-agents'),
-      (x) => x.spec.hard?.['pods'] === String(defaults.quota.pods) && x.spec.hard['requests.cpu'] === defaults.quota.cpu,
+      (x) =>
+        x.spec.hard?.['pods'] === String(defaults.quota.pods) &&
+        x.spec.hard['requests.cpu'] === defaults.quota.cpu,
     );
   });
 
@@ -369,18 +396,36 @@ describe('sandbox', () => {
       ],
     });
     expect(p.metadata.ownerReferences).toEqual([
-      { apiVersion: API_VERSION, kind: 'Agent', name: 'fetcher', uid: created.metadata.uid, controller: true },
+      {
+        apiVersion: API_VERSION,
+        kind: 'Agent',
+        name: 'fetcher',
+        uid: created.metadata.uid,
+        controller: true,
+      },
     ]);
 
     // Egress removed from the Agent: the policy is deleted.
     await admin().patch(AGENT, NS, 'fetcher', { spec: { egress: null } });
-    await eventually('policy removed', () => gone(NETWORK_POLICY, 'paddock-agent-fetcher'), (g) => g);
+    await eventually(
+      'policy removed',
+      () => gone(NETWORK_POLICY, 'paddock-agent-fetcher'),
+      (g) => g,
+    );
 
     // Egress back, then the Agent deleted: the policy goes too (garbage collection, or us).
     await admin().patch(AGENT, NS, 'fetcher', { spec: { egress: [{ cidr: '1.1.1.1/32', ports: [443] }] } });
-    await eventually('policy back', () => gone(NETWORK_POLICY, 'paddock-agent-fetcher'), (g) => !g);
+    await eventually(
+      'policy back',
+      () => gone(NETWORK_POLICY, 'paddock-agent-fetcher'),
+      (g) => !g,
+    );
     await admin().delete(AGENT, NS, 'fetcher');
-    await eventually('policy gone with the Agent', () => gone(NETWORK_POLICY, 'paddock-agent-fetcher'), (g) => g);
+    await eventually(
+      'policy gone with the Agent',
+      () => gone(NETWORK_POLICY, 'paddock-agent-fetcher'),
+      (g) => g,
+    );
   });
 
   describe('agent pods', () => {
@@ -422,7 +467,11 @@ describe('sandbox', () => {
         spec: { steps: [{ name: 'patch', agentRef: { name: 'patcher' } }] },
       } as Workflow);
       // The sandbox (its ServiceAccount in particular) must be there before agent pods.
-      await eventually('sandbox ready', () => get(SERVICE_ACCOUNT, 'paddock-agent'), () => true);
+      await eventually(
+        'sandbox ready',
+        () => get(SERVICE_ACCOUNT, 'paddock-agent'),
+        () => true,
+      );
     });
 
     it('admits a pod from buildAgentPod in a namespace enforcing PSS restricted, and KWOK runs it', async () => {
@@ -446,13 +495,19 @@ describe('sandbox', () => {
     it('refuses a pod that is not restricted-compliant (enforcement is on)', async () => {
       const variants: Array<[string, (p: Pod) => void]> = [
         ['no seccomp profile', (p) => delete p.spec.securityContext!.seccompProfile],
-        ['privilege escalation', (p) => (p.spec.containers[0]!.securityContext!.allowPrivilegeEscalation = true)],
+        [
+          'privilege escalation',
+          (p) => (p.spec.containers[0]!.securityContext!.allowPrivilegeEscalation = true),
+        ],
         ['capabilities kept', (p) => delete p.spec.containers[0]!.securityContext!.capabilities],
-        ['may run as root', (p) => {
-          delete p.spec.securityContext!.runAsNonRoot;
-          delete p.spec.containers[0]!.securityContext!.runAsNonRoot;
-          delete p.spec.securityContext!.runAsUser;
-        }],
+        [
+          'may run as root',
+          (p) => {
+            delete p.spec.securityContext!.runAsNonRoot;
+            delete p.spec.containers[0]!.securityContext!.runAsNonRoot;
+            delete p.spec.securityContext!.runAsUser;
+          },
+        ],
         ['host network', (p) => (p.spec.hostNetwork = true)],
       ];
       for (const [what, mutate] of variants) {
@@ -485,7 +540,11 @@ describe('sandbox', () => {
         kind: 'Pod',
         metadata: { name: 'ordinary', namespace: NS },
         spec: {
-          securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1000,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           containers: [
             {
               name: 'app',
@@ -527,12 +586,19 @@ describe('sandbox', () => {
     // The Namespace informer is cluster-wide; the sandbox informers saw only Paddock's objects.
     const nsInformer = informers.find((i) => i.ref === NAMESPACE)!;
     expect(nsInformer.list().some((n) => (n as Namespace).metadata.name === 'kube-system')).toBe(true);
-    for (const i of informers.filter((x) => [NETWORK_POLICY, RESOURCE_QUOTA, LIMIT_RANGE, SERVICE_ACCOUNT].includes(x.ref))) {
-      expect(i.list().every((o) => o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'paddock')).toBe(true);
+    for (const i of informers.filter((x) =>
+      [NETWORK_POLICY, RESOURCE_QUOTA, LIMIT_RANGE, SERVICE_ACCOUNT].includes(x.ref),
+    )) {
+      expect(i.list().every((o) => o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'paddock')).toBe(
+        true,
+      );
     }
     // The default ServiceAccount exists in every namespace; the informer did not cache it.
-    expect(informers.find((i) => i.ref === SERVICE_ACCOUNT)!.list().map((s) => s.metadata.name)).toEqual([
-      'paddock-agent',
-    ]);
+    expect(
+      informers
+        .find((i) => i.ref === SERVICE_ACCOUNT)!
+        .list()
+        .map((s) => s.metadata.name),
+    ).toEqual(['paddock-agent']);
   });
 });

@@ -92,7 +92,13 @@ describe('per-Agent egress NetworkPolicy', () => {
         'paddock.dev/agent': 'patcher',
       },
       ownerReferences: [
-        { apiVersion: 'paddock.dev/v1alpha1', kind: 'Agent', name: 'patcher', uid: 'uid-patcher', controller: true },
+        {
+          apiVersion: 'paddock.dev/v1alpha1',
+          kind: 'Agent',
+          name: 'patcher',
+          uid: 'uid-patcher',
+          controller: true,
+        },
       ],
     });
     expect(p.spec).toEqual({
@@ -119,7 +125,9 @@ describe('per-Agent egress NetworkPolicy', () => {
   });
 
   it('writes CIDRs in canonical form', () => {
-    const p = agentEgressPolicy(agent('a', { egress: [{ cidr: '10.1.2.3/8' }, { cidr: '2001:DB8:0:0::1/32' }] }))!;
+    const p = agentEgressPolicy(
+      agent('a', { egress: [{ cidr: '10.1.2.3/8' }, { cidr: '2001:DB8:0:0::1/32' }] }),
+    )!;
     expect(p.spec.egress?.map((r) => r.to?.[0]?.ipBlock?.cidr)).toEqual(['10.0.0.0/8', '2001:db8::/32']);
   });
 });
@@ -147,12 +155,17 @@ describe('canonicalCidr', () => {
     expect(canonicalCidr(input)).toBe(want);
   });
 
-  it.each(['nonsense', '10.0.0.0', '10.0.0.0/33', '1.2.3.256/8', '::1::2/64', '1:2:3:4:5:6:7:8:9/64', 'gggg::/16'])(
-    'leaves %s alone',
-    (input) => {
-      expect(canonicalCidr(input)).toBe(input);
-    },
-  );
+  it.each([
+    'nonsense',
+    '10.0.0.0',
+    '10.0.0.0/33',
+    '1.2.3.256/8',
+    '::1::2/64',
+    '1:2:3:4:5:6:7:8:9/64',
+    'gggg::/16',
+  ])('leaves %s alone', (input) => {
+    expect(canonicalCidr(input)).toBe(input);
+  });
 });
 
 describe('ResourceQuota', () => {
@@ -186,7 +199,11 @@ describe('LimitRange and ServiceAccount', () => {
     });
     expect(l.spec).toEqual({
       limits: [
-        { type: 'Container', default: { cpu: '1', memory: '512Mi' }, defaultRequest: { cpu: '100m', memory: '128Mi' } },
+        {
+          type: 'Container',
+          default: { cpu: '1', memory: '512Mi' },
+          defaultRequest: { cpu: '100m', memory: '128Mi' },
+        },
       ],
     });
   });
@@ -207,7 +224,8 @@ describe('LimitRange and ServiceAccount', () => {
   it('labels everything so the sandbox informers (selector managed-by=paddock) see it', () => {
     expect(SANDBOX_OWNED_SELECTOR).toBe('app.kubernetes.io/managed-by=paddock');
     const d = desiredSandbox(ns(), [agent('a', { egress: [{ cidr: '1.2.3.4/32' }] })], DEFAULTS);
-    for (const o of d.objects) expect(o.object.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('paddock');
+    for (const o of d.objects)
+      expect(o.object.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('paddock');
   });
 });
 
@@ -233,7 +251,10 @@ describe('Namespace overrides', () => {
     expect(problems).toEqual([]);
     expect(settings).toEqual({
       quota: { pods: 5, cpu: '2', memory: '4Gi' },
-      limitRange: { defaultRequest: { cpu: '50m', memory: '64Mi' }, default: { cpu: '500m', memory: '256Mi' } },
+      limitRange: {
+        defaultRequest: { cpu: '50m', memory: '64Mi' },
+        default: { cpu: '500m', memory: '256Mi' },
+      },
     });
     const q = sandboxQuota('team-a', settings);
     expect(q.spec.hard).toEqual({
@@ -309,7 +330,10 @@ describe('Namespace overrides', () => {
     ]);
     // Both sides overridden and inconsistent: both dropped.
     const both = sandboxSettings(
-      ns({ 'paddock.dev/agent-default-memory-request': '1Gi', 'paddock.dev/agent-default-memory-limit': '256Mi' }),
+      ns({
+        'paddock.dev/agent-default-memory-request': '1Gi',
+        'paddock.dev/agent-default-memory-limit': '256Mi',
+      }),
       DEFAULTS,
     );
     expect(both.settings).toEqual(DEFAULTS);
@@ -404,7 +428,10 @@ describe('sandboxObjectInSync', () => {
     delete noTypes.spec.policyTypes; // server default: Ingress + Egress (there are egress rules)
     expect(sandboxObjectInSync(d, noTypes)).toBe(false);
     expect(normalizeNetworkPolicySpec(noTypes.spec)).toMatchObject({ policyTypes: ['Egress', 'Ingress'] });
-    expect(normalizeNetworkPolicySpec({ podSelector: {} })).toEqual({ podSelector: {}, policyTypes: ['Ingress'] });
+    expect(normalizeNetworkPolicySpec({ podSelector: {} })).toEqual({
+      podSelector: {},
+      policyTypes: ['Ingress'],
+    });
   });
 
   it('ignores empty lists and order of set-like lists, but not of rules', () => {
@@ -485,11 +512,18 @@ describe('sandboxObjectInSync', () => {
   it('compares LimitRange items whole, quantities by value', () => {
     const d = sandboxLimitRange('team-a', {
       ...DEFAULTS,
-      limitRange: { defaultRequest: { cpu: '0.1', memory: '0.5Gi' }, default: { cpu: '1000m', memory: '512Mi' } },
+      limitRange: {
+        defaultRequest: { cpu: '0.1', memory: '0.5Gi' },
+        default: { cpu: '1000m', memory: '512Mi' },
+      },
     });
     const a = asServerReturns(d) as LimitRange;
     a.spec.limits = [
-      { type: 'Container', default: { cpu: '1', memory: '512Mi' }, defaultRequest: { cpu: '100m', memory: '512Mi' } },
+      {
+        type: 'Container',
+        default: { cpu: '1', memory: '512Mi' },
+        defaultRequest: { cpu: '100m', memory: '512Mi' },
+      },
     ];
     expect(sandboxObjectInSync(d, a)).toBe(true);
     const withMax = clone(a);

@@ -115,7 +115,10 @@ describe('buildAgentPod', () => {
       [ANNOTATION_INPUTS]: json,
       [ANNOTATION_INPUTS_DIGEST]: 'sha256:deadbeef',
     });
-    expect(JSON.parse(pod.metadata.annotations![ANNOTATION_INPUTS]!)).toEqual({ patch: 'diff --git a b', n: 1 });
+    expect(JSON.parse(pod.metadata.annotations![ANNOTATION_INPUTS]!)).toEqual({
+      patch: 'diff --git a b',
+      n: 1,
+    });
     const e = env(pod);
     expect(e['PADDOCK_INPUTS']).toEqual({ name: 'PADDOCK_INPUTS', value: json });
     expect(e['PADDOCK_INPUTS_FILE']?.value).toBe('/paddock/inputs.json');
@@ -148,7 +151,10 @@ describe('buildAgentPod', () => {
       name: 'GITHUB_TOKEN',
       valueFrom: { secretKeyRef: { name: 'gh', key: 'token' } },
     });
-    expect(e['API_KEY']).toEqual({ name: 'API_KEY', valueFrom: { secretKeyRef: { name: 'vendor', key: 'key' } } });
+    expect(e['API_KEY']).toEqual({
+      name: 'API_KEY',
+      valueFrom: { secretKeyRef: { name: 'vendor', key: 'key' } },
+    });
     // Nothing but literal values and secretKeyRefs; no secret volumes, no envFrom.
     for (const v of container(pod).env ?? []) {
       if (v.valueFrom) expect(Object.keys(v.valueFrom)).toEqual(['secretKeyRef']);
@@ -158,7 +164,12 @@ describe('buildAgentPod', () => {
 
   it('uses the image, command and args of the Agent, in the agent container', () => {
     const c = container(buildAgentPod(input({ command: ['/bin/patch'], args: ['--apply', '-v'] })));
-    expect(c).toMatchObject({ name: AGENT_CONTAINER, image: IMAGE, command: ['/bin/patch'], args: ['--apply', '-v'] });
+    expect(c).toMatchObject({
+      name: AGENT_CONTAINER,
+      image: IMAGE,
+      command: ['/bin/patch'],
+      args: ['--apply', '-v'],
+    });
     const plain = container(buildAgentPod(input()));
     expect(plain.command).toBeUndefined();
     expect(plain.args).toBeUndefined();
@@ -241,7 +252,9 @@ describe('buildAgentPod', () => {
   });
 
   it('carries any JSON value as inputs, and null for none', () => {
-    expect(buildAgentPod(input({}, { inputs: undefined })).metadata.annotations?.[ANNOTATION_INPUTS]).toBe('null');
+    expect(buildAgentPod(input({}, { inputs: undefined })).metadata.annotations?.[ANNOTATION_INPUTS]).toBe(
+      'null',
+    );
     expect(env(buildAgentPod(input({}, { inputs: ['a', 1] })))['PADDOCK_INPUTS']?.value).toBe('["a",1]');
   });
 

@@ -37,10 +37,14 @@ class FakeInformer<T extends KubeObject> {
     return this.store.get(key);
   }
   list(namespace?: string): T[] {
-    return [...this.store.values()].filter((o) => namespace === undefined || o.metadata.namespace === namespace);
+    return [...this.store.values()].filter(
+      (o) => namespace === undefined || o.metadata.namespace === namespace,
+    );
   }
   set(obj: T): void {
-    const key = obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name!;
+    const key = obj.metadata.namespace
+      ? `${obj.metadata.namespace}/${obj.metadata.name}`
+      : obj.metadata.name!;
     this.store.set(key, Object.freeze(structuredClone(obj)) as T);
     const rv = Number(obj.metadata.resourceVersion ?? '0');
     if (rv > Number(this.lastResourceVersion)) this.lastResourceVersion = String(rv);
@@ -52,8 +56,12 @@ class Harness {
   /** The "API server": plural/ns/name -> object. */
   readonly server = new Map<string, KubeObject>();
   readonly applies: Array<{ ref: ResourceRef; obj: KubeObject; opts: ApplyOptions }> = [];
-  readonly deletes: Array<{ ref: ResourceRef; namespace: string | undefined; name: string; opts: DeleteOptions }> =
-    [];
+  readonly deletes: Array<{
+    ref: ResourceRef;
+    namespace: string | undefined;
+    name: string;
+    opts: DeleteOptions;
+  }> = [];
   readonly events: Array<{ regarding: KubeObject; event: EventInput }> = [];
   readonly lines: LogLine[] = [];
   failApply: ((obj: KubeObject) => Error | undefined) | undefined;
@@ -70,7 +78,11 @@ class Harness {
 
   constructor() {
     const client: Pick<KubeClient, 'apply' | 'delete'> = {
-      apply: async <T extends KubeObject>(ref: ResourceRef, obj: KubeObject, opts: ApplyOptions): Promise<T> => {
+      apply: async <T extends KubeObject>(
+        ref: ResourceRef,
+        obj: KubeObject,
+        opts: ApplyOptions,
+      ): Promise<T> => {
         await Promise.resolve();
         const err = this.failApply?.(obj);
         if (err) throw err;
@@ -95,7 +107,10 @@ class Harness {
       events,
       defaults: DEFAULTS,
     });
-    const logger = pino({ level: 'debug' }, { write: (s: string) => this.lines.push(JSON.parse(s) as LogLine) });
+    const logger = pino(
+      { level: 'debug' },
+      { write: (s: string) => this.lines.push(JSON.parse(s) as LogLine) },
+    );
     this.ctx = { logger: logger.child({ reconcileId: 'r-1' }), reconcileId: 'r-1' };
   }
 
@@ -199,7 +214,11 @@ describe('SandboxReconciler', () => {
     expect(h.applies.every((a) => a.obj.metadata.namespace === 'team-a')).toBe(true);
     // One Normal Event on the Namespace, kept in the namespace itself.
     expect(h.events).toHaveLength(1);
-    expect(h.events[0]!.event).toMatchObject({ type: 'Normal', reason: 'SandboxApplied', action: 'ApplySandbox' });
+    expect(h.events[0]!.event).toMatchObject({
+      type: 'Normal',
+      reason: 'SandboxApplied',
+      action: 'ApplySandbox',
+    });
     expect(h.events[0]!.event.note).toContain('NetworkPolicy/paddock-agent-patcher');
     expect(h.events[0]!.regarding).toEqual({
       apiVersion: 'v1',
@@ -308,7 +327,9 @@ describe('SandboxReconciler', () => {
     expect(h.deletes.map((d) => d.name).sort()).toEqual(['paddock-agent-a', 'paddock-agent-b']);
     expect(h.deletes.every((d) => d.opts.preconditions?.uid === `uid-${d.name}`)).toBe(true);
     expect(h.events.map((e) => e.event.note)).toEqual([
-      expect.stringMatching(/^applied NetworkPolicy\/paddock-agent-c; removed NetworkPolicy\/paddock-agent-(a|b), /),
+      expect.stringMatching(
+        /^applied NetworkPolicy\/paddock-agent-c; removed NetworkPolicy\/paddock-agent-(a|b), /,
+      ),
     ]);
   });
 
@@ -369,8 +390,12 @@ describe('SandboxReconciler', () => {
     h.namespace('team-a');
     h.agent('a');
     h.failApply = (o) =>
-      o.kind === 'LimitRange' ? new ApiError('PATCH', '/x', 422, { reason: 'Invalid', message: 'nope' }) : undefined;
-    await expect(h.reconcile()).rejects.toThrow(/sandbox of namespace team-a: LimitRange\/paddock-agents: .*nope/);
+      o.kind === 'LimitRange'
+        ? new ApiError('PATCH', '/x', 422, { reason: 'Invalid', message: 'nope' })
+        : undefined;
+    await expect(h.reconcile()).rejects.toThrow(
+      /sandbox of namespace team-a: LimitRange\/paddock-agents: .*nope/,
+    );
     expect(h.names()).toEqual([
       'NetworkPolicy/paddock-agents-default-deny',
       'ResourceQuota/paddock-agents',
