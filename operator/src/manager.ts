@@ -62,7 +62,8 @@ export class Manager {
         logger,
         metrics,
         events,
-        informer: <T extends KubeObject>(ref: ResourceRef, spec?: InformerSpec<T>) => this.informer<T>(ref, spec),
+        informer: <T extends KubeObject>(ref: ResourceRef, spec?: InformerSpec<T>) =>
+          this.informer<T>(ref, spec),
       }),
     );
     for (const c of this.controllers) metrics.initController(c.name);
@@ -94,6 +95,8 @@ export class Manager {
 
     for (const i of this.informers) i.start();
 
+    // Every replica reports the gauge (0 on standbys), so "nobody leads" is visible as a sum of 0.
+    metrics.setLeader(config.leaseName, !config.leaderElect);
     if (config.leaderElect) {
       this.elector = new LeaderElector({
         store: new ApiLeaseStore(this.deps.client, config.leaseNamespace, config.leaseName),

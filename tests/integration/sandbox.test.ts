@@ -3,6 +3,7 @@
 // ServiceAccount, so RBAC, admission (PodSecurity "restricted", ResourceQuota, LimitRanger)
 // and garbage collection are the cluster's own. Agent pods from buildAgentPod are created as
 // the admin, standing in for the workflow controller.
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT, API_VERSION, EVENT, POD, WORKFLOW } from '../../operator/src/api/constants.ts';
 import type { Agent, Workflow } from '../../operator/src/api/generated/index.ts';
@@ -13,6 +14,8 @@ import {
   createSandboxController,
   createSandboxInformers,
   inputsDigest,
+  isSandboxNotReady,
+  type AgentPodInput,
   type SandboxInformerOptions,
 } from '../../operator/src/controllers/sandbox/index.ts';
 import { KubeClient } from '../../operator/src/kube/client.ts';
@@ -37,6 +40,7 @@ import type { ResourceRef } from '../../operator/src/api/constants.ts';
 import { createLogger } from '../../operator/src/observability/logger.ts';
 import { testAgent } from './support/agents.ts';
 import { useCluster } from './support/cluster.ts';
+import { analyze, describeProbe, ensureNetpolAnalyzer, type Probe } from './support/netpol-analyzer.ts';
 import { operatorKubeconfig } from './support/operator.ts';
 import { eventually, sleep } from './support/wait.ts';
 
@@ -133,14 +137,32 @@ describe('sandbox', () => {
     await recorder?.flush();
   });
 
-  it('keeps no sandbox in a namespace without Agents', async () => {
+  it('keeps no sandbox in a namespace without Agents; agent pods are refused there until it exists', async () => {
     await sleep(500);
     expect(await gone(NETWORK_POLICY, 'paddock-agents-default-deny')).toBe(true);
     expect(await gone(RESOURCE_QUOTA, 'paddock-agents')).toBe(true);
+    const pod = buildAgentPod({
+      namespace: NS,
+      workflow: { name: 'early', uid: '00000000-0000-0000-0000-000000000000' },
+      step: 'one',
+      attempt: 1,
+      agent: { name: 'none', generation: 1, spec: { image: 'registry.example/a:1' } },
+      inputs: {},
+      inputsDigest: 'sha256:0',
+      timeoutSeconds: 60,
+      defaults,
+    });
+    const err = await admin()
+      .create<Pod>(POD, pod)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(isSandboxNotReady(err)).toBe(true);
   });
 
   it('applies the whole sandbox when the first Agent arrives', async () => {
-    await admin().create(AGENT, testAgent('scanner', NS));
+    const t0 = Date.now(); await admin().create(AGENT, testAgent('scanner', NS)); console.log('DBG created', Date.now() - t0);
     const deny = await eventually(
       'default-deny policy',
       () => get<NetworkPolicy>(NETWORK_POLICY, 'paddock-agents-default-deny'),
@@ -432,9 +454,9 @@ describe('sandbox', () => {
     let workflow: Workflow;
     let agent: Agent;
 
-    const agentPod = (attempt: number, mutate: (p: Pod) => void = () => {}): Pod => {
+    const agentPodInput = (attempt: number): AgentPodInput => {
       const inputs = { patch: 'diff --git a/x b/x', count: 2 };
-      const pod = buildAgentPod({
+      return {
         namespace: NS,
         workflow: { name: workflow.metadata.name!, uid: workflow.metadata.uid! },
         step: 'patch',
@@ -444,7 +466,10 @@ describe('sandbox', () => {
         inputsDigest: inputsDigest({ generation: agent.metadata.generation! }, agent.spec.image, inputs),
         timeoutSeconds: 600,
         defaults,
-      });
+      };
+    };
+    const agentPod = (attempt: number, mutate: (p: Pod) => void = () => {}): Pod => {
+      const pod = buildAgentPod(agentPodInput(attempt));
       mutate(pod);
       return pod;
     };
@@ -465,7 +490,7 @@ describe('sandbox', () => {
         kind: 'Workflow',
         metadata: { name: 'fix', namespace: NS },
         spec: { steps: [{ name: 'patch', agentRef: { name: 'patcher' } }] },
-      } as Workflow);
+      });
       // The sandbox (its ServiceAccount in particular) must be there before agent pods.
       await eventually(
         'sandbox ready',
@@ -559,6 +584,68 @@ describe('sandbox', () => {
       const after = await get<ResourceQuota>(RESOURCE_QUOTA, 'paddock-agents');
       expect(after.status?.used?.['pods']).toBe('1');
     });
+
+    it('fences agent pods with the policies it wrote (analyzed offline: no CNI here)', async () => {
+      ensureNetpolAnalyzer(); // built once per machine (cluster/build-netpol-analyzer.sh)
+      const policies = (await admin().list<NetworkPolicy>(NETWORK_POLICY, NS)).items;
+      expect(policies.map((p) => p.metadata.name).sort()).toEqual([
+        'paddock-agent-patcher',
+        'paddock-agents-default-deny',
+      ]);
+      const patcherPod = await get<Pod>(POD, 'fix-patch-1');
+      const scannerLabels = buildAgentPod({
+        ...agentPodInput(1),
+        agent: { name: 'scanner', generation: 1, spec: { image: 'registry.example/scanner:1' } },
+      }).metadata.labels;
+      const patcher = { namespace: NS, name: 'patcher' };
+      const scanner = { namespace: NS, name: 'scanner' };
+      const ordinary = { namespace: NS, name: 'ordinary' };
+      const dns = { namespace: 'kube-system', name: 'coredns' };
+      const operator = { namespace: 'paddock-system', name: 'operator' };
+      const github = { ip: '140.82.113.5' };
+      const apiServer = { ip: '10.0.0.1' };
+      const probe = (
+        from: Probe['from'],
+        to: Probe['to'],
+        port: number,
+        protocol: 'TCP' | 'UDP' = 'TCP',
+      ): Probe => ({
+        from,
+        to,
+        port,
+        protocol,
+      });
+      const expected: Array<[Probe, boolean]> = [
+        [probe(patcher, github, 443), true],
+        [probe(patcher, github, 80), false],
+        [probe(scanner, github, 443), false],
+        [probe(patcher, dns, 53, 'UDP'), true],
+        [probe(scanner, dns, 53, 'TCP'), true],
+        [probe(patcher, scanner, 8080), false],
+        [probe(scanner, patcher, 8080), false],
+        [probe(patcher, operator, 8443), false],
+        [probe(patcher, apiServer, 443), false],
+        [probe(ordinary, patcher, 8080), false],
+        [probe(operator, scanner, 8080), false],
+        // Control: the namespace's other pods are not fenced by the agent sandbox.
+        [probe(ordinary, github, 443), true],
+      ];
+      const verdicts = await analyze({
+        namespaces: [{ name: NS }, { name: 'kube-system' }, { name: 'paddock-system' }],
+        pods: [
+          { ...patcher, labels: patcherPod.metadata.labels ?? {}, ip: '10.244.1.10' },
+          { ...scanner, labels: scannerLabels ?? {}, ip: '10.244.1.11' },
+          { ...ordinary, labels: {}, ip: '10.244.1.12' },
+          { ...dns, labels: { 'k8s-app': 'kube-dns' }, ip: '10.96.0.10' },
+          { ...operator, labels: { 'app.kubernetes.io/name': 'paddock' }, ip: '10.244.0.20' },
+        ],
+        policies: policies as unknown as V1NetworkPolicy[],
+        probes: expected.map(([p]) => p),
+      });
+      expect(verdicts.map((v) => `${describeProbe(v.probe)} ${v.allowed ? 'allow' : 'deny'}`)).toEqual(
+        expected.map(([p, allowed]) => `${describeProbe(p)} ${allowed ? 'allow' : 'deny'}`),
+      );
+    }, 600_000);
 
     it('refuses an agent pod beyond the quota with an error the workflow controller can wait on', async () => {
       await admin().patch(NAMESPACE, undefined, NS, {

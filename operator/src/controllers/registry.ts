@@ -56,7 +56,9 @@ export function buildControllers(d: RegistryDeps): Controller[] {
   const agents = d.informer<Agent>(AGENT, { indexes: { [INDEX_BY_NAMESPACE]: indexByNamespace } });
   const workflows = d.informer<Workflow>(WORKFLOW, {
     indexes: {
-      [INDEX_WORKFLOW_BY_AGENT]: (wf) => [...new Set(wf.spec.steps.map((s) => `${wf.metadata.namespace ?? ''}/${s.agentRef.name}`))],
+      [INDEX_WORKFLOW_BY_AGENT]: (wf) => [
+        ...new Set(wf.spec.steps.map((s) => `${wf.metadata.namespace ?? ''}/${s.agentRef.name}`)),
+      ],
       [INDEX_WORKFLOW_QUOTA_WAIT]: (wf) =>
         wf.status?.steps?.some((s) => s.reason === 'QuotaExceeded') ? [wf.metadata.namespace ?? ''] : [],
     },
@@ -114,7 +116,9 @@ export function buildControllers(d: RegistryDeps): Controller[] {
   );
   // An Agent changed (created, fixed, became Ready): Workflows that use it look again.
   workflowController.watch(agents, (a) =>
-    workflows.byIndex(INDEX_WORKFLOW_BY_AGENT, `${a.metadata.namespace ?? ''}/${a.metadata.name ?? ''}`).map(objectKey),
+    workflows
+      .byIndex(INDEX_WORKFLOW_BY_AGENT, `${a.metadata.namespace ?? ''}/${a.metadata.name ?? ''}`)
+      .map(objectKey),
   );
 
   return [agentController, workflowController];

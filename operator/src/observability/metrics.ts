@@ -205,7 +205,14 @@ export class Metrics {
         const counts = self().workflowPhaseSource?.();
         this.reset();
         if (!counts) return;
-        for (const phase of ['Pending', 'Running', 'WaitingForApproval', 'Succeeded', 'Failed', 'Cancelled']) {
+        for (const phase of [
+          'Pending',
+          'Running',
+          'WaitingForApproval',
+          'Succeeded',
+          'Failed',
+          'Cancelled',
+        ]) {
           this.set({ phase }, counts.get(phase) ?? 0);
         }
       },

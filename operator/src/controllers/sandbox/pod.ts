@@ -36,6 +36,7 @@ import {
 import { tryParseQuantity } from '../../api/quantity.ts';
 import type { SandboxConfig } from '../../config.ts';
 import type { EnvVar, Pod, ResourceList, ResourceRequirements } from '../../kube/core-types.ts';
+import { ApiError } from '../../kube/errors.ts';
 import { stableJson } from '../status-writer.ts';
 
 export interface AgentPodInput {
@@ -225,4 +226,19 @@ function smaller(a: string, b: string): string {
 export function inputsDigest(agent: { readonly generation: number }, image: string, inputs: unknown): string {
   const canonical = stableJson({ agentGeneration: agent.generation, image, inputs: inputs ?? null });
   return `sha256:${createHash('sha256').update(canonical, 'utf8').digest('hex')}`;
+}
+
+/**
+ * The API server refused an agent pod because the namespace's sandbox ServiceAccount
+ * (SANDBOX_SERVICE_ACCOUNT) does not exist yet: 403 "error looking up service account
+ * <ns>/paddock-agent: serviceaccount ... not found". The sandbox controller creates it as soon as
+ * the namespace has an Agent, so the step should wait and retry (like a quota refusal), not fail.
+ */
+export function isSandboxNotReady(err: unknown): boolean {
+  return (
+    err instanceof ApiError &&
+    err.status === 403 &&
+    err.message.includes('error looking up service account') &&
+    err.message.includes(SANDBOX_SERVICE_ACCOUNT)
+  );
 }

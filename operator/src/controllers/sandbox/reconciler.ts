@@ -199,7 +199,7 @@ export class SandboxReconciler implements Reconciler {
       networkpolicies: i.networkPolicies as unknown as Informer<KubeObject>,
       resourcequotas: i.resourceQuotas as unknown as Informer<KubeObject>,
       limitranges: i.limitRanges as unknown as Informer<KubeObject>,
-      serviceaccounts: i.serviceAccounts as unknown as Informer<KubeObject>,
+      serviceaccounts: i.serviceAccounts,
     };
     const informer = byPlural[ref.plural];
     if (!informer) throw new Error(`no sandbox informer for ${ref.plural}`);

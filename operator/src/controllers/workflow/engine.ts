@@ -121,7 +121,14 @@ class Plan {
 
   record(
     type: string,
-    e: { step?: string; attempt?: number; reason: string; message: string; warning?: boolean; agent?: string },
+    e: {
+      step?: string;
+      attempt?: number;
+      reason: string;
+      message: string;
+      warning?: boolean;
+      agent?: string;
+    },
   ): void {
     this.history.push({
       at: this.now,
@@ -135,7 +142,10 @@ class Plan {
       type: e.warning ? 'Warning' : 'Normal',
       reason: type,
       action: e.step ? `Step/${e.step}` : 'Workflow',
-      note: truncate(e.step ? `step ${e.step}${e.attempt ? ` (attempt ${e.attempt})` : ''}: ${e.message}` : e.message, 1024),
+      note: truncate(
+        e.step ? `step ${e.step}${e.attempt ? ` (attempt ${e.attempt})` : ''}: ${e.message}` : e.message,
+        1024,
+      ),
     });
     this.audits.push({
       event: auditName(type),
@@ -190,7 +200,10 @@ export function planWorkflow(input: EngineInput): EnginePlan {
       stopAll(plan, wf, steps, input, 'Cancelled', 'Cancelled', 'cancelled by spec.cancel');
       phase = 'Cancelled';
     } else if (deadline !== undefined && plan.nowMs >= startedMs + deadline * 1000) {
-      failure = { reason: 'DeadlineExceeded', message: `the workflow ran longer than spec.activeDeadlineSeconds (${deadline})` };
+      failure = {
+        reason: 'DeadlineExceeded',
+        message: `the workflow ran longer than spec.activeDeadlineSeconds (${deadline})`,
+      };
       stopAll(plan, wf, steps, input, 'Failed', 'DeadlineExceeded', failure.message);
       phase = 'Failed';
     } else {
@@ -231,7 +244,7 @@ export function planWorkflow(input: EngineInput): EnginePlan {
     ...(startedAt ? { startedAt } : {}),
     ...(finishedAt ? { finishedAt } : {}),
     progress: `${done}/${stepList.length}`,
-    conditions: workflowConditions(prev.conditions as Condition[] | undefined, {
+    conditions: workflowConditions(prev.conditions, {
       phase,
       problems,
       failure,
@@ -243,7 +256,7 @@ export function planWorkflow(input: EngineInput): EnginePlan {
     history: plan.history.slice(-HISTORY_LIMIT),
   };
   if (problems.length > 0) {
-    const changed = stalledReason(prev.conditions as Condition[] | undefined) !== problems[0]!.reason;
+    const changed = stalledReason(prev.conditions) !== problems[0]!.reason;
     if (changed) {
       plan.events.push({
         type: 'Warning',
@@ -251,10 +264,19 @@ export function planWorkflow(input: EngineInput): EnginePlan {
         action: 'Validate',
         note: truncate(problems.map((p) => p.message).join('; '), 1024),
       });
-      plan.audits.push({ event: 'workflow.stalled', reason: problems[0]!.reason, message: problems.map((p) => p.message).join('; ') });
+      plan.audits.push({
+        event: 'workflow.stalled',
+        reason: problems[0]!.reason,
+        message: problems.map((p) => p.message).join('; '),
+      });
       status.history = [
         ...plan.history,
-        { at: plan.now, type: 'WorkflowStalled', reason: problems[0]!.reason, message: truncate(problems[0]!.message, 1024) },
+        {
+          at: plan.now,
+          type: 'WorkflowStalled',
+          reason: problems[0]!.reason,
+          message: truncate(problems[0]!.message, 1024),
+        },
       ].slice(-HISTORY_LIMIT);
     }
   }
@@ -273,7 +295,13 @@ export function planWorkflow(input: EngineInput): EnginePlan {
 
 // --- step progression ---------------------------------------------------------
 
-function advance(plan: Plan, wf: Workflow, graph: Graph, steps: Map<string, StepStatus>, input: EngineInput): void {
+function advance(
+  plan: Plan,
+  wf: Workflow,
+  graph: Graph,
+  steps: Map<string, StepStatus>,
+  input: EngineInput,
+): void {
   // First observe what running steps did, then decide what may start.
   for (const name of graph.order) {
     const spec = graph.byName.get(name)!;
@@ -290,14 +318,30 @@ function advance(plan: Plan, wf: Workflow, graph: Graph, steps: Map<string, Step
     if (TERMINAL_STEP.has(st.phase) || st.phase === 'Running') continue;
     if (failing) {
       // Fail fast: nothing new starts once a step has failed the workflow.
-      finish(plan, st, spec, 'Skipped', 'WorkflowFailed', 'not started: another step failed the workflow', input);
+      finish(
+        plan,
+        st,
+        spec,
+        'Skipped',
+        'WorkflowFailed',
+        'not started: another step failed the workflow',
+        input,
+      );
       continue;
     }
     if (st.phase === 'Pending') {
       const gate = dependencyGate(graph, spec, steps);
       if (gate === 'wait') continue;
       if (gate === 'upstream-failed') {
-        finish(plan, st, spec, 'Skipped', 'UpstreamFailed', 'a step it depends on failed or was cancelled', input);
+        finish(
+          plan,
+          st,
+          spec,
+          'Skipped',
+          'UpstreamFailed',
+          'a step it depends on failed or was cancelled',
+          input,
+        );
         continue;
       }
       if (spec.when !== undefined) {
@@ -307,7 +351,15 @@ function advance(plan: Plan, wf: Workflow, graph: Graph, steps: Map<string, Step
           continue;
         }
         if (!cond.value) {
-          finish(plan, st, spec, 'Skipped', 'ConditionFalse', `when ${JSON.stringify(spec.when)} is false`, input);
+          finish(
+            plan,
+            st,
+            spec,
+            'Skipped',
+            'ConditionFalse',
+            `when ${JSON.stringify(spec.when)} is false`,
+            input,
+          );
           continue;
         }
       }
@@ -321,7 +373,8 @@ function advance(plan: Plan, wf: Workflow, graph: Graph, steps: Map<string, Step
       }
     }
     if (wf.spec.suspend || running >= parallelism) continue;
-    const attempt = st.phase === 'Waiting' && st.reason !== 'QuotaExceeded' ? (st.attempt ?? 0) + 1 : (st.attempt ?? 1);
+    const attempt =
+      st.phase === 'Waiting' && st.reason !== 'QuotaExceeded' ? (st.attempt ?? 0) + 1 : (st.attempt ?? 1);
     if (start(plan, wf, spec, st, attempt, steps, input)) running++;
   }
 }
@@ -339,7 +392,12 @@ function adoptNewerPod(plan: Plan, st: StepStatus, input: EngineInput): void {
       newestAttempt = a;
     }
   }
-  const known = st.phase === 'Running' ? (st.attempt ?? 0) : st.phase === 'Waiting' && st.reason === 'QuotaExceeded' ? (st.attempt ?? 1) - 1 : (st.attempt ?? 0);
+  const known =
+    st.phase === 'Running'
+      ? (st.attempt ?? 0)
+      : st.phase === 'Waiting' && st.reason === 'QuotaExceeded'
+        ? (st.attempt ?? 1) - 1
+        : (st.attempt ?? 0);
   if (newest && newestAttempt > known) {
     st.phase = 'Running';
     st.attempt = newestAttempt;
@@ -351,7 +409,13 @@ function adoptNewerPod(plan: Plan, st: StepStatus, input: EngineInput): void {
   }
 }
 
-function observeRunning(plan: Plan, wf: Workflow, spec: WorkflowStep, st: StepStatus, input: EngineInput): void {
+function observeRunning(
+  plan: Plan,
+  wf: Workflow,
+  spec: WorkflowStep,
+  st: StepStatus,
+  input: EngineInput,
+): void {
   const name = st.podName ?? podName(wf.metadata.name ?? '', spec.name, st.attempt ?? 1);
   const pod = input.pods.get(name);
   const agent = input.agents.get(spec.agentRef.name);
@@ -373,7 +437,9 @@ function observeRunning(plan: Plan, wf: Workflow, spec: WorkflowStep, st: StepSt
       attemptFailed(plan, spec, st, agent, parsed.reason, parsed.message);
       return;
     }
-    st.outputs = agent?.spec.outputsSchema ? redact(parsed.outputs, agent.spec.outputsSchema) : parsed.outputs;
+    st.outputs = agent?.spec.outputsSchema
+      ? redact(parsed.outputs, agent.spec.outputsSchema)
+      : parsed.outputs;
     st.exitCode = term?.exitCode ?? 0;
     finish(plan, st, spec, 'Succeeded', 'Completed', `succeeded on attempt ${st.attempt ?? 1}`, input);
     return;
@@ -422,7 +488,14 @@ function attemptFailed(
     st.nextRetryAt = metaTime(new Date(plan.nowMs + delay));
     plan.wakeAt(plan.nowMs + delay);
     plan.outcomes.push({ step: spec.name, agent: spec.agentRef.name, outcome: 'Retried', reason });
-    plan.record('StepRetrying', { step: spec.name, attempt, reason, message: st.message, warning: true, agent: spec.agentRef.name });
+    plan.record('StepRetrying', {
+      step: spec.name,
+      attempt,
+      reason,
+      message: st.message,
+      warning: true,
+      agent: spec.agentRef.name,
+    });
     return;
   }
   st.phase = 'Failed';
@@ -430,8 +503,21 @@ function attemptFailed(
   st.message = attempt > 1 ? `${message} (after ${attempt} attempts)` : message;
   st.finishedAt = plan.now;
   delete st.nextRetryAt;
-  plan.outcomes.push({ step: spec.name, agent: spec.agentRef.name, outcome: 'Failed', reason, seconds: stepSeconds(st, plan) });
-  plan.record('StepFailed', { step: spec.name, attempt, reason, message: st.message, warning: true, agent: spec.agentRef.name });
+  plan.outcomes.push({
+    step: spec.name,
+    agent: spec.agentRef.name,
+    outcome: 'Failed',
+    reason,
+    seconds: stepSeconds(st, plan),
+  });
+  plan.record('StepFailed', {
+    step: spec.name,
+    attempt,
+    reason,
+    message: st.message,
+    warning: true,
+    agent: spec.agentRef.name,
+  });
 }
 
 function finish(
@@ -448,7 +534,13 @@ function finish(
   st.message = message;
   st.finishedAt = plan.now;
   delete st.nextRetryAt;
-  plan.outcomes.push({ step: spec.name, agent: spec.agentRef.name, outcome: phase, reason, seconds: stepSeconds(st, plan) });
+  plan.outcomes.push({
+    step: spec.name,
+    agent: spec.agentRef.name,
+    outcome: phase,
+    reason,
+    seconds: stepSeconds(st, plan),
+  });
   plan.record(`Step${phase}`, {
     step: spec.name,
     ...(st.attempt !== undefined ? { attempt: st.attempt } : {}),
@@ -471,17 +563,35 @@ function start(
 ): boolean {
   const agent = input.agents.get(spec.agentRef.name);
   if (!agent) {
-    finish(plan, st, spec, 'Failed', 'AgentNotFound', `Agent "${spec.agentRef.name}" no longer exists`, input);
+    finish(
+      plan,
+      st,
+      spec,
+      'Failed',
+      'AgentNotFound',
+      `Agent "${spec.agentRef.name}" no longer exists`,
+      input,
+    );
     return false;
   }
   const rendered = render(spec.inputs ?? {}, context(wf, steps, input));
   if (!rendered.ok) {
-    finish(plan, st, spec, 'Failed', 'MissingReference', `inputs${rendered.path.replace(/\//g, '.')}: ${rendered.error}`, input);
+    finish(
+      plan,
+      st,
+      spec,
+      'Failed',
+      'MissingReference',
+      `inputs${rendered.path.replace(/\//g, '.')}: ${rendered.error}`,
+      input,
+    );
     return false;
   }
   if (agent.spec.inputsSchema) {
     const compiled = compileUserSchema(agent.spec.inputsSchema);
-    const res = compiled.ok ? compiled.validate(rendered.value) : { ok: false as const, errors: [{ path: '', message: compiled.error }] };
+    const res = compiled.ok
+      ? compiled.validate(rendered.value)
+      : { ok: false as const, errors: [{ path: '', message: compiled.error }] };
     if (!res.ok) {
       const e = res.errors[0]!;
       finish(
@@ -504,7 +614,11 @@ function start(
     attempt,
     agent: { name: agent.metadata.name ?? '', generation: agent.metadata.generation ?? 0, spec: agent.spec },
     inputs: rendered.value,
-    inputsDigest: inputsDigest({ generation: agent.metadata.generation ?? 0 }, agent.spec.image, rendered.value),
+    inputsDigest: inputsDigest(
+      { generation: agent.metadata.generation ?? 0 },
+      agent.spec.image,
+      rendered.value,
+    ),
     timeoutSeconds: stepTimeoutSeconds(spec, agent),
     defaults: input.sandbox,
   });
@@ -532,7 +646,13 @@ function start(
  * the step waits and tries again with backoff, saying so in its status.
  * `refusals` counts consecutive refusals for this step (1 for the first).
  */
-export function quotaExceeded(status: WorkflowStatus, step: string, message: string, refusals: number, now: Date): {
+export function quotaExceeded(
+  status: WorkflowStatus,
+  step: string,
+  message: string,
+  refusals: number,
+  now: Date,
+): {
   status: WorkflowStatus;
   retryInMs: number;
   firstTime: boolean;
@@ -554,10 +674,20 @@ export function quotaExceeded(status: WorkflowStatus, step: string, message: str
   });
   const history = firstTime
     ? [
-        ...(status.history ?? []).filter((h) => !(h.type === 'StepStarted' && h.step === step && h.at === metaTime(now))),
-        { at: metaTime(now), type: 'StepWaiting', step, reason: 'QuotaExceeded', message: truncate(message, 1024) },
+        ...(status.history ?? []).filter(
+          (h) => !(h.type === 'StepStarted' && h.step === step && h.at === metaTime(now)),
+        ),
+        {
+          at: metaTime(now),
+          type: 'StepWaiting',
+          step,
+          reason: 'QuotaExceeded',
+          message: truncate(message, 1024),
+        },
       ].slice(-HISTORY_LIMIT)
-    : (status.history ?? []).filter((h) => !(h.type === 'StepStarted' && h.step === step && h.at === metaTime(now)));
+    : (status.history ?? []).filter(
+        (h) => !(h.type === 'StepStarted' && h.step === step && h.at === metaTime(now)),
+      );
   return { status: { ...status, steps, history }, retryInMs, firstTime };
 }
 
@@ -582,7 +712,11 @@ function stopAll(
   }
 }
 
-function dependencyGate(graph: Graph, spec: WorkflowStep, steps: ReadonlyMap<string, StepStatus>): 'ready' | 'wait' | 'upstream-failed' {
+function dependencyGate(
+  graph: Graph,
+  spec: WorkflowStep,
+  steps: ReadonlyMap<string, StepStatus>,
+): 'ready' | 'wait' | 'upstream-failed' {
   for (const d of spec.dependsOn ?? []) {
     const ds = steps.get(d)!;
     if (!TERMINAL_STEP.has(ds.phase)) return 'wait';
@@ -592,7 +726,8 @@ function dependencyGate(graph: Graph, spec: WorkflowStep, steps: ReadonlyMap<str
     if (ds.phase === 'Cancelled') return 'upstream-failed';
     if (ds.phase === 'Failed' && !stepContinues(graph, d)) return 'upstream-failed';
     // A Skipped dependency counts as done: its dependents still run (see docs/workflows.md).
-    if (ds.phase === 'Skipped' && (ds.reason === 'UpstreamFailed' || ds.reason === 'WorkflowFailed')) return 'upstream-failed';
+    if (ds.phase === 'Skipped' && (ds.reason === 'UpstreamFailed' || ds.reason === 'WorkflowFailed'))
+      return 'upstream-failed';
   }
   return 'ready';
 }
@@ -636,7 +771,9 @@ function garbageCollectPods(plan: Plan, wf: Workflow, input: EngineInput): void 
       // Succeeded pods go once their outputs are persisted, unless later steps may still need
       // sensitive outputs that status only holds redacted. Failed pods stay for their logs.
       const agent = input.agents.get(wf.spec.steps.find((s) => s.name === step?.name)?.agentRef.name ?? '');
-      const sensitive = agent?.spec.outputsSchema ? sensitivePaths(agent.spec.outputsSchema).length > 0 : false;
+      const sensitive = agent?.spec.outputsSchema
+        ? sensitivePaths(agent.spec.outputsSchema).length > 0
+        : false;
       remove = podPhase === 'Succeeded' && step?.phase === 'Succeeded' && (!sensitive || finished);
     } else if (strategy === 'OnWorkflowSuccess') {
       remove = phase === 'Succeeded';
@@ -649,7 +786,11 @@ function garbageCollectPods(plan: Plan, wf: Workflow, input: EngineInput): void 
 
 // --- helpers ----------------------------------------------------------------------
 
-function context(wf: Workflow, steps: ReadonlyMap<string, StepStatus>, input: EngineInput): ExpressionContext {
+function context(
+  wf: Workflow,
+  steps: ReadonlyMap<string, StepStatus>,
+  input: EngineInput,
+): ExpressionContext {
   const out: Record<string, { outputs: Record<string, unknown>; phase: string }> = {};
   for (const spec of wf.spec.steps) {
     const st = steps.get(spec.name)!;
@@ -663,7 +804,11 @@ function context(wf: Workflow, steps: ReadonlyMap<string, StepStatus>, input: En
  * when the Agent marks outputs sensitive, the real values are read back from
  * the step's pod (kept until the workflow finishes for that reason).
  */
-function realOutputs(st: StepStatus, spec: WorkflowStep, input: EngineInput): Record<string, unknown> | undefined {
+function realOutputs(
+  st: StepStatus,
+  spec: WorkflowStep,
+  input: EngineInput,
+): Record<string, unknown> | undefined {
   if (st.phase !== 'Succeeded') return st.outputs;
   const agent = input.agents.get(spec.agentRef.name);
   if (!agent?.spec.outputsSchema || sensitivePaths(agent.spec.outputsSchema).length === 0) return st.outputs;
@@ -716,7 +861,12 @@ function workflowConditions(
   }
   c.push(
     o.suspended
-      ? { type: 'Suspended', status: 'True', reason: 'SpecSuspend', message: 'spec.suspend is true: no new steps start' }
+      ? {
+          type: 'Suspended',
+          status: 'True',
+          reason: 'SpecSuspend',
+          message: 'spec.suspend is true: no new steps start',
+        }
       : { type: 'Suspended', status: 'False', reason: 'NotSuspended', message: '' },
   );
   return setConditions(prev, c, o.generation, o.now);
@@ -729,7 +879,10 @@ function stalledReason(conds: Condition[] | undefined): string | undefined {
 
 function auditName(type: string): string {
   // StepSucceeded -> step.succeeded, WorkflowStarted -> workflow.started
-  return type.replace(/^(Step|Workflow)(.*)$/, (_m, a: string, b: string) => `${a.toLowerCase()}.${b.charAt(0).toLowerCase()}${b.slice(1)}`);
+  return type.replace(
+    /^(Step|Workflow)(.*)$/,
+    (_m, a: string, b: string) => `${a.toLowerCase()}.${b.charAt(0).toLowerCase()}${b.slice(1)}`,
+  );
 }
 
 function truncate(s: string, max: number): string {

@@ -64,7 +64,9 @@ export class WorkflowReconciler implements Reconciler {
       this.deps.agents.byIndex(INDEX_BY_NAMESPACE, ns).map((a) => [a.metadata.name ?? '', a] as const),
     );
     const pods = new Map(
-      this.deps.pods.byIndex(INDEX_BY_OWNER_UID, wf.metadata.uid ?? '').map((p) => [p.metadata.name ?? '', p] as const),
+      this.deps.pods
+        .byIndex(INDEX_BY_OWNER_UID, wf.metadata.uid ?? '')
+        .map((p) => [p.metadata.name ?? '', p] as const),
     );
     const expectedPods = this.pendingExpectations(pods, now.getTime());
     const input = { workflow: wf, agents, pods, now, sandbox: this.deps.sandbox, expectedPods };
@@ -88,14 +90,22 @@ export class WorkflowReconciler implements Reconciler {
     }
 
     if (plan.deleteWorkflow) {
-      await this.deps.client.delete(WORKFLOW, ns, wf.metadata.name ?? '', { propagationPolicy: 'Background' });
-      audit(ctx.logger, { event: 'workflow.deleted', namespace: ns, workflow: wf.metadata.name, reason: 'TTLExpired' });
+      await this.deps.client.delete(WORKFLOW, ns, wf.metadata.name ?? '', {
+        propagationPolicy: 'Background',
+      });
+      audit(ctx.logger, {
+        event: 'workflow.deleted',
+        namespace: ns,
+        workflow: wf.metadata.name,
+        reason: 'TTLExpired',
+      });
       return;
     }
 
     const { status, requeueMs, failedStarts } = await this.createPods(plan, wf, now, ctx);
     let requeueAfterMs = plan.requeueAfterMs;
-    if (requeueMs !== undefined) requeueAfterMs = requeueAfterMs === undefined ? requeueMs : Math.min(requeueAfterMs, requeueMs);
+    if (requeueMs !== undefined)
+      requeueAfterMs = requeueAfterMs === undefined ? requeueMs : Math.min(requeueAfterMs, requeueMs);
 
     if (!workflowStatusEqual(wf.status, status) && !this.deps.status.isPending(wf, status)) {
       await this.deps.status.apply<Workflow>(WORKFLOW, wf, status);
@@ -158,7 +168,13 @@ export class WorkflowReconciler implements Reconciler {
             action: `Step/${c.step}`,
             note: `step ${c.step} waits for room in the agent ResourceQuota: ${apiMessage(err).slice(0, 800)}`,
           });
-          audit(ctx.logger, { event: 'step.waiting', namespace: ns, workflow: wf.metadata.name, step: c.step, reason: 'QuotaExceeded' });
+          audit(ctx.logger, {
+            event: 'step.waiting',
+            namespace: ns,
+            workflow: wf.metadata.name,
+            step: c.step,
+            reason: 'QuotaExceeded',
+          });
         }
         continue;
       }
@@ -171,7 +187,13 @@ export class WorkflowReconciler implements Reconciler {
           action: `Step/${c.step}`,
           note: `step ${c.step}: the API server refused its pod: ${apiMessage(err).slice(0, 800)}`,
         });
-        audit(ctx.logger, { event: 'step.failed', namespace: ns, workflow: wf.metadata.name, step: c.step, reason: 'PodRejected' });
+        audit(ctx.logger, {
+          event: 'step.failed',
+          namespace: ns,
+          workflow: wf.metadata.name,
+          step: c.step,
+          reason: 'PodRejected',
+        });
         continue;
       }
       // Transient (connection, 5xx, 429): retry the whole reconcile with backoff. Pods created
@@ -192,13 +214,24 @@ export class WorkflowReconciler implements Reconciler {
   }
 }
 
-function refuseStep(status: EnginePlan['status'], step: string, message: string, now: Date): EnginePlan['status'] {
+function refuseStep(
+  status: EnginePlan['status'],
+  step: string,
+  message: string,
+  now: Date,
+): EnginePlan['status'] {
   const at = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   return {
     ...status,
     steps: (status.steps ?? []).map((s) =>
       s.name === step
-        ? { ...s, phase: 'Failed', reason: 'PodRejected', message: `the API server refused the pod: ${message.slice(0, 900)}`, finishedAt: at }
+        ? {
+            ...s,
+            phase: 'Failed',
+            reason: 'PodRejected',
+            message: `the API server refused the pod: ${message.slice(0, 900)}`,
+            finishedAt: at,
+          }
         : s,
     ),
   };

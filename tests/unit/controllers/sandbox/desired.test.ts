@@ -14,13 +14,7 @@ import {
   sandboxSettings,
   SANDBOX_OWNED_SELECTOR,
 } from '../../../../operator/src/controllers/sandbox/desired.ts';
-import type {
-  LimitRange,
-  Namespace,
-  NetworkPolicy,
-  ResourceQuota,
-  ServiceAccount,
-} from '../../../../operator/src/kube/core-types.ts';
+import type { Namespace, NetworkPolicy, ResourceQuota } from '../../../../operator/src/kube/core-types.ts';
 
 const DEFAULTS: SandboxConfig = {
   quota: { pods: 50, cpu: '8', memory: '16Gi' },
@@ -517,7 +511,7 @@ describe('sandboxObjectInSync', () => {
         default: { cpu: '1000m', memory: '512Mi' },
       },
     });
-    const a = asServerReturns(d) as LimitRange;
+    const a = asServerReturns(d);
     a.spec.limits = [
       {
         type: 'Container',
@@ -539,7 +533,7 @@ describe('sandboxObjectInSync', () => {
 
   it('sees a ServiceAccount that would mount a token', () => {
     const d = sandboxServiceAccount('team-a');
-    const a = asServerReturns(d) as ServiceAccount;
+    const a = asServerReturns(d);
     a.automountServiceAccountToken = true;
     expect(sandboxObjectInSync(d, a)).toBe(false);
     delete a.automountServiceAccountToken;

@@ -18,8 +18,10 @@ import {
   agentResources,
   buildAgentPod,
   inputsDigest,
+  isSandboxNotReady,
   type AgentPodInput,
 } from '../../../../operator/src/controllers/sandbox/pod.ts';
+import { ApiError } from '../../../../operator/src/kube/errors.ts';
 import type { Container, EnvVar, Pod } from '../../../../operator/src/kube/core-types.ts';
 
 const IMAGE = `ghcr.io/acme/patcher@sha256:${'ab12'.repeat(16)}`;
@@ -296,5 +298,36 @@ describe('inputsDigest', () => {
     expect(inputsDigest(agent, IMAGE, { b: 'x', a: 1 })).toBe(
       `sha256:${createHash('sha256').update(canonical).digest('hex')}`,
     );
+  });
+});
+
+describe('isSandboxNotReady', () => {
+  const refused = (message: string, status = 403): ApiError =>
+    new ApiError('POST', '/api/v1/namespaces/team-a/pods', status, { reason: 'Forbidden', message });
+
+  it('recognizes the refusal of a pod whose sandbox ServiceAccount is missing', () => {
+    expect(
+      isSandboxNotReady(
+        refused(
+          'pods "fix-patch-1" is forbidden: error looking up service account team-a/paddock-agent: serviceaccount "paddock-agent" not found',
+        ),
+      ),
+    ).toBe(true);
+  });
+
+  it('does not mistake other refusals for it', () => {
+    expect(isSandboxNotReady(refused('pods "x" is forbidden: exceeded quota: paddock-agents'))).toBe(false);
+    expect(
+      isSandboxNotReady(refused('pods "x" is forbidden: violates PodSecurity "restricted:latest"')),
+    ).toBe(false);
+    expect(
+      isSandboxNotReady(
+        refused('error looking up service account team-a/other: serviceaccount "other" not found'),
+      ),
+    ).toBe(false);
+    expect(isSandboxNotReady(refused('error looking up service account team-a/paddock-agent', 500))).toBe(
+      false,
+    );
+    expect(isSandboxNotReady(new Error('error looking up service account team-a/paddock-agent'))).toBe(false);
   });
 });

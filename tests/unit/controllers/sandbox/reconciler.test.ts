@@ -45,7 +45,7 @@ class FakeInformer<T extends KubeObject> {
     const key = obj.metadata.namespace
       ? `${obj.metadata.namespace}/${obj.metadata.name}`
       : obj.metadata.name!;
-    this.store.set(key, Object.freeze(structuredClone(obj)) as T);
+    this.store.set(key, Object.freeze(structuredClone(obj)));
     const rv = Number(obj.metadata.resourceVersion ?? '0');
     if (rv > Number(this.lastResourceVersion)) this.lastResourceVersion = String(rv);
   }
@@ -135,15 +135,15 @@ class Harness {
   /** The watch delivers everything on the server to the caches (as list items: no apiVersion/kind). */
   sync(): void {
     const byPlural: Record<string, FakeInformer<KubeObject>> = {
-      networkpolicies: this.inf.networkPolicies as unknown as FakeInformer<KubeObject>,
-      resourcequotas: this.inf.resourceQuotas as unknown as FakeInformer<KubeObject>,
+      networkpolicies: this.inf.networkPolicies,
+      resourcequotas: this.inf.resourceQuotas,
       limitranges: this.inf.limitRanges,
       serviceaccounts: this.inf.serviceAccounts,
     };
     for (const inf of Object.values(byPlural)) inf.store.clear();
     for (const [key, obj] of this.server) {
       const { apiVersion: _a, kind: _k, ...item } = structuredClone(obj);
-      byPlural[key.split('/')[0]!]!.set(item as KubeObject);
+      byPlural[key.split('/')[0]!]!.set(item);
     }
     for (const inf of Object.values(byPlural)) inf.lastResourceVersion = String(this.rv);
   }
