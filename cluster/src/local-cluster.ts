@@ -108,6 +108,8 @@ export class LocalCluster {
     this.cleanupStale();
     rmSync(this.dir, { recursive: true, force: true });
     mkdirSync(join(this.dir, 'etcd'), { recursive: true });
+    // Who owns this cluster: cleanup of crashed runs spares clusters whose owner still lives.
+    writeFileSync(join(this.dir, 'owner.pid'), String(process.pid));
     const [etcdClient, etcdPeer, apiServer] = await freePorts(3);
     this.ports = { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiServer: apiServer! };
     this.pki = createPki(this.dir);
@@ -405,6 +407,30 @@ export interface HttpResult {
 
 export function stopStaleCluster(name: string): void {
   killFromPidFiles(join(CLUSTERS_ROOT, name), COMPONENTS);
+}
+
+/** Stops a cluster only if the process that started it is gone (a crashed test run). */
+export function stopOrphanedCluster(name: string): boolean {
+  const dir = join(CLUSTERS_ROOT, name);
+  let owner = 0;
+  try {
+    owner = Number(readFileSync(join(dir, 'owner.pid'), 'utf8'));
+  } catch {
+    // no owner recorded: treat as orphaned
+  }
+  if (owner > 0 && isAlive(owner)) return false;
+  killFromPidFiles(dir, COMPONENTS);
+  rmSync(dir, { recursive: true, force: true });
+  return true;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -2,7 +2,7 @@
 // control plane binaries and kubectl, and clear clusters a crashed run left.
 import { readdirSync } from 'node:fs';
 import { ensureBinaries } from '../../cluster/src/binaries.ts';
-import { stopStaleCluster } from '../../cluster/src/local-cluster.ts';
+import { stopOrphanedCluster } from '../../cluster/src/local-cluster.ts';
 import { CLUSTERS_ROOT } from '../../cluster/src/paths.ts';
 import { ensureTools } from '../../cluster/src/tools.ts';
 import { ensureNetpolAnalyzer } from './support/netpol-analyzer.ts';
@@ -17,5 +17,6 @@ export default function setup(): void {
   } catch {
     // no clusters yet
   }
-  for (const n of names) stopStaleCluster(n);
+  // Only clusters whose test process died: a concurrent run's clusters are left alone.
+  for (const n of names) stopOrphanedCluster(n);
 }

@@ -162,7 +162,7 @@ describe('sandbox', () => {
   });
 
   it('applies the whole sandbox when the first Agent arrives', async () => {
-    const t0 = Date.now(); await admin().create(AGENT, testAgent('scanner', NS)); console.log('DBG created', Date.now() - t0);
+    await admin().create(AGENT, testAgent('scanner', NS));
     const deny = await eventually(
       'default-deny policy',
       () => get<NetworkPolicy>(NETWORK_POLICY, 'paddock-agents-default-deny'),

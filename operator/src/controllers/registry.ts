@@ -15,7 +15,9 @@ import type { Metrics } from '../observability/metrics.ts';
 import { AgentReconciler } from './agent/reconciler.ts';
 import { Controller, type ControllerMetrics } from './controller.ts';
 import type { EventSink } from './events.ts';
+import { createSandboxController, createSandboxInformers } from './sandbox/index.ts';
 import { StatusWriter } from './status-writer.ts';
+import { WAIT_TO_CREATE } from './workflow/engine.ts';
 import {
   INDEX_BY_NAMESPACE,
   INDEX_BY_OWNER_UID,
@@ -45,8 +47,8 @@ export interface RegistryDeps {
 
 /** Workflows that use an Agent: "namespace/agent" -> workflow keys. */
 const INDEX_WORKFLOW_BY_AGENT = 'agent';
-/** Workflows with a step waiting for quota, by namespace. */
-const INDEX_WORKFLOW_QUOTA_WAIT = 'quota-wait';
+/** Workflows with a step whose pod was refused (quota full, sandbox not ready), by namespace. */
+const INDEX_WORKFLOW_CREATE_WAIT = 'create-wait';
 
 export function buildControllers(d: RegistryDeps): Controller[] {
   const metrics: ControllerMetrics = {
@@ -59,8 +61,10 @@ export function buildControllers(d: RegistryDeps): Controller[] {
       [INDEX_WORKFLOW_BY_AGENT]: (wf) => [
         ...new Set(wf.spec.steps.map((s) => `${wf.metadata.namespace ?? ''}/${s.agentRef.name}`)),
       ],
-      [INDEX_WORKFLOW_QUOTA_WAIT]: (wf) =>
-        wf.status?.steps?.some((s) => s.reason === 'QuotaExceeded') ? [wf.metadata.namespace ?? ''] : [],
+      [INDEX_WORKFLOW_CREATE_WAIT]: (wf) =>
+        wf.status?.steps?.some((s) => s.phase === 'Waiting' && WAIT_TO_CREATE.has(s.reason ?? ''))
+          ? [wf.metadata.namespace ?? '']
+          : [],
     },
   });
   // Only agent pods: the operator never caches the cluster's other pods.
@@ -111,7 +115,7 @@ export function buildControllers(d: RegistryDeps): Controller[] {
   // A pod ended or went away: room in the namespace's quota for steps waiting on it.
   workflowController.watch(pods, (p) =>
     p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' || p.metadata.deletionTimestamp
-      ? workflows.byIndex(INDEX_WORKFLOW_QUOTA_WAIT, p.metadata.namespace ?? '').map(objectKey)
+      ? workflows.byIndex(INDEX_WORKFLOW_CREATE_WAIT, p.metadata.namespace ?? '').map(objectKey)
       : [],
   );
   // An Agent changed (created, fixed, became Ready): Workflows that use it look again.
@@ -121,5 +125,20 @@ export function buildControllers(d: RegistryDeps): Controller[] {
       .map(objectKey),
   );
 
-  return [agentController, workflowController];
+  const sandboxInformers = createSandboxInformers(d.informer, agents, d.config.watchNamespace);
+  const sandboxController = createSandboxController({
+    client: d.client,
+    informers: sandboxInformers,
+    events: d.events,
+    defaults: d.config.sandbox,
+    logger: d.logger,
+    workers: d.config.workers,
+    metrics,
+  });
+  // The agents' ServiceAccount appeared (or changed): steps waiting for the sandbox may start.
+  workflowController.watch(sandboxInformers.serviceAccounts, (sa) =>
+    workflows.byIndex(INDEX_WORKFLOW_CREATE_WAIT, sa.metadata.namespace ?? '').map(objectKey),
+  );
+
+  return [agentController, workflowController, sandboxController];
 }

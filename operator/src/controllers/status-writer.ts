@@ -17,7 +17,11 @@ import { objectKey } from '../kube/types.ts';
 interface Written {
   readonly resourceVersion: bigint;
   readonly statusJson: string;
+  readonly at: number;
 }
+
+/** If the cache has not caught up with a write after this long, stop waiting for it. */
+const CATCH_UP_MS = 30_000;
 
 export class StatusWriter {
   private readonly client: Pick<KubeClient, 'apply'>;
@@ -25,6 +29,23 @@ export class StatusWriter {
 
   constructor(client: Pick<KubeClient, 'apply'>) {
     this.client = client;
+  }
+
+  /**
+   * True when the cache has not yet seen the last status this writer applied to
+   * the object. Deciding from such a cache would repeat decisions (and their
+   * Events) already made; the watch event for our write will trigger a fresh
+   * reconcile, so the caller can simply wait for it.
+   */
+  cacheBehind(cached: KubeObject): boolean {
+    const w = this.written.get(objectKey(cached));
+    if (!w) return false;
+    const rv = toBig(cached.metadata.resourceVersion);
+    if (rv === undefined || rv >= w.resourceVersion || Date.now() - w.at > CATCH_UP_MS) {
+      this.written.delete(objectKey(cached));
+      return false;
+    }
+    return true;
   }
 
   /**
@@ -60,7 +81,8 @@ export class StatusWriter {
     });
     const rv = toBig(res.metadata.resourceVersion);
     const key = objectKey(obj);
-    if (rv !== undefined) this.written.set(key, { resourceVersion: rv, statusJson: comparableJson(status) });
+    if (rv !== undefined)
+      this.written.set(key, { resourceVersion: rv, statusJson: comparableJson(status), at: Date.now() });
     return res;
   }
 

@@ -40,6 +40,8 @@ export const CACHE_LAG_MS = 30_000;
 export const QUOTA_RETRY_MS = { min: 1_000, max: 30_000 };
 
 export const TERMINAL_STEP = new Set(['Succeeded', 'Failed', 'Skipped', 'Cancelled']);
+/** Waiting reasons where the attempt's pod was refused, not created: the same attempt is tried again. */
+export const WAIT_TO_CREATE = new Set(['QuotaExceeded', 'SandboxNotReady']);
 const TERMINAL_WORKFLOW = new Set(['Succeeded', 'Failed', 'Cancelled']);
 
 export interface EngineInput {
@@ -245,6 +247,7 @@ export function planWorkflow(input: EngineInput): EnginePlan {
     ...(finishedAt ? { finishedAt } : {}),
     progress: `${done}/${stepList.length}`,
     conditions: workflowConditions(prev.conditions, {
+      finishedBefore: finished,
       phase,
       problems,
       failure,
@@ -395,7 +398,7 @@ function adoptNewerPod(plan: Plan, st: StepStatus, input: EngineInput): void {
   const known =
     st.phase === 'Running'
       ? (st.attempt ?? 0)
-      : st.phase === 'Waiting' && st.reason === 'QuotaExceeded'
+      : st.phase === 'Waiting' && WAIT_TO_CREATE.has(st.reason ?? '')
         ? (st.attempt ?? 1) - 1
         : (st.attempt ?? 0);
   if (newest && newestAttempt > known) {
@@ -485,7 +488,8 @@ function attemptFailed(
     st.phase = 'Waiting';
     st.reason = 'RetryBackoff';
     st.message = `attempt ${attempt} failed (${reason}: ${message}); attempt ${attempt + 1} of ${maxAttempts(retry)} in ${Math.round(delay / 1000)}s`;
-    st.nextRetryAt = metaTime(new Date(plan.nowMs + delay));
+    // Millisecond precision: a 1 s backoff must not shrink to whatever is left of the second.
+    st.nextRetryAt = new Date(plan.nowMs + delay).toISOString();
     plan.wakeAt(plan.nowMs + delay);
     plan.outcomes.push({ step: spec.name, agent: spec.agentRef.name, outcome: 'Retried', reason });
     plan.record('StepRetrying', {
@@ -646,9 +650,10 @@ function start(
  * the step waits and tries again with backoff, saying so in its status.
  * `refusals` counts consecutive refusals for this step (1 for the first).
  */
-export function quotaExceeded(
+export function creationRefused(
   status: WorkflowStatus,
   step: string,
+  reason: 'QuotaExceeded' | 'SandboxNotReady',
   message: string,
   refusals: number,
   now: Date,
@@ -661,13 +666,17 @@ export function quotaExceeded(
   let firstTime = false;
   const steps = (status.steps ?? []).map((s) => {
     if (s.name !== step) return s;
-    firstTime = s.reason !== 'QuotaExceeded';
+    firstTime = s.reason !== reason;
+    const why =
+      reason === 'QuotaExceeded'
+        ? "waiting for room in the namespace's agent ResourceQuota"
+        : "waiting for the namespace's agent sandbox (ServiceAccount paddock-agent)";
     const next: StepStatus = {
       ...s,
       phase: 'Waiting',
-      reason: 'QuotaExceeded',
-      message: `waiting for room in the namespace's agent ResourceQuota: ${truncate(message, 512)}`,
-      nextRetryAt: metaTime(new Date(now.getTime() + retryInMs)),
+      reason,
+      message: `${why}: ${truncate(message, 512)}`,
+      nextRetryAt: new Date(now.getTime() + retryInMs).toISOString(),
     };
     delete next.podName;
     return next;
@@ -830,6 +839,8 @@ function stepSeconds(st: StepStatus, plan: Plan): number | undefined {
 function workflowConditions(
   prev: Condition[] | undefined,
   o: {
+    /** Finished in an earlier pass: its verdict stands; only Suspended follows the spec. */
+    finishedBefore: boolean;
     phase: string;
     problems: WorkflowProblem[];
     failure: { reason: string; message: string } | undefined;
@@ -839,7 +850,9 @@ function workflowConditions(
   },
 ): Condition[] {
   const c: ConditionInput[] = [];
-  if (o.problems.length > 0) {
+  if (o.finishedBefore && prev?.some((x) => x.type === CONDITION_READY)) {
+    // The verdict of the pass that finished the workflow stands.
+  } else if (o.problems.length > 0) {
     const msg = o.problems.map((p) => p.message).join('; ');
     c.push({ type: CONDITION_READY, status: 'False', reason: o.problems[0]!.reason, message: msg });
     c.push({ type: CONDITION_RECONCILING, status: 'False', reason: o.problems[0]!.reason, message: '' });

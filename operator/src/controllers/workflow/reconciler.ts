@@ -16,7 +16,8 @@ import { audit } from '../../observability/logger.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../controller.ts';
 import type { EventSink } from '../events.ts';
 import type { StatusWriter } from '../status-writer.ts';
-import { CACHE_LAG_MS, planWorkflow, quotaExceeded, type EnginePlan, type StepOutcome } from './engine.ts';
+import { CACHE_LAG_MS, creationRefused, planWorkflow, type EnginePlan, type StepOutcome } from './engine.ts';
+import { isSandboxNotReady } from '../sandbox/pod.ts';
 import { workflowStatusEqual } from './status.ts';
 
 export const INDEX_BY_NAMESPACE = 'namespace';
@@ -58,6 +59,8 @@ export class WorkflowReconciler implements Reconciler {
     }
     // Being deleted: the garbage collector removes the pods it owns.
     if (wf.metadata.deletionTimestamp) return;
+    // Our last status write is not in the cache yet: its watch event will bring us back.
+    if (this.deps.status.cacheBehind(wf)) return;
     const now = (this.deps.now ?? (() => new Date()))();
     const ns = wf.metadata.namespace ?? '';
     const agents = new Map(
@@ -155,25 +158,30 @@ export class WorkflowReconciler implements Reconciler {
       }
       const err: unknown = r.reason;
       failedStarts.add(c.step);
-      if (isQuotaExceeded(err)) {
+      const waitReason = isQuotaExceeded(err)
+        ? 'QuotaExceeded'
+        : isSandboxNotReady(err)
+          ? 'SandboxNotReady'
+          : undefined;
+      if (waitReason) {
         const refusals = (this.quotaRefusals.get(refusalKey) ?? 0) + 1;
         this.quotaRefusals.set(refusalKey, refusals);
-        const q = quotaExceeded(status, c.step, apiMessage(err), refusals, now);
+        const q = creationRefused(status, c.step, waitReason, apiMessage(err), refusals, now);
         status = q.status;
         requeueMs = requeueMs === undefined ? q.retryInMs : Math.min(requeueMs, q.retryInMs);
         if (q.firstTime) {
           this.deps.events.record(wf, {
             type: 'Warning',
-            reason: 'QuotaExceeded',
+            reason: waitReason,
             action: `Step/${c.step}`,
-            note: `step ${c.step} waits for room in the agent ResourceQuota: ${apiMessage(err).slice(0, 800)}`,
+            note: `step ${c.step} waits: ${apiMessage(err).slice(0, 800)}`,
           });
           audit(ctx.logger, {
             event: 'step.waiting',
             namespace: ns,
             workflow: wf.metadata.name,
             step: c.step,
-            reason: 'QuotaExceeded',
+            reason: waitReason,
           });
         }
         continue;
