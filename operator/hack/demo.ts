@@ -9,14 +9,14 @@
 //   --keep        leave the local cluster and the operator running at the end
 //   --timeout S   give up after S seconds (default 180)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalCluster } from '../../cluster/src/local-cluster.ts';
 import { REPO_ROOT } from '../../cluster/src/paths.ts';
 import { ensureTools } from '../../cluster/src/tools.ts';
 import { writeKubeconfig } from '../../cluster/src/kubeconfig.ts';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadConnection } from '../src/kube/kubeconfig.ts';
 import { AGENT } from '../src/api/constants.ts';
 import type { Agent } from '../src/api/generated/index.ts';
 import { KubeClient } from '../src/kube/client.ts';
@@ -72,13 +72,10 @@ function operatorKubeconfig(adminKubeconfig: string, dir: string): string {
     OPERATOR_NS,
     '--duration=24h',
   ]).trim();
-  const kc = new KubeConfig();
-  kc.loadFromFile(adminKubeconfig);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster');
+  const conn = loadConnection(adminKubeconfig);
   const caFile = join(dir, 'ca.crt');
-  if (cluster.caData) writeFileSync(caFile, Buffer.from(cluster.caData, 'base64'));
-  else if (cluster.caFile) writeFileSync(caFile, readFileSync(cluster.caFile));
+  if (conn.ca) writeFileSync(caFile, conn.ca);
+  const cluster = { server: conn.server };
   const path = join(dir, 'operator.kubeconfig');
   writeKubeconfig(path, { server: cluster.server, caFile, user: 'paddock-operator', token });
   return path;

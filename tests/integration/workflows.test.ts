@@ -3,6 +3,7 @@
 // a namespace that enforces Pod Security "restricted".
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT, EVENT, WORKFLOW } from '../../operator/src/api/constants.ts';
+import { NETWORK_POLICY, RESOURCE_QUOTA } from '../../operator/src/kube/core-types.ts';
 import type { Agent, Workflow } from '../../operator/src/api/generated/index.ts';
 import type { KubeObject } from '../../operator/src/kube/types.ts';
 import { useCluster } from './support/cluster.ts';
@@ -419,6 +420,77 @@ metadata:
       () => podsOf(env().admin, NS, 'cancelme'),
       (p) => p.length === 0,
     );
+  });
+
+  it('makes steps wait with QuotaExceeded when the agent quota is full, and proceeds once room frees', async () => {
+    const QNS = 'wf-quota';
+    env().kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: v1
+kind: Namespace
+metadata:
+  name: ${QNS}
+  labels:
+    pod-security.kubernetes.io/enforce: restricted
+  annotations:
+    paddock.dev/agent-quota-pods: "2"
+`,
+    );
+    await createAll(env().admin, [simAgent('worker', QNS, { result: { ok: true }, duration: '1500ms' })]);
+    await eventually(
+      'agent quota in place',
+      () =>
+        env().admin.get<KubeObject & { spec?: { hard?: Record<string, string> } }>(
+          RESOURCE_QUOTA,
+          QNS,
+          'paddock-agents',
+        ),
+      (q) => q.spec?.hard?.['pods'] === '2',
+    );
+    await eventually(
+      'worker Ready',
+      () => env().admin.get<Agent>(AGENT, QNS, 'worker'),
+      (x) => x.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    );
+    await createAll(env().admin, [
+      workflow(
+        'crowd',
+        QNS,
+        ['a', 'b', 'c', 'd'].map((n) => ({ name: n, agentRef: { name: 'worker' } })),
+        { parallelism: 4 },
+      ),
+    ]);
+    const waiting = await eventually(
+      'a step waits for quota',
+      () => env().admin.get<Workflow>(WORKFLOW, QNS, 'crowd'),
+      (w) => w.status?.steps?.some((st) => st.phase === 'Waiting' && st.reason === 'QuotaExceeded') ?? false,
+    );
+    const w = waiting.status!.steps!.find((st) => st.reason === 'QuotaExceeded')!;
+    expect(w.message).toContain('ResourceQuota');
+    const wf = await waitForPhase(env().admin, QNS, 'crowd', ['Succeeded', 'Failed'], 60_000);
+    expect(wf.status?.phase).toBe('Succeeded');
+    expect(wf.status?.steps?.every((st) => st.phase === 'Succeeded' && st.attempt === 1)).toBe(true);
+    expect(wf.status?.history?.some((h) => h.type === 'StepWaiting' && h.reason === 'QuotaExceeded')).toBe(
+      true,
+    );
+    // It waited, it did not fail-storm: no step failed or retried.
+    expect(wf.status?.history?.some((h) => h.type === 'StepFailed' || h.type === 'StepRetrying')).toBe(false);
+  });
+
+  it('brings back a deleted sandbox NetworkPolicy while workflows run', async () => {
+    env().kubectl(['delete', 'networkpolicy', '-n', NS, 'paddock-agents-default-deny']);
+    const np = await eventually(
+      'default deny back',
+      () =>
+        env().admin.get<KubeObject & { spec?: { policyTypes?: string[] } }>(
+          NETWORK_POLICY,
+          NS,
+          'paddock-agents-default-deny',
+        ),
+      (x) => x.metadata.name !== undefined,
+      { timeoutMs: 15_000 },
+    );
+    expect(np.spec?.policyTypes).toEqual(['Ingress', 'Egress']);
   });
 
   it('admits every agent pod under Pod Security restricted, with the sandbox contract', async () => {

@@ -1,14 +1,13 @@
-// A thin REST client for the Kubernetes API. Authentication, TLS and kubeconfig
-// handling come from @kubernetes/client-node's KubeConfig (exec plugins, token
-// files, client certs, in-cluster config); the requests themselves are plain
-// JSON over undici with keep-alive, so every verb the operator uses — including
+// A thin REST client for the Kubernetes API: JSON over node:https with a
+// keep-alive connection pool. Every verb the operator uses — including
 // server-side apply on the status subresource and streaming watches — is one
-// small, typed function with no per-resource generated client.
-import type { HttpMethod } from '@kubernetes/client-node';
-import { KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { fetch, type Dispatcher } from 'undici';
+// small, typed function, with no per-resource generated client. Where the
+// server is and how to authenticate come from ./kubeconfig.ts.
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { ResourceRef } from '../api/constants.ts';
 import { ApiError, GoneError } from './errors.ts';
+import { loadConnection, type Connection, type Credentials } from './kubeconfig.ts';
 import type { KubeList, KubeObject, Status, WatchEvent } from './types.ts';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'apply' | 'delete';
@@ -66,21 +65,18 @@ const PATCH_CONTENT_TYPE: Record<PatchType | 'apply', string> = {
   apply: 'application/apply-patch+yaml',
 };
 
-interface Auth {
-  headers: Record<string, string>;
-  dispatcher: Dispatcher | undefined;
-}
-
 export class KubeClient {
-  readonly kubeConfig: KubeConfig;
+  readonly connection: Connection;
   readonly server: string;
+  private readonly url: URL;
   private readonly opts: Required<Omit<ClientOptions, 'observe'>> & Pick<ClientOptions, 'observe'>;
+  private agent: HttpAgent | undefined;
+  private agentCert: Buffer | undefined;
 
-  constructor(kc: KubeConfig, opts: ClientOptions = {}) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    this.kubeConfig = kc;
-    this.server = cluster.server.replace(/\/+$/, '');
+  constructor(connection: Connection, opts: ClientOptions = {}) {
+    this.connection = connection;
+    this.server = connection.server;
+    this.url = new URL(connection.server);
     this.opts = {
       userAgent: opts.userAgent ?? 'paddock-operator',
       requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
@@ -90,10 +86,13 @@ export class KubeClient {
 
   /** Loads a kubeconfig file, or the default chain (KUBECONFIG, ~/.kube/config, in-cluster). */
   static load(kubeconfigPath: string | undefined, opts: ClientOptions = {}): KubeClient {
-    const kc = new KubeConfig();
-    if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
-    else kc.loadFromDefault();
-    return new KubeClient(kc, opts);
+    return new KubeClient(loadConnection(kubeconfigPath), opts);
+  }
+
+  /** Closes pooled connections (tests and shutdown). */
+  close(): void {
+    this.agent?.destroy();
+    this.agent = undefined;
   }
 
   /** The URL path of a resource collection, an object, or one of its subresources. */
@@ -198,39 +197,49 @@ export class KubeClient {
     if (opts.timeoutSeconds) query['timeoutSeconds'] = String(opts.timeoutSeconds);
     if (opts.allowWatchBookmarks ?? true) query['allowWatchBookmarks'] = 'true';
     const path = this.path(ref, namespace);
-    const url = `${this.server}${path}?${new URLSearchParams(query).toString()}`;
-    const auth = await this.auth(url, 'GET');
     const started = performance.now();
-    const res = await fetch(url, {
-      method: 'GET',
-      headers: { ...auth.headers, accept: 'application/json', 'user-agent': this.opts.userAgent },
-      dispatcher: auth.dispatcher,
-      signal: opts.signal ?? null,
-    });
-    this.observe('watch', ref, res.status, started);
-    if (res.status === 410) throw new GoneError(`watch ${path}: 410 Gone`);
-    if (res.status !== 200 || !res.body) {
-      throw new ApiError('WATCH', path, res.status, await readStatus(res));
+    const res = await this.open(
+      'GET',
+      `${path}?${new URLSearchParams(query).toString()}`,
+      undefined,
+      undefined,
+      {
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        timeoutMs: 0,
+      },
+    );
+    this.observe('watch', ref, res.statusCode ?? 0, started);
+    if (res.statusCode === 410) {
+      res.resume();
+      throw new GoneError(`watch ${path}: 410 Gone`);
+    }
+    if (res.statusCode !== 200) {
+      throw new ApiError('WATCH', path, res.statusCode ?? 0, parseStatus(await readBody(res)));
     }
     opts.onOpen?.();
-    const decoder = new TextDecoder();
+    res.setEncoding('utf8');
     let buf = '';
-    for await (const chunk of res.body) {
-      buf += decoder.decode(chunk as Uint8Array, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (!line.trim()) continue;
-        const ev = JSON.parse(line) as { type: WatchEvent<T>['type']; object: unknown };
-        if (ev.type === 'ERROR') {
-          const st = ev.object as Status;
-          if (st.code === 410) throw new GoneError(`watch ${path}: ${st.message ?? '410 Gone'}`);
-          throw new ApiError('WATCH', path, st.code ?? 500, st);
+    try {
+      for await (const chunk of res) {
+        buf += chunk as string;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (!line.trim()) continue;
+          const ev = JSON.parse(line) as { type: WatchEvent<T>['type']; object: unknown };
+          if (ev.type === 'ERROR') {
+            const st = ev.object as Status;
+            if (st.code === 410) throw new GoneError(`watch ${path}: ${st.message ?? '410 Gone'}`);
+            throw new ApiError('WATCH', path, st.code ?? 500, st);
+          }
+          yield { type: ev.type, object: ev.object as T };
         }
-        yield { type: ev.type, object: ev.object as T };
       }
+    } finally {
+      res.destroy();
     }
+    if (opts.signal?.aborted) throw new ApiError('WATCH', path, 0, { message: 'aborted', reason: 'Aborted' });
   }
 
   /** A raw request against any path (discovery, SelfSubjectReview, ...). */
@@ -256,46 +265,106 @@ export class KubeClient {
     verb: Verb,
     o: { body?: unknown; contentType?: string },
   ): Promise<T> {
-    const url = `${this.server}${pathAndQuery}`;
-    const auth = await this.auth(url, method);
+    const path = pathAndQuery.split('?')[0] ?? '';
     const started = performance.now();
-    let res;
+    let res: IncomingMessage;
+    let text: string;
     try {
-      res = await fetch(url, {
-        method,
-        headers: {
-          ...auth.headers,
-          accept: 'application/json',
-          'user-agent': this.opts.userAgent,
-          ...(o.body !== undefined ? { 'content-type': o.contentType ?? 'application/json' } : {}),
-        },
-        body: o.body === undefined ? null : JSON.stringify(o.body),
-        dispatcher: auth.dispatcher,
-        signal: AbortSignal.timeout(this.opts.requestTimeoutMs),
+      res = await this.open(method, pathAndQuery, o.body, o.contentType, {
+        timeoutMs: this.opts.requestTimeoutMs,
       });
+      text = await readBody(res);
     } catch (err) {
       this.opts.observe?.(verb, resource, 0, (performance.now() - started) / 1000);
-      throw new ApiError(method, pathAndQuery.split('?')[0] ?? '', 0, {
+      if (err instanceof ApiError) throw err;
+      throw new ApiError(method, path, 0, {
         message: err instanceof Error ? err.message : String(err),
         reason: 'ConnectionError',
       });
     }
-    this.opts.observe?.(verb, resource, res.status, (performance.now() - started) / 1000);
-    if (res.status >= 200 && res.status < 300) {
-      const text = await res.text();
-      return (text ? JSON.parse(text) : {}) as T;
+    const code = res.statusCode ?? 0;
+    this.opts.observe?.(verb, resource, code, (performance.now() - started) / 1000);
+    if (code >= 200 && code < 300) return (text ? JSON.parse(text) : {}) as T;
+    throw new ApiError(method, path, code, parseStatus(text));
+  }
+
+  /** Sends one request and resolves with the response once its headers arrive. */
+  private async open(
+    method: string,
+    pathAndQuery: string,
+    body: unknown,
+    contentType: string | undefined,
+    o: { signal?: AbortSignal; timeoutMs: number },
+  ): Promise<IncomingMessage> {
+    const creds = await this.connection.credentials();
+    const agent = this.agentFor(creds);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string | number> = {
+      accept: 'application/json',
+      'user-agent': this.opts.userAgent,
+    };
+    if (creds.token) headers['authorization'] = `Bearer ${creds.token}`;
+    if (payload !== undefined) {
+      headers['content-type'] = contentType ?? 'application/json';
+      headers['content-length'] = Buffer.byteLength(payload);
     }
-    throw new ApiError(method, pathAndQuery.split('?')[0] ?? '', res.status, await readStatus(res));
+    const secure = this.url.protocol === 'https:';
+    const basePath = this.url.pathname.replace(/\/+$/, '');
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = (secure ? httpsRequest : httpRequest)(
+        {
+          protocol: this.url.protocol,
+          hostname: this.url.hostname.replace(/^\[|\]$/g, ''),
+          port: this.url.port || (secure ? 443 : 80),
+          path: `${basePath}${pathAndQuery}`,
+          method,
+          headers,
+          agent,
+          ...(this.connection.tlsServerName ? { servername: this.connection.tlsServerName } : {}),
+          ...(o.signal ? { signal: o.signal } : {}),
+        },
+        resolve,
+      );
+      req.on('error', reject);
+      if (o.timeoutMs > 0) {
+        req.setTimeout(o.timeoutMs, () =>
+          req.destroy(new Error(`request timed out after ${o.timeoutMs} ms`)),
+        );
+      }
+      req.end(payload);
+    });
+  }
+
+  /** One pooled agent; rebuilt only if an exec plugin hands out a new client certificate. */
+  private agentFor(creds: Credentials): HttpAgent {
+    const cert = creds.cert ?? this.connection.cert;
+    if (this.agent && cert === this.agentCert) return this.agent;
+    this.agent?.destroy();
+    const common = {
+      keepAlive: true,
+      keepAliveMsecs: 30_000,
+      maxSockets: 128,
+      maxFreeSockets: 32,
+      scheduling: 'lifo' as const,
+    };
+    if (this.url.protocol === 'https:') {
+      const key = creds.key ?? this.connection.key;
+      this.agent = new HttpsAgent({
+        ...common,
+        ...(this.connection.ca ? { ca: this.connection.ca } : {}),
+        ...(cert ? { cert } : {}),
+        ...(key ? { key } : {}),
+        rejectUnauthorized: !this.connection.insecureSkipTLSVerify,
+      });
+    } else {
+      this.agent = new HttpAgent(common);
+    }
+    this.agentCert = cert;
+    return this.agent;
   }
 
   private observe(verb: Verb, ref: ResourceRef, code: number, started: number): void {
     this.opts.observe?.(verb, ref.plural, code, (performance.now() - started) / 1000);
-  }
-
-  private async auth(url: string, method: string): Promise<Auth> {
-    const ctx = new RequestContext(url, method as HttpMethod);
-    await this.kubeConfig.applySecurityAuthentication(ctx);
-    return { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() };
   }
 }
 
@@ -310,15 +379,21 @@ function toQuery(o: ListOptions): Record<string, string> {
   return q;
 }
 
-async function readStatus(res: { text(): Promise<string> }): Promise<Status | undefined> {
+function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+    res.on('aborted', () => reject(new Error('response aborted')));
+  });
+}
+
+function parseStatus(text: string): Status | undefined {
+  if (!text) return undefined;
   try {
-    const text = await res.text();
-    try {
-      return JSON.parse(text) as Status;
-    } catch {
-      return { message: text.slice(0, 500) };
-    }
+    return JSON.parse(text) as Status;
   } catch {
-    return undefined;
+    return { message: text.slice(0, 500) };
   }
 }

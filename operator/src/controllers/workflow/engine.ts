@@ -312,22 +312,27 @@ function advance(
     adoptNewerPod(plan, st, input);
     if (st.phase === 'Running') observeRunning(plan, wf, spec, st, input);
   }
-  const failing = [...steps.values()].some((s) => s.phase === 'Failed' && !stepContinues(graph, s.name));
   let running = [...steps.values()].filter((s) => s.phase === 'Running').length;
   const parallelism = wf.spec.parallelism ?? 4;
   for (const name of graph.order) {
     const spec = graph.byName.get(name)!;
     const st = steps.get(name)!;
     if (TERMINAL_STEP.has(st.phase) || st.phase === 'Running') continue;
+    // Read per step: a step that failed to start earlier in this loop fails the workflow too.
+    const failing = [...steps.values()].some((s) => s.phase === 'Failed' && !stepContinues(graph, s.name));
     if (failing) {
-      // Fail fast: nothing new starts once a step has failed the workflow.
+      // Fail fast: nothing new starts once a step has failed the workflow. The dependents of a
+      // failed step say so (without this, UpstreamFailed could never be reached).
+      const upstream = dependencyGate(graph, spec, steps) === 'upstream-failed';
       finish(
         plan,
         st,
         spec,
         'Skipped',
-        'WorkflowFailed',
-        'not started: another step failed the workflow',
+        upstream ? 'UpstreamFailed' : 'WorkflowFailed',
+        upstream
+          ? 'a step it depends on failed or was cancelled'
+          : 'not started: another step failed the workflow',
         input,
       );
       continue;
@@ -377,7 +382,9 @@ function advance(
     }
     if (wf.spec.suspend || running >= parallelism) continue;
     const attempt =
-      st.phase === 'Waiting' && st.reason !== 'QuotaExceeded' ? (st.attempt ?? 0) + 1 : (st.attempt ?? 1);
+      st.phase === 'Waiting' && !WAIT_TO_CREATE.has(st.reason ?? '')
+        ? (st.attempt ?? 0) + 1
+        : (st.attempt ?? 1);
     if (start(plan, wf, spec, st, attempt, steps, input)) running++;
   }
 }
@@ -402,6 +409,14 @@ function adoptNewerPod(plan: Plan, st: StepStatus, input: EngineInput): void {
         ? (st.attempt ?? 1) - 1
         : (st.attempt ?? 0);
   if (newest && newestAttempt > known) {
+    // The start was never recorded (the process stopped between creating the pod and
+    // writing status): record it now, as the undisturbed run would have.
+    plan.record('StepStarted', {
+      step: st.name,
+      attempt: newestAttempt,
+      reason: newestAttempt === 1 ? 'Started' : 'Retried',
+      message: `pod ${newest.metadata.name ?? ''} (adopted after a restart)`,
+    });
     st.phase = 'Running';
     st.attempt = newestAttempt;
     st.podName = newest.metadata.name;
@@ -452,7 +467,7 @@ function observeRunning(
     const reason = deadline ? 'Timeout' : 'Error';
     const detail = deadline
       ? `the pod ran longer than its activeDeadlineSeconds (${pod.spec.activeDeadlineSeconds ?? '?'})`
-      : `exit code ${term?.exitCode ?? '?'}${term?.message ? `: ${truncate(term.message, 512)}` : ''}`;
+      : `exit code ${term?.exitCode ?? '?'}${term?.message ? `: ${truncate(redactMessage(term.message, agent), 512)}` : ''}`;
     if (term?.exitCode !== undefined) st.exitCode = term.exitCode;
     attemptFailed(plan, spec, st, agent, reason, detail);
     return;
@@ -666,7 +681,12 @@ export function creationRefused(
   let firstTime = false;
   const steps = (status.steps ?? []).map((s) => {
     if (s.name !== step) return s;
-    firstTime = s.reason !== reason;
+    // The status passed in is the plan's, where start() cleared the reason: whether the step
+    // already waits for this is read from its last history entry (the refused StepStarted aside).
+    const last = (status.history ?? [])
+      .filter((h) => h.step === step && !(h.type === 'StepStarted' && h.at === metaTime(now)))
+      .at(-1);
+    firstTime = s.reason !== reason && !(last?.type === 'StepWaiting' && last.reason === reason);
     const why =
       reason === 'QuotaExceeded'
         ? "waiting for room in the namespace's agent ResourceQuota"
@@ -690,7 +710,7 @@ export function creationRefused(
           at: metaTime(now),
           type: 'StepWaiting',
           step,
-          reason: 'QuotaExceeded',
+          reason,
           message: truncate(message, 1024),
         },
       ].slice(-HISTORY_LIMIT)
@@ -713,7 +733,8 @@ function stopAll(
     const st = steps.get(spec.name)!;
     if (TERMINAL_STEP.has(st.phase)) continue;
     if (st.phase === 'Running' && st.podName) {
-      if (input.pods.has(st.podName)) plan.delete.push({ name: st.podName, reason });
+      if (input.pods.has(st.podName) || input.expectedPods?.has(st.podName))
+        plan.delete.push({ name: st.podName, reason });
       finish(plan, st, spec, runningPhase, reason, message, input);
     } else {
       finish(plan, st, spec, 'Cancelled', reason, message, input);
@@ -753,7 +774,9 @@ function workflowOutcome(
   if (!all.every((s) => TERMINAL_STEP.has(s.phase))) return undefined;
   const failed = wf.spec.steps.filter((s) => steps.get(s.name)!.phase === 'Failed' && !s.continueOnFailure);
   if (failed.length === 0) return { phase: 'Succeeded', reason: 'Succeeded', message: 'all steps finished' };
-  const first = steps.get(failed[0]!.name)!;
+  const first = failed
+    .map((s) => steps.get(s.name)!)
+    .reduce((a, b) => ((b.finishedAt ?? '') < (a.finishedAt ?? '') ? b : a));
   return {
     phase: 'Failed',
     reason: first.reason ?? 'StepFailed',
@@ -827,6 +850,19 @@ function realOutputs(
   return parsed.ok ? parsed.outputs : st.outputs;
 }
 
+/** A failed attempt's termination message, shown in status and Events: sensitive outputs redacted. */
+function redactMessage(message: string, agent: Agent | undefined): string {
+  const schema = agent?.spec.outputsSchema;
+  if (!schema || sensitivePaths(schema).length === 0) return message;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    return message;
+  }
+  return parsed !== null && typeof parsed === 'object' ? JSON.stringify(redact(parsed, schema)) : message;
+}
+
 function stepTimeoutSeconds(spec: WorkflowStep, agent: Agent | undefined): number {
   return spec.timeoutSeconds ?? agent?.spec.timeoutSeconds ?? DEFAULT_STEP_TIMEOUT_SECONDS;
 }
@@ -851,7 +887,11 @@ function workflowConditions(
 ): Condition[] {
   const c: ConditionInput[] = [];
   if (o.finishedBefore && prev?.some((x) => x.type === CONDITION_READY)) {
-    // The verdict of the pass that finished the workflow stands.
+    // The verdict of the pass that finished the workflow stands (restated, so the order stays).
+    for (const x of prev) {
+      if (x.type === CONDITION_READY || x.type === CONDITION_RECONCILING || x.type === CONDITION_STALLED)
+        c.push({ type: x.type, status: x.status, reason: x.reason, message: x.message });
+    }
   } else if (o.problems.length > 0) {
     const msg = o.problems.map((p) => p.message).join('; ');
     c.push({ type: CONDITION_READY, status: 'False', reason: o.problems[0]!.reason, message: msg });

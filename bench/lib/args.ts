@@ -1,0 +1,157 @@
+// Command-line flags of `node bench/run.ts` (also reachable as `make bench ARGS=...`).
+import { parseArgs } from 'node:util';
+import type { PodGCStrategy } from '../../operator/src/api/generated/index.ts';
+import type { Shape } from './scenarios.ts';
+
+export interface BenchArgs {
+  workflows: number;
+  steps: number;
+  shape: Shape;
+  duration: string;
+  result: string;
+  podGC: PodGCStrategy;
+  workers: number;
+  nodes: number;
+  submitConcurrency: number;
+  latencyWorkflows: number;
+  sustainedRate: number;
+  sustainedSeconds: number;
+  rawConcurrency: number;
+  rawWindow: number;
+  rssWorkflows: number;
+  rssSteps: number;
+  rssShape: Shape;
+  rssBudgetSeconds: number;
+  timeoutSeconds: number;
+  apiServerArgs: string[];
+  operatorArgs: string[];
+  logLevel: string;
+  cpuProf: boolean;
+  heapSnapshot: boolean;
+  experiments: string[];
+  skip: Set<string>;
+  label: string;
+}
+
+export const USAGE = `Usage: node bench/run.ts [flags]     (make bench ARGS="...")
+
+Throughput / latency run (one cluster):
+  --workflows N            workflows in the throughput burst (default 200)
+  --steps M                steps per workflow (default 5)
+  --shape chain|fanout|parallel   step graph (default chain)
+  --duration D             SIM_DURATION of the simulated agent, a Go duration (default 1ms)
+  --result JSON            SIM_RESULT of the simulated agent (default {"ok":true})
+  --pod-gc S               Workflow podGC strategy (default Never)
+  --latency-workflows K    workflows run one at a time for unloaded latency (default 20; 0 skips)
+  --sustained-rate R       steps/min offered in the sustained phase, open loop (default 1000; 0 skips)
+  --sustained-seconds S    length of the sustained phase (default 60)
+  --submit-concurrency C   Workflow creates in flight during the burst (default 16)
+  --raw-concurrency C      bare-pod creates in flight for the raw reference (default 32)
+  --raw-window W           at most W raw pods not yet finished (default 0: no limit)
+RSS run (a second, fresh cluster):
+  --rss-workflows N        Workflows (default 1000)
+  --rss-steps M            steps per Workflow (default 10; podGC Never, so every pod stays cached)
+  --rss-shape S            step graph (default parallel: fastest way to create the pods)
+  --rss-budget SECONDS     stop waiting after this long and extrapolate (default 600)
+Both:
+  --workers N              operator --workers (default 8)
+  --nodes N                KWOK nodes (default 4)
+  --api-server-arg FLAG    extra kube-apiserver flag (repeatable)
+  --operator-arg FLAG      extra operator flag (repeatable)
+  --log-level L            operator log level (default warn)
+  --cpu-prof               profile the operator (NODE_OPTIONS=--cpu-prof), written to bench/reports/prof-*
+  --heap-snapshot          heap snapshot of the operator at the end of the RSS run (bench/reports/prof-b-*)
+  --experiment NAME        preload bench/experiments/NAME.ts into the operator (repeatable; A/B of a fix)
+  --skip LIST              comma list of: latency,sustained,throughput,raw,rss
+  --timeout SECONDS        per phase (default 900)
+  --small                  quick preset: 30x3 burst, 5 paced, 20 s sustained, 100x10 RSS
+  --label TEXT             free text stored in the report
+  -h, --help`;
+
+export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      workflows: { type: 'string' },
+      steps: { type: 'string' },
+      shape: { type: 'string' },
+      duration: { type: 'string' },
+      result: { type: 'string' },
+      'pod-gc': { type: 'string' },
+      workers: { type: 'string' },
+      nodes: { type: 'string' },
+      'submit-concurrency': { type: 'string' },
+      'latency-workflows': { type: 'string' },
+      'sustained-rate': { type: 'string' },
+      'sustained-seconds': { type: 'string' },
+      'raw-concurrency': { type: 'string' },
+      'raw-window': { type: 'string' },
+      'rss-workflows': { type: 'string' },
+      'rss-steps': { type: 'string' },
+      'rss-shape': { type: 'string' },
+      'rss-budget': { type: 'string' },
+      timeout: { type: 'string' },
+      'api-server-arg': { type: 'string', multiple: true },
+      'operator-arg': { type: 'string', multiple: true },
+      'log-level': { type: 'string' },
+      'cpu-prof': { type: 'boolean' },
+      'heap-snapshot': { type: 'boolean' },
+      experiment: { type: 'string', multiple: true },
+      skip: { type: 'string' },
+      small: { type: 'boolean' },
+      label: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return undefined;
+  const small = values.small ?? false;
+  const int = (name: string, v: string | undefined, def: number, min = 0): number => {
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${v}`);
+    return n;
+  };
+  const shape = (name: string, v: string | undefined, def: Shape): Shape => {
+    const s = v ?? def;
+    if (s !== 'chain' && s !== 'fanout' && s !== 'parallel')
+      throw new Error(`--${name} must be chain, fanout or parallel`);
+    return s;
+  };
+  const podGC = values['pod-gc'] ?? 'Never';
+  if (!['Never', 'OnPodSuccess', 'OnWorkflowSuccess', 'OnWorkflowCompletion'].includes(podGC))
+    throw new Error(`--pod-gc: unknown strategy ${podGC}`);
+  const skip = new Set((values.skip ?? '').split(',').filter(Boolean));
+  for (const s of skip)
+    if (!['latency', 'sustained', 'throughput', 'raw', 'rss'].includes(s))
+      throw new Error(`--skip: unknown phase ${s}`);
+  return {
+    workflows: int('workflows', values.workflows, small ? 30 : 200, 1),
+    steps: int('steps', values.steps, small ? 3 : 5, 1),
+    shape: shape('shape', values.shape, 'chain'),
+    duration: values.duration ?? '1ms',
+    result: values.result ?? '{"ok":true}',
+    podGC: podGC as PodGCStrategy,
+    workers: int('workers', values.workers, 8, 1),
+    nodes: int('nodes', values.nodes, 4, 1),
+    submitConcurrency: int('submit-concurrency', values['submit-concurrency'], 16, 1),
+    latencyWorkflows: int('latency-workflows', values['latency-workflows'], small ? 5 : 20),
+    sustainedRate: int('sustained-rate', values['sustained-rate'], 1000),
+    sustainedSeconds: int('sustained-seconds', values['sustained-seconds'], small ? 20 : 60, 1),
+    rawConcurrency: int('raw-concurrency', values['raw-concurrency'], 32, 1),
+    rawWindow: int('raw-window', values['raw-window'], 0),
+    rssWorkflows: int('rss-workflows', values['rss-workflows'], small ? 100 : 1000, 1),
+    rssSteps: int('rss-steps', values['rss-steps'], 10, 1),
+    rssShape: shape('rss-shape', values['rss-shape'], 'parallel'),
+    rssBudgetSeconds: int('rss-budget', values['rss-budget'], 600, 10),
+    timeoutSeconds: int('timeout', values.timeout, 900, 10),
+    apiServerArgs: values['api-server-arg'] ?? [],
+    operatorArgs: values['operator-arg'] ?? [],
+    logLevel: values['log-level'] ?? 'warn',
+    cpuProf: values['cpu-prof'] ?? false,
+    heapSnapshot: values['heap-snapshot'] ?? false,
+    experiments: values.experiment ?? [],
+    skip,
+    label: values.label ?? '',
+  };
+}

@@ -1,0 +1,439 @@
+// The report: its JSON shape, the verdict per DESIGN §7 target, and the
+// human-readable tables.
+import type { ApiServerCost, OperatorCost } from './analysis.ts';
+import type { Summary } from './stats.ts';
+import { round } from './stats.ts';
+
+const MiB = 1024 * 1024;
+
+export interface CpuUse {
+  readonly wallSeconds: number;
+  readonly seconds: Record<string, number>;
+  readonly cores: Record<string, number>;
+}
+
+export interface RunBlock {
+  readonly run: {
+    readonly workflows: number;
+    readonly stepsPerWorkflow: number;
+    readonly shape: string;
+    readonly submitted: number;
+    readonly succeeded: number;
+    readonly failed: readonly string[];
+    readonly timedOut: boolean;
+    readonly wallMs: number;
+    readonly completedSteps: number;
+    readonly stepsPerMin: number;
+  };
+  readonly submitToFirstPodMs: Summary;
+  readonly createRttMs: Summary;
+  readonly stepToNextPodMs: Summary;
+  readonly operator: OperatorCost;
+  readonly apiServer: ApiServerCost;
+  readonly cpuByProcess: CpuUse;
+  readonly operatorPeakRssBytes: number;
+  /** Sockets the operator holds open at the end of the phase (API server connections). */
+  readonly operatorOpenSocketsEnd: number;
+  objectSizes?: Record<string, number>;
+}
+
+export interface Report {
+  startedAt: string;
+  finishedAt?: string;
+  label: string;
+  args: Record<string, unknown>;
+  environment: {
+    cpus: number;
+    cpuModel: string;
+    node: string;
+    kubeVersion: string;
+    apiServerArgs: readonly string[];
+    operatorArgs: readonly string[];
+  };
+  phases: {
+    /** One workflow at a time: the latency floor. */
+    latency?: RunBlock;
+    /** Open-loop arrivals at a fixed steps/min. */
+    sustained?: RunBlock & { offeredStepsPerMin: number };
+    /** Everything submitted at once: maximum throughput. */
+    throughput?: RunBlock;
+    raw?: {
+      pods: number;
+      concurrency: number;
+      window: number;
+      completed: number;
+      failedPods: number;
+      timedOut: boolean;
+      wallMs: number;
+      podsPerMin: number;
+      createRetries: number;
+      createToAddedMs: Summary;
+      apiServer: ApiServerCost;
+      cpuByProcess: CpuUse;
+    };
+    rss?: {
+      workflowsTarget: number;
+      podsTarget: number;
+      shape: string;
+      stepsPerWorkflow: number;
+      succeeded: number;
+      timedOut: boolean;
+      wallSeconds: number;
+      stepsPerMin: number;
+      workflowsCached: number;
+      podsCached: number;
+      idleRssBytes: number;
+      idleHeapUsedBytes: number;
+      rssEndBytes: number;
+      heapUsedEndBytes: number;
+      heapTotalEndBytes: number;
+      externalEndBytes: number;
+      vmHwmBytes: number;
+      openSocketsIdle: number;
+      openSocketsEnd: number;
+      complete: boolean;
+      extrapolated: boolean;
+      fitBytesPerPod: number;
+      rssAtTargetBytes: number;
+      samples: ReadonlyArray<{
+        t: number;
+        rss: number;
+        pods: number;
+        workflows: number;
+        heapUsed: number;
+        sockets: number;
+      }>;
+      cpuByProcess: CpuUse;
+      heapSnapshot?: string;
+    };
+  };
+  verdicts: Verdict[];
+  error?: string;
+}
+
+export interface Verdict {
+  readonly target: string;
+  readonly limit: string;
+  readonly measured: string;
+  readonly status: 'MET' | 'MISSED' | 'NOT MEASURED';
+  readonly note?: string;
+}
+
+export function verdicts(r: Report): Verdict[] {
+  const out: Verdict[] = [];
+  const { latency, sustained, throughput, raw, rss } = r.phases;
+  const add = (
+    target: string,
+    limit: string,
+    measured: number | undefined,
+    ok: (v: number) => boolean,
+    unit: string,
+    note?: string,
+  ): void => {
+    if (measured === undefined || !Number.isFinite(measured)) {
+      out.push({ target, limit, measured: '-', status: 'NOT MEASURED', ...(note ? { note } : {}) });
+      return;
+    }
+    out.push({
+      target,
+      limit,
+      measured: `${round(measured, 2)}${unit}`,
+      status: ok(measured) ? 'MET' : 'MISSED',
+      ...(note ? { note } : {}),
+    });
+  };
+  const susLabel = sustained ? `at ${sustained.offeredStepsPerMin} steps/min offered` : 'at the target rate';
+  const kept = sustained
+    ? `achieved ${sustained.run.stepsPerMin} steps/min${sustained.run.timedOut || sustained.run.failed.length ? ', INCOMPLETE' : ''}`
+    : undefined;
+  add(
+    `submit -> first pod p99, ${susLabel}`,
+    '<= 100 ms',
+    sustained?.submitToFirstPodMs.p99,
+    (v) => v <= 100,
+    ' ms',
+    kept,
+  );
+  add(
+    `step done -> next pod p99, ${susLabel}`,
+    '<= 50 ms',
+    sustained?.stepToNextPodMs.p99,
+    (v) => v <= 50,
+    ' ms',
+    kept,
+  );
+  add(
+    'submit -> first pod p99, paced (unloaded)',
+    '<= 100 ms',
+    latency?.submitToFirstPodMs.p99,
+    (v) => v <= 100,
+    ' ms',
+  );
+  add(
+    'step done -> next pod p99, paced (unloaded)',
+    '<= 50 ms',
+    latency?.stepToNextPodMs.p99,
+    (v) => v <= 50,
+    ' ms',
+  );
+  add(
+    'step done -> next pod p99, burst (saturated)',
+    '<= 50 ms',
+    throughput?.stepToNextPodMs.p99,
+    (v) => v <= 50,
+    ' ms',
+    throughput
+      ? `${throughput.run.workflows} workflows submitted at once: the machine is saturated, this is queueing`
+      : undefined,
+  );
+  add('throughput (burst)', '>= 1000 steps/min', throughput?.run.stepsPerMin, (v) => v >= 1000, ' steps/min');
+  const pct = throughput && raw ? (throughput.run.stepsPerMin / raw.podsPerMin) * 100 : undefined;
+  add(
+    'throughput vs raw pods of the same control plane',
+    '>= 70 %',
+    pct,
+    (v) => v >= 70,
+    ' %',
+    raw ? `raw: ${raw.podsPerMin} pods/min` : undefined,
+  );
+  add(
+    'operator writes per step, success path (Events NOT counted)',
+    '<= 2',
+    throughput?.operator.writesPerStep,
+    (v) => v <= 2,
+    '',
+    throughput
+      ? `Events add ${throughput.operator.eventWritesPerStep}/step (${throughput.operator.writesPerStepInclEvents}/step with Events)`
+      : undefined,
+  );
+  add(
+    'operator writes per step, success path, Events counted',
+    '<= 2',
+    throughput?.operator.writesPerStepInclEvents,
+    (v) => v <= 2,
+    '',
+  );
+  const reads = throughput ? throughput.operator.reads + (sustained?.operator.reads ?? 0) : undefined;
+  const steps = throughput ? throughput.operator.steps + (sustained?.operator.steps ?? 0) : 1;
+  add(
+    'LIST/GET in steady state (sustained + burst)',
+    '~0 (<= 0.01/step)',
+    reads === undefined ? undefined : reads / Math.max(1, steps),
+    (v) => v <= 0.01,
+    '/step',
+    reads === undefined ? undefined : `${reads} requests`,
+  );
+  add(
+    `operator RSS, ${rss?.workflowsTarget ?? 1000} Workflows / ${rss?.podsTarget ?? 10000} pods cached`,
+    '<= 150 MiB',
+    rss ? rss.rssAtTargetBytes / MiB : undefined,
+    (v) => v <= 150,
+    ' MiB',
+    rss
+      ? rss.extrapolated
+        ? `EXTRAPOLATED from ${rss.podsCached} pods cached (${rss.fitBytesPerPod} B/pod)`
+        : `measured; idle RSS ${round(rss.idleRssBytes / MiB, 1)} MiB`
+      : undefined,
+  );
+  return out;
+}
+
+// --- printing ------------------------------------------------------------------------------------
+
+function table(rows: ReadonlyArray<readonly string[]>): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows
+    .map((r, ri) => {
+      const line = r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd();
+      return ri === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+    })
+    .join('\n');
+}
+
+const ms = (s: Summary | undefined): string[] =>
+  s && s.count > 0
+    ? [String(s.count), `${s.p50}`, `${s.p95}`, `${s.p99}`, `${s.max}`]
+    : ['-', '-', '-', '-', '-'];
+
+const kv = (o: Record<string, number>): string =>
+  Object.entries(o)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+
+function costRows(name: string, b: RunBlock | undefined): string[][] {
+  if (!b) return [];
+  const o = b.operator;
+  const per = (n: number): string => String(round(n / Math.max(1, o.steps), 3));
+  return [
+    [
+      name,
+      String(o.steps),
+      String(o.writesPerStep),
+      String(o.eventWritesPerStep),
+      per(o.reads),
+      String(o.cpuMsPerStep),
+      `${round(o.rssBytesEnd / MiB, 1)} / ${round(b.operatorPeakRssBytes / MiB, 1)}`,
+      String(b.cpuByProcess.cores['operator'] ?? '-'),
+      String(b.cpuByProcess.cores['kube-apiserver'] ?? '-'),
+      String(b.cpuByProcess.cores['machine'] ?? '-'),
+      String(b.operatorOpenSocketsEnd),
+    ],
+  ];
+}
+
+export function printReport(r: Report): void {
+  const out: string[] = [];
+  const e = r.environment;
+  out.push(`Paddock benchmark  ${r.startedAt}  ${r.label}`);
+  out.push(`${e.cpus} x ${e.cpuModel}, Node ${e.node}, Kubernetes ${e.kubeVersion}`);
+  out.push(`operator: ${e.operatorArgs.join(' ')}`);
+  const exps = (r.args['experiments'] as string[] | undefined) ?? [];
+  if (exps.length)
+    out.push(`EXPERIMENT preloaded into the operator: ${exps.join(', ')} (not the shipped code)`);
+  if (e.apiServerArgs.length) out.push(`kube-apiserver extra: ${e.apiServerArgs.join(' ')}`);
+  const { latency, sustained, throughput, raw, rss } = r.phases;
+
+  out.push('', 'Latency, ms (times of watch events as they reach the bench: delivery delay included)');
+  out.push(
+    table([
+      ['phase', 'measure', 'n', 'p50', 'p95', 'p99', 'max'],
+      ['paced', 'submit -> first pod', ...ms(latency?.submitToFirstPodMs)],
+      ['paced', 'step done -> next pod', ...ms(latency?.stepToNextPodMs)],
+      [
+        `sustained ${sustained?.offeredStepsPerMin ?? ''}/min`,
+        'submit -> first pod',
+        ...ms(sustained?.submitToFirstPodMs),
+      ],
+      [
+        `sustained ${sustained?.offeredStepsPerMin ?? ''}/min`,
+        'step done -> next pod',
+        ...ms(sustained?.stepToNextPodMs),
+      ],
+      ['burst', 'submit -> first pod', ...ms(throughput?.submitToFirstPodMs)],
+      ['burst', 'step done -> next pod', ...ms(throughput?.stepToNextPodMs)],
+      ['burst', 'Workflow create RTT', ...ms(throughput?.createRttMs)],
+      ['raw', 'pod create -> ADDED', ...ms(raw?.createToAddedMs)],
+    ]),
+  );
+
+  out.push('', 'Throughput');
+  const rows: string[][] = [['run', 'units', 'wall s', 'per min', 'notes']];
+  for (const [name, b] of [
+    ['sustained', sustained],
+    ['burst', throughput],
+  ] as const) {
+    if (!b) continue;
+    const bad =
+      b.run.failed.length || b.run.timedOut
+        ? `!! ${b.run.failed.length} failed, timedOut=${b.run.timedOut}`
+        : '';
+    rows.push([
+      `${name} ${b.run.workflows}x${b.run.stepsPerWorkflow} ${b.run.shape}`,
+      `${b.run.completedSteps} steps`,
+      `${round(b.run.wallMs / 1000, 1)}`,
+      `${b.run.stepsPerMin}`,
+      bad,
+    ]);
+  }
+  if (raw)
+    rows.push([
+      `raw pods (c=${raw.concurrency}${raw.window ? `, window ${raw.window}` : ''})`,
+      `${raw.completed} pods`,
+      `${round(raw.wallMs / 1000, 1)}`,
+      `${raw.podsPerMin}`,
+      raw.createRetries ? `${raw.createRetries} creates retried (409 quota race)` : '',
+    ]);
+  out.push(table(rows));
+
+  if (latency || sustained || throughput) {
+    out.push(
+      '',
+      'Operator cost per step (writes exclude Events; RSS end/peak MiB; CPU in cores averaged over the phase)',
+    );
+    out.push(
+      table([
+        [
+          'phase',
+          'steps',
+          'writes',
+          'Event writes',
+          'GET+LIST',
+          'CPU ms',
+          'RSS end/peak',
+          'op cores',
+          'apiserver cores',
+          'machine cores',
+          'op sockets',
+        ],
+        ...costRows('paced', latency),
+        ...costRows('sustained', sustained),
+        ...costRows('burst', throughput),
+      ]),
+    );
+  }
+  if (throughput) {
+    const o = throughput.operator;
+    out.push(`  burst requests by verb/resource: ${kv(o.requests)}`);
+    if (Object.keys(o.errors).length) out.push(`  burst non-2xx: ${kv(o.errors)}`);
+    out.push(`  burst mean API latency ms: ${kv(o.apiMeanMs)}`);
+    out.push(
+      `  burst reconcile mean ms: ${kv(o.reconcileMeanMs)}; workqueue wait mean ms: ${kv(o.queueWaitMeanMs)}; p99 <= ${kv(o.queueWaitP99Ms)}`,
+    );
+    out.push(`  burst reconciles: ${kv(o.reconciles)}`);
+    out.push(`  burst CPU cores by process: ${kv(throughput.cpuByProcess.cores)}`);
+    if (throughput.objectSizes) out.push(`  object sizes (bytes, as JSON): ${kv(throughput.objectSizes)}`);
+  }
+  if (raw) out.push(`  raw CPU cores by process: ${kv(raw.cpuByProcess.cores)}`);
+
+  if (rss) {
+    out.push('', 'RSS run');
+    out.push(
+      table([
+        [
+          'workflows cached',
+          'pods cached',
+          'RSS end',
+          'heap used',
+          'VmHWM',
+          'idle RSS',
+          `RSS @ ${rss.podsTarget} pods`,
+        ],
+        [
+          String(rss.workflowsCached),
+          String(rss.podsCached),
+          `${round(rss.rssEndBytes / MiB, 1)} MiB`,
+          `${round(rss.heapUsedEndBytes / MiB, 1)} MiB`,
+          `${round(rss.vmHwmBytes / MiB, 1)} MiB`,
+          `${round(rss.idleRssBytes / MiB, 1)} MiB`,
+          `${rss.openSocketsIdle} / ${rss.openSocketsEnd}`,
+          `${round(rss.rssAtTargetBytes / MiB, 1)} MiB${rss.extrapolated ? ' (extrapolated)' : ''}`,
+        ],
+      ]),
+    );
+    out.push(
+      `  ${rss.succeeded}/${rss.workflowsTarget} succeeded in ${rss.wallSeconds} s (${rss.stepsPerMin} steps/min)`,
+    );
+    if (rss.heapSnapshot)
+      out.push(`  heap snapshot: ${rss.heapSnapshot} (summarize: node bench/heap.ts <file>)`);
+  }
+
+  out.push('', 'Verdicts (DESIGN §7)');
+  out.push(
+    table([
+      ['target', 'limit', 'measured', 'verdict'],
+      ...r.verdicts.map((v) => [
+        v.target,
+        v.limit,
+        v.measured,
+        v.status === 'MISSED' ? '*** MISSED ***' : v.status,
+      ]),
+    ]),
+  );
+  for (const v of r.verdicts) if (v.note) out.push(`  - ${v.target}: ${v.note}`);
+  if (r.error) out.push('', `ERROR: ${r.error}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}

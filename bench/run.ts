@@ -1,0 +1,503 @@
+// `make bench`: Paddock against the DESIGN §7 performance budget, on the local
+// control plane. A measurement, not a test: it exits 0 once it has measured,
+// whatever it found, and prints MISSED next to each target it missed.
+//
+// Phases (docs/benchmarks.md explains each number):
+//   cluster A + operator: warm-up; paced (unloaded) latency; sustained load at a fixed
+//   rate; burst (max throughput); raw-pod reference on the same control plane;
+//   cluster B + fresh operator: RSS with many Workflows and pods cached.
+// Flags: `node bench/run.ts --help`; through make: `make bench BENCH_ARGS="--small"`.
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import type { Component } from '../cluster/src/local-cluster.ts';
+import { REPO_ROOT } from '../cluster/src/paths.ts';
+import { POD, WORKFLOW } from '../operator/src/api/constants.ts';
+import type { KubeObject } from '../operator/src/kube/types.ts';
+import {
+  apiServerCost,
+  CpuMeter,
+  operatorCost,
+  type ApiServerCost,
+  type OperatorCost,
+} from './lib/analysis.ts';
+import { parseBenchArgs, USAGE, type BenchArgs } from './lib/args.ts';
+import {
+  BenchOperator,
+  setupNamespace,
+  startCluster,
+  waitDefaultServiceAccount,
+  type BenchCluster,
+} from './lib/env.ts';
+import { parseMetrics, sum, value, type Scrape } from './lib/prom.ts';
+import { printReport, verdicts, type CpuUse, type Report, type RunBlock } from './lib/report.ts';
+import {
+  copySandboxLimits,
+  runRawPods,
+  runWorkflows,
+  Tracker,
+  type WorkflowRunOptions,
+  type WorkflowRunResult,
+} from './lib/scenarios.ts';
+import { linearFit, round, roundSummary, sleep, summarize } from './lib/stats.ts';
+
+const NS = 'bench';
+const RAW_NS = 'bench-raw';
+const AGENT_NAME = 'sim';
+const REPORTS = join(REPO_ROOT, 'bench', 'reports');
+
+function log(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+function runBlock(r: WorkflowRunResult, operator: OperatorCost, m: Measured): RunBlock {
+  const { submitToFirstPodMs, createRttMs, stepToNextPodMs, ...run } = r;
+  return {
+    run: { ...run, wallMs: round(run.wallMs, 1), stepsPerMin: round(run.stepsPerMin, 1) },
+    submitToFirstPodMs: roundSummary(summarize(submitToFirstPodMs)),
+    createRttMs: roundSummary(summarize(createRttMs)),
+    stepToNextPodMs: roundSummary(summarize(stepToNextPodMs)),
+    operator,
+    apiServer: m.apiServer,
+    cpuByProcess: m.cpu,
+    operatorPeakRssBytes: m.peakRss,
+    operatorOpenSocketsEnd: m.openSockets,
+  };
+}
+
+function componentPids(env: BenchCluster, op: BenchOperator): Map<string, number | undefined> {
+  const m = new Map<string, number | undefined>();
+  const components: Component[] = [
+    'etcd',
+    'kube-apiserver',
+    'kube-controller-manager',
+    'kube-scheduler',
+    'kwok',
+  ];
+  for (const c of components) m.set(c, env.cluster.process(c).pid);
+  m.set('operator', op.pid);
+  m.set('bench', process.pid);
+  return m;
+}
+
+async function apiServerScrape(env: BenchCluster): Promise<Scrape> {
+  const res = await env.cluster.adminRequest('GET', '/metrics');
+  return res.status === 200 ? parseMetrics(res.body) : [];
+}
+
+interface Measured {
+  readonly before: Scrape;
+  readonly after: Scrape;
+  readonly apiServer: ApiServerCost;
+  readonly cpu: CpuUse;
+  readonly peakRss: number;
+  readonly openSockets: number;
+}
+
+/**
+ * Runs `fn` between two settled operator scrapes and two API server scrapes, with the CPU of
+ * every process and the operator's RSS (from /proc, every second) measured around it.
+ */
+async function measured<T>(
+  env: BenchCluster,
+  op: BenchOperator,
+  fn: () => Promise<T>,
+): Promise<[T, Measured]> {
+  const before = await op.settle();
+  const apiBefore = await apiServerScrape(env);
+  const cpu = new CpuMeter(componentPids(env, op));
+  let peak = op.memory().rss;
+  const sampler = setInterval(() => (peak = Math.max(peak, op.memory().rss)), 1000);
+  cpu.begin();
+  let result: T;
+  try {
+    result = await fn();
+  } finally {
+    clearInterval(sampler);
+  }
+  const cpuUse = cpu.end();
+  peak = Math.max(peak, op.memory().rss);
+  const after = await op.settle();
+  const apiAfter = await apiServerScrape(env);
+  const openSockets = op.openSockets();
+  return [
+    result,
+    { before, after, apiServer: apiServerCost(apiBefore, apiAfter), cpu: cpuUse, peakRss: peak, openSockets },
+  ];
+}
+
+async function objectSizes(
+  env: BenchCluster,
+  workflow: string,
+  pod: string,
+): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  try {
+    const wf = await env.admin.get<KubeObject & { status?: unknown }>(WORKFLOW, NS, workflow);
+    out['workflowBytes'] = JSON.stringify(wf).length;
+    out['workflowStatusBytes'] = JSON.stringify(wf.status ?? {}).length;
+    out['workflowManagedFieldsBytes'] = JSON.stringify(wf.metadata.managedFields ?? []).length;
+    const p = await env.admin.get<KubeObject>(POD, NS, pod);
+    out['podBytes'] = JSON.stringify(p).length;
+    out['podManagedFieldsBytes'] = JSON.stringify(p.metadata.managedFields ?? []).length;
+  } catch (err) {
+    log(`object sizes: ${String(err)}`);
+  }
+  return out;
+}
+
+async function phaseA(a: BenchArgs, report: Report): Promise<void> {
+  const phases = report.phases;
+  const wanted = ['latency', 'sustained', 'throughput', 'raw'].some((p) => !a.skip.has(p));
+  if (!wanted) return;
+  log(`starting cluster A (${a.nodes} KWOK nodes)`);
+  const env = await startCluster({ nodes: a.nodes, apiServerArgs: a.apiServerArgs, log });
+  report.environment.kubeVersion = env.kubeVersion;
+  let op: BenchOperator | undefined;
+  try {
+    op = await startOperator(env, a, 'a');
+    const o = op;
+    report.environment.operatorArgs = op.args.filter((x) => !x.startsWith('--kubeconfig'));
+    await setupNamespace(env, env.admin, {
+      namespace: NS,
+      agent: AGENT_NAME,
+      duration: a.duration,
+      result: JSON.parse(a.result) as unknown,
+      quotaPods: 10_000,
+    });
+    const tracker = new Tracker(env.admin, NS);
+    await tracker.start();
+    const common: Omit<WorkflowRunOptions, 'prefix' | 'count' | 'mode'> = {
+      client: env.admin,
+      tracker,
+      namespace: NS,
+      agent: AGENT_NAME,
+      steps: a.steps,
+      shape: a.shape,
+      podGC: a.podGC,
+      concurrency: a.submitConcurrency,
+      timeoutMs: a.timeoutSeconds * 1000,
+      onProgress: log,
+    };
+    const workflows = async (
+      prefix: string,
+      count: number,
+      mode: WorkflowRunOptions['mode'],
+      intervalMs?: number,
+    ): Promise<RunBlock> => {
+      const [r, m] = await measured(env, o, () =>
+        runWorkflows({ ...common, prefix, count, mode, ...(intervalMs ? { intervalMs } : {}) }),
+      );
+      return runBlock(r, operatorCost(m.before, m.after, r.completedSteps), m);
+    };
+
+    log('warm-up: 5 workflows');
+    await runWorkflows({ ...common, prefix: 'warm', count: 5, mode: 'burst' });
+
+    if (!a.skip.has('latency') && a.latencyWorkflows > 0) {
+      log(`paced: ${a.latencyWorkflows} workflows x ${a.steps} steps, one at a time`);
+      phases.latency = await workflows('lat', a.latencyWorkflows, 'paced');
+    }
+
+    if (!a.skip.has('sustained') && a.sustainedRate > 0) {
+      // Open loop: workflows arrive evenly so that steps arrive at `sustainedRate` per minute.
+      const intervalMs = (60_000 * a.steps) / a.sustainedRate;
+      const count = Math.max(1, Math.round((a.sustainedSeconds * 1000) / intervalMs));
+      log(
+        `sustained: ${count} workflows, one every ${round(intervalMs, 1)} ms (${a.sustainedRate} steps/min offered)`,
+      );
+      phases.sustained = {
+        ...(await workflows('sus', count, 'rate', intervalMs)),
+        offeredStepsPerMin: a.sustainedRate,
+      };
+    }
+
+    if (!a.skip.has('throughput')) {
+      log(`burst: ${a.workflows} workflows x ${a.steps} steps (${a.shape}) submitted at once`);
+      phases.throughput = await workflows('tp', a.workflows, 'burst');
+      phases.throughput.objectSizes = await objectSizes(env, 'tp-00000', 'tp-00000-s0-1');
+    }
+
+    if (!a.skip.has('raw')) {
+      const count = a.workflows * a.steps;
+      log(`raw reference: ${count} bare pods, ${a.rawConcurrency} creates in flight`);
+      env.kubectl(
+        ['apply', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: {
+            name: RAW_NS,
+            labels: {
+              'pod-security.kubernetes.io/enforce': 'restricted',
+              'pod-security.kubernetes.io/enforce-version': 'latest',
+            },
+          },
+        }),
+      );
+      await copySandboxLimits(env.admin, NS, RAW_NS);
+      await waitDefaultServiceAccount(env.admin, RAW_NS);
+      const rawTracker = new Tracker(env.admin, RAW_NS, '');
+      await rawTracker.start(false);
+      const [r, m] = await measured(env, o, () =>
+        runRawPods({
+          client: env.admin,
+          tracker: rawTracker,
+          namespace: RAW_NS,
+          count,
+          concurrency: a.rawConcurrency,
+          window: a.rawWindow,
+          env: [
+            { name: 'SIM_DURATION', value: a.duration },
+            { name: 'SIM_RESULT', value: a.result },
+          ],
+          timeoutMs: a.timeoutSeconds * 1000,
+          onProgress: log,
+        }),
+      );
+      await rawTracker.stop();
+      const { createToAddedMs, ...rest } = r;
+      phases.raw = {
+        ...rest,
+        wallMs: round(rest.wallMs, 1),
+        podsPerMin: round(rest.podsPerMin, 1),
+        createToAddedMs: roundSummary(summarize(createToAddedMs)),
+        apiServer: m.apiServer,
+        cpuByProcess: m.cpu,
+      };
+    }
+    await tracker.stop();
+  } finally {
+    await stopOperator(op, a);
+    await env.cluster.destroy();
+  }
+}
+
+async function phaseB(a: BenchArgs, report: Report): Promise<void> {
+  if (a.skip.has('rss')) return;
+  log(
+    `starting cluster B for the RSS run (${a.rssWorkflows} workflows x ${a.rssSteps} steps, ${a.rssShape})`,
+  );
+  const env = await startCluster({ nodes: a.nodes, apiServerArgs: a.apiServerArgs, log });
+  report.environment.kubeVersion = env.kubeVersion;
+  let op: BenchOperator | undefined;
+  try {
+    op = await startOperator(env, a, 'b');
+    const o = op;
+    await setupNamespace(env, env.admin, {
+      namespace: NS,
+      agent: AGENT_NAME,
+      duration: a.duration,
+      result: JSON.parse(a.result) as unknown,
+      quotaPods: 10_000,
+    });
+    const tracker = new Tracker(env.admin, NS);
+    await tracker.start();
+    await sleep(2000);
+    const idle = o.memory();
+    const idleSockets = o.openSockets();
+    const idleScrape = await o.scrape();
+    const samples: Array<{
+      t: number;
+      rss: number;
+      pods: number;
+      workflows: number;
+      heapUsed: number;
+      sockets: number;
+    }> = [];
+    const t0 = Date.now();
+    const sampler = setInterval(() => {
+      o.scrape()
+        .then((s) =>
+          samples.push({
+            t: round((Date.now() - t0) / 1000, 1),
+            rss: o.memory().rss,
+            pods: sum(s, 'paddock_informer_cache_objects', (l) => l['resource'] === 'pods'),
+            workflows: sum(s, 'paddock_informer_cache_objects', (l) => l['resource'] === 'workflows'),
+            heapUsed: value(s, 'paddock_nodejs_heap_size_used_bytes'),
+            sockets: o.openSockets(),
+          }),
+        )
+        .catch(() => {});
+    }, 5000);
+    const cpu = new CpuMeter(componentPids(env, o));
+    cpu.begin();
+    let r: WorkflowRunResult;
+    try {
+      r = await runWorkflows({
+        client: env.admin,
+        tracker,
+        namespace: NS,
+        agent: AGENT_NAME,
+        prefix: 'rss',
+        count: a.rssWorkflows,
+        steps: a.rssSteps,
+        shape: a.rssShape,
+        podGC: 'Never',
+        concurrency: a.submitConcurrency,
+        mode: 'burst',
+        timeoutMs: a.rssBudgetSeconds * 1000,
+        onProgress: log,
+      });
+    } finally {
+      clearInterval(sampler);
+    }
+    const cpuUse = cpu.end();
+    // Let the operator go idle, so the final RSS is not mid-burst.
+    await sleep(5000);
+    const end = await o.settle();
+    const mem = o.memory();
+    let heapSnapshot: string | undefined;
+    if (a.heapSnapshot) heapSnapshot = await takeHeapSnapshot(o);
+    const podsCached = sum(end, 'paddock_informer_cache_objects', (l) => l['resource'] === 'pods');
+    const wfsCached = sum(end, 'paddock_informer_cache_objects', (l) => l['resource'] === 'workflows');
+    const rssEnd = sum(end, 'paddock_process_resident_memory_bytes');
+    const targetPods = a.rssWorkflows * a.rssSteps;
+    // When the budget ran out before every pod existed: RSS against pods cached, fitted over
+    // the samples taken once every Workflow existed, evaluated at the target.
+    const late = samples.filter((s) => s.workflows >= a.rssWorkflows && s.pods > 0);
+    const fit = linearFit(late.map((s) => [s.pods, s.rss] as const));
+    const complete = podsCached >= targetPods && !r.timedOut;
+    report.phases.rss = {
+      workflowsTarget: a.rssWorkflows,
+      podsTarget: targetPods,
+      shape: a.rssShape,
+      stepsPerWorkflow: a.rssSteps,
+      succeeded: r.succeeded,
+      timedOut: r.timedOut,
+      wallSeconds: round(r.wallMs / 1000, 1),
+      stepsPerMin: round(r.stepsPerMin, 1),
+      workflowsCached: wfsCached,
+      podsCached,
+      idleRssBytes: idle.rss,
+      idleHeapUsedBytes: value(idleScrape, 'paddock_nodejs_heap_size_used_bytes'),
+      rssEndBytes: rssEnd,
+      heapUsedEndBytes: value(end, 'paddock_nodejs_heap_size_used_bytes'),
+      heapTotalEndBytes: value(end, 'paddock_nodejs_heap_size_total_bytes'),
+      externalEndBytes: value(end, 'paddock_nodejs_external_memory_bytes'),
+      vmHwmBytes: mem.hwm,
+      openSocketsIdle: idleSockets,
+      openSocketsEnd: o.openSockets(),
+      complete,
+      extrapolated: !complete,
+      fitBytesPerPod: round(fit.b, 1),
+      rssAtTargetBytes: complete ? rssEnd : Math.round(fit.a + fit.b * targetPods),
+      samples: samples.map((s) => ({ ...s, rss: Math.round(s.rss) })),
+      cpuByProcess: cpuUse,
+      ...(heapSnapshot ? { heapSnapshot } : {}),
+    };
+    await tracker.stop();
+  } finally {
+    await stopOperator(op, a);
+    await env.cluster.destroy();
+  }
+}
+
+/** SIGUSR2 makes the operator (started with --heapsnapshot-signal) write a snapshot after a full GC. */
+async function takeHeapSnapshot(op: BenchOperator): Promise<string | undefined> {
+  const dir = op.diagnosticDir;
+  if (!dir) return undefined;
+  const seen = new Set(readdirSync(dir));
+  process.kill(op.pid, 'SIGUSR2');
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    await sleep(1000);
+    const f = readdirSync(dir).find((x) => x.endsWith('.heapsnapshot') && !seen.has(x));
+    // Written in one go once complete; the operator answers /metrics again when done.
+    if (
+      f &&
+      (await op.scrape().then(
+        () => true,
+        () => false,
+      ))
+    )
+      return join(dir, f);
+  }
+  return undefined;
+}
+
+async function startOperator(env: BenchCluster, a: BenchArgs, tag: string): Promise<BenchOperator> {
+  const diagDir = join(REPORTS, `prof-${tag}-${Date.now()}`);
+  const diagnostics = a.cpuProf || a.heapSnapshot;
+  if (diagnostics) mkdirSync(diagDir, { recursive: true });
+  return BenchOperator.start(env, {
+    workers: a.workers,
+    logLevel: a.logLevel,
+    extraArgs: a.operatorArgs,
+    nodeOptions: [
+      ...(a.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${diagDir}`] : []),
+      ...(a.heapSnapshot ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${diagDir}`] : []),
+      ...a.experiments.map((x) => `--import=${join(REPO_ROOT, 'bench', 'experiments', `${x}.ts`)}`),
+    ].join(' '),
+    ...(diagnostics ? { diagnosticDir: diagDir } : {}),
+  });
+}
+
+async function stopOperator(op: BenchOperator | undefined, a: BenchArgs): Promise<void> {
+  if (!op) return;
+  const code = await op.stop();
+  if (a.cpuProf) log(`operator exited (${String(code)}); CPU profile in ${op.diagnosticDir ?? '?'}`);
+  const errors = op.proc.lines.filter((l) => l.level >= 50);
+  if (errors.length > 0)
+    log(`operator logged ${errors.length} error(s); last: ${JSON.stringify(errors.at(-1))}`);
+}
+
+function checkExperiments(names: readonly string[]): void {
+  for (const x of names) {
+    if (!existsSync(join(REPO_ROOT, 'bench', 'experiments', `${x}.ts`)))
+      throw new Error(`--experiment ${x}: no bench/experiments/${x}.ts`);
+  }
+}
+
+async function main(): Promise<void> {
+  const extra = (process.env['BENCH_ARGS'] ?? '').split(/\s+/).filter(Boolean);
+  let a: BenchArgs | undefined;
+  try {
+    a = parseBenchArgs([...process.argv.slice(2), ...extra]);
+    if (a) checkExperiments(a.experiments);
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (!a) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const startedAt = new Date();
+  const report: Report = {
+    startedAt: startedAt.toISOString(),
+    label: a.label,
+    args: { ...a, skip: [...a.skip] },
+    environment: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      kubeVersion: 'unknown',
+      apiServerArgs: a.apiServerArgs,
+      operatorArgs: [],
+    },
+    phases: {},
+    verdicts: [],
+  };
+  try {
+    await phaseA(a, report);
+    await phaseB(a, report);
+  } catch (err) {
+    report.error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    log(`bench failed: ${report.error}`);
+  }
+  report.finishedAt = new Date().toISOString();
+  report.verdicts = verdicts(report);
+  mkdirSync(REPORTS, { recursive: true });
+  const file = join(REPORTS, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+  copyFileSync(file, join(REPORTS, 'latest.json'));
+  printReport(report);
+  process.stdout.write(`\nreport: ${file}\n`);
+  // A measurement: missed targets are in the report, not the exit code. Only a run that could
+  // not measure (cluster failed to start, a phase crashed) exits non-zero.
+  process.exit(report.error ? 1 : 0);
+}
+
+await main();
