@@ -60,11 +60,11 @@ describe('chaos: the operator killed at random moments', () => {
     kc = operatorKubeconfig(env());
     env().kubectl(['create', 'namespace', NS]);
     await createAll(env().admin, [
-      simAgent('fast', NS, { result: { n: 1 }, duration: '300ms' }),
+      simAgent('fast', NS, { result: { n: 1 }, duration: '800ms' }),
       simAgent(
         'flaky',
         NS,
-        { result: { ok: true }, duration: '200ms', failAttempts: 1 },
+        { result: { ok: true }, duration: '600ms', failAttempts: 1 },
         { retries: { limit: 2, backoff: { seconds: 1 } } },
       ),
     ]);
@@ -114,7 +114,7 @@ describe('chaos: the operator killed at random moments', () => {
     const submit = (async () => {
       for (const n of names) {
         await env().admin.create(WORKFLOW, template(n));
-        await sleep(20);
+        await sleep(300); // spread over ~15 s so kills land in every phase of many workflows
       }
     })();
     const deadline = Date.now() + 240_000;
@@ -135,6 +135,7 @@ describe('chaos: the operator killed at random moments', () => {
       op = startOperator();
     }
     await submit;
+    console.log(`chaos: ${kills} SIGKILLs while ${WORKFLOWS} workflows ran`);
     expect(kills).toBeGreaterThanOrEqual(5);
 
     const pods = (await env().admin.list<Pod>(POD, NS)).items.filter((p) =>

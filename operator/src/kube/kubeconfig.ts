@@ -127,10 +127,16 @@ export function fromKubeconfigFiles(
     }
     const base = dirname(resolve(p));
     // First definition of a name wins, as in kubectl's merge.
-    for (const c of raw.clusters ?? [])
-      if (!merged.clusters.some((x) => x.name === c.name)) (merged.clusters.push(c), baseOf.set(c, base));
-    for (const u of raw.users ?? [])
-      if (!merged.users.some((x) => x.name === u.name)) (merged.users.push(u), baseOf.set(u, base));
+    for (const c of raw.clusters ?? []) {
+      if (merged.clusters.some((x) => x.name === c.name)) continue;
+      merged.clusters.push(c);
+      baseOf.set(c, base); // relative file paths resolve against the file that named them
+    }
+    for (const u of raw.users ?? []) {
+      if (merged.users.some((x) => x.name === u.name)) continue;
+      merged.users.push(u);
+      baseOf.set(u, base);
+    }
     for (const c of raw.contexts ?? [])
       if (!merged.contexts.some((x) => x.name === c.name)) merged.contexts.push(c);
     merged.current ??= raw['current-context'] || undefined;
@@ -278,8 +284,7 @@ export function execSource(
             return;
           }
           try {
-            const status = ((JSON.parse(stdout) as { status?: ExecCredentialStatus }).status ??
-              {});
+            const status = (JSON.parse(stdout) as { status?: ExecCredentialStatus }).status ?? {};
             const creds: Credentials = {
               ...(status.token ? { token: status.token } : {}),
               ...(status.clientCertificateData ? { cert: Buffer.from(status.clientCertificateData) } : {}),
