@@ -189,7 +189,19 @@ export function planWorkflow(input: EngineInput): EnginePlan {
     }
   }
 
-  if (!finished && problems.length === 0 && graph) {
+  if (!finished && wf.spec.cancel && phase === 'Pending') {
+    // Cancelled before it ever started (perhaps while Stalled): nothing runs, nothing to stop.
+    problems = [];
+    for (const spec of wf.spec.steps) {
+      const st = steps.get(spec.name)!;
+      if (!TERMINAL_STEP.has(st.phase))
+        finish(plan, st, spec, 'Cancelled', 'Cancelled', 'cancelled before it started', input);
+    }
+    phase = 'Cancelled';
+    failure = { reason: 'Cancelled', message: 'spec.cancel is true; the workflow never started' };
+    finishedAt = plan.now;
+    plan.record('WorkflowCancelled', { reason: 'Cancelled', message: failure.message, warning: true });
+  } else if (!finished && problems.length === 0 && graph) {
     if (phase === 'Pending') {
       phase = 'Running';
       startedAt = plan.now;
@@ -198,6 +210,8 @@ export function planWorkflow(input: EngineInput): EnginePlan {
     const deadline = wf.spec.activeDeadlineSeconds;
     const startedMs = startedAt ? Date.parse(startedAt) : plan.nowMs;
     if (wf.spec.cancel) {
+      // A pod created just before a crash is not in the status yet: adopt it so it is stopped too.
+      for (const spec of wf.spec.steps) adoptNewerPod(plan, steps.get(spec.name)!, input);
       failure = { reason: 'Cancelled', message: 'spec.cancel is true' };
       stopAll(plan, wf, steps, input, 'Cancelled', 'Cancelled', 'cancelled by spec.cancel');
       phase = 'Cancelled';
@@ -642,7 +656,7 @@ function start(
     defaults: input.sandbox,
   });
   plan.create.push({ step: spec.name, attempt, pod });
-  const first = st.phase === 'Pending';
+  const first = attempt === 1;
   st.phase = 'Running';
   st.attempt = attempt;
   st.podName = name;
@@ -699,6 +713,8 @@ export function creationRefused(
       nextRetryAt: new Date(now.getTime() + retryInMs).toISOString(),
     };
     delete next.podName;
+    // No pod ran yet for a first attempt: the step has not started.
+    if ((s.attempt ?? 1) === 1) delete next.startedAt;
     return next;
   });
   const history = firstTime

@@ -45,16 +45,40 @@ export function rewriteStepRefs(expr: string): string {
 
 /** Names of steps an expression refers to (`steps.x`, `steps["x"]`). */
 export function referencedSteps(expr: string): Set<string> {
+  const code = blankStringLiterals(expr);
   const names = new Set<string>();
-  for (const m of expr.matchAll(STEP_REF)) names.add(m[1]!);
-  for (const m of expr.matchAll(QUOTED_STEP_REF)) names.add(m[1]!);
+  for (const m of code.matchAll(STEP_REF)) names.add(m[1]!);
+  for (const m of code.matchAll(QUOTED_STEP_REF)) names.add(m[1]!);
   return names;
+}
+
+/**
+ * The expression with string literals emptied, except the ones that index
+ * `steps[...]`: text like "see steps.x" inside a string is not a reference.
+ */
+function blankStringLiterals(expr: string): string {
+  let out = '';
+  let i = 0;
+  while (i < expr.length) {
+    const ch = expr[i]!;
+    if (ch !== '"' && ch !== "'") {
+      out += ch;
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < expr.length && expr[j] !== ch) j += expr[j] === '\\' ? 2 : 1;
+    const literal = expr.slice(i, j + 1);
+    out += /steps\[\s*$/.test(out) ? literal : '""';
+    i = j + 1;
+  }
+  return out;
 }
 
 /** Names of workflow inputs an expression refers to (`inputs.x`). */
 export function referencedInputs(expr: string): Set<string> {
   const names = new Set<string>();
-  for (const m of expr.matchAll(INPUT_REF)) names.add(m[1]!);
+  for (const m of blankStringLiterals(expr).matchAll(INPUT_REF)) names.add(m[1]!);
   return names;
 }
 

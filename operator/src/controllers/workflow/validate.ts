@@ -98,7 +98,7 @@ function checkExpression(
     }
   }
   for (const name of referencedInputs(expr)) {
-    if (!(name in wfInputs)) {
+    if (!Object.hasOwn(wfInputs, name)) {
       out.push({
         reason: 'MissingInput',
         step: step.name,
@@ -120,7 +120,7 @@ function checkLiteralInputs(step: WorkflowStep, agent: Agent, at: string): Workf
   const inputs = step.inputs ?? {};
   const required = Array.isArray(schema?.['required']) ? (schema['required'] as unknown[]) : [];
   for (const r of required) {
-    if (typeof r === 'string' && !(r in inputs)) {
+    if (typeof r === 'string' && !Object.hasOwn(inputs, r)) {
       out.push({
         reason: 'InputsSchemaMismatch',
         step: step.name,
@@ -138,7 +138,7 @@ function checkLiteralInputs(step: WorkflowStep, agent: Agent, at: string): Workf
     for (const e of res.errors) {
       const key = e.path.split('/')[1] ?? '';
       const isRequiredNoise = e.path === '' && /required/.test(e.message);
-      if (isRequiredNoise || (key !== '' && !(key in literal))) continue;
+      if (isRequiredNoise || (key !== '' && !Object.hasOwn(literal, key))) continue;
       out.push({
         reason: 'InputsSchemaMismatch',
         step: step.name,

@@ -1744,7 +1744,7 @@ describe('creationRefused', () => {
       name: 'a',
       phase: 'Waiting',
       attempt: 1,
-      startedAt: T0S,
+      // no startedAt: attempt 1 never had a pod, so the step has not started yet
       reason: 'QuotaExceeded',
       message:
         "waiting for room in the namespace's agent ResourceQuota: exceeded quota: paddock-agents, requested: pods=1",
