@@ -318,8 +318,8 @@ export class LocalCluster {
         },
         spec: {},
         status: {
-          allocatable: { cpu: '32', memory: '128Gi', pods: '1000' },
-          capacity: { cpu: '32', memory: '128Gi', pods: '1000' },
+          allocatable: { cpu: '32', memory: '128Gi', pods: '1000', 'ephemeral-storage': '500Gi' },
+          capacity: { cpu: '32', memory: '128Gi', pods: '1000', 'ephemeral-storage': '500Gi' },
         },
       });
       if (res.status !== 201 && res.status !== 409)

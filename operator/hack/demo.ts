@@ -17,8 +17,8 @@ import { REPO_ROOT } from '../../cluster/src/paths.ts';
 import { ensureTools } from '../../cluster/src/tools.ts';
 import { writeKubeconfig } from '../../cluster/src/kubeconfig.ts';
 import { loadConnection } from '../src/kube/kubeconfig.ts';
-import { AGENT } from '../src/api/constants.ts';
-import type { Agent } from '../src/api/generated/index.ts';
+import { AGENT, WORKFLOW } from '../src/api/constants.ts';
+import type { Agent, Workflow } from '../src/api/generated/index.ts';
 import { KubeClient } from '../src/kube/client.ts';
 
 const args = process.argv.slice(2);
@@ -27,6 +27,8 @@ const timeoutIdx = args.indexOf('--timeout');
 const timeoutMs = (timeoutIdx >= 0 ? Number(args[timeoutIdx + 1]) : 180) * 1000;
 const DEMO_NS = 'paddock-demo';
 const OPERATOR_NS = 'paddock-system';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const say = (msg: string): void => {
   process.stdout.write(`\u001b[1m==>\u001b[0m ${msg}\n`);
@@ -135,17 +137,19 @@ async function main(): Promise<void> {
     say(`starting the operator as ServiceAccount ${OPERATOR_NS}/paddock-operator (logs: ${logFile})`);
     operator = startOperator(opKubeconfig, logFile);
 
-    say('applying the examples (examples/)');
-    kubectl(adminKubeconfig, ['apply', '-f', join(REPO_ROOT, 'examples', 'namespace.yaml')]);
+    // On the embedded control plane KWOK plays the agents (config/demo adds their simulated
+    // outputs); on a real cluster the example images would have to exist.
+    say(
+      cluster
+        ? 'applying the examples with simulated agents (config/demo)'
+        : 'applying the examples (examples/)',
+    );
     process.stdout.write(
       kubectl(adminKubeconfig, [
         'apply',
         '--server-side',
-        '-R',
-        '-f',
-        join(REPO_ROOT, 'examples', 'agents'),
-        '-f',
-        join(REPO_ROOT, 'examples', 'workflows'),
+        '-k',
+        join(REPO_ROOT, cluster ? 'config/demo' : 'examples'),
       ]),
     );
 
@@ -159,14 +163,51 @@ async function main(): Promise<void> {
       if (operator.exitCode !== null)
         throw new Error(`the operator exited (${operator.exitCode}); see ${logFile}`);
       if (Date.now() > deadline) throw new Error('timed out waiting for Agents to be reconciled');
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
     for (const a of agents) say(`  Agent ${a.metadata.name}: Ready=${readyOf(a)}`);
-    process.stdout.write('\n' + kubectl(adminKubeconfig, ['get', 'paddock', '-n', DEMO_NS]) + '\n');
     const notReady = agents.filter((a) => readyOf(a) !== 'True');
     if (notReady.length > 0)
       throw new Error(`Agents not Ready: ${notReady.map((a) => a.metadata.name).join(', ')}`);
-    say('CRDs installed, operator running, examples accepted, every Agent Ready.');
+
+    say('following the Workflows (each step is a sandboxed pod; KWOK plays the agent)');
+    const seen = new Map<string, string>();
+    let workflows: Workflow[] = [];
+    for (;;) {
+      workflows = (await client.list<Workflow>(WORKFLOW, DEMO_NS)).items;
+      for (const wf of workflows) {
+        for (const st of wf.status?.steps ?? []) {
+          const key = `${wf.metadata.name}/${st.name}`;
+          const line = `${st.phase}${st.attempt ? ` (attempt ${st.attempt})` : ''}${st.reason ? ` ${st.reason}` : ''}`;
+          if (seen.get(key) !== line) {
+            seen.set(key, line);
+            say(`  ${(wf.metadata.name ?? '').padEnd(20)} ${st.name.padEnd(12)} ${line}`);
+          }
+        }
+      }
+      if (
+        workflows.length > 0 &&
+        workflows.every((w) => ['Succeeded', 'Failed', 'Cancelled'].includes(w.status?.phase ?? ''))
+      )
+        break;
+      if (operator.exitCode !== null)
+        throw new Error(`the operator exited (${operator.exitCode}); see ${logFile}`);
+      if (Date.now() > deadline) throw new Error('timed out waiting for the Workflows to finish');
+      await sleep(250);
+    }
+    process.stdout.write('\n' + kubectl(adminKubeconfig, ['get', 'paddock', '-n', DEMO_NS]) + '\n');
+    for (const wf of workflows) {
+      say(`Workflow ${wf.metadata.name}: ${wf.status?.phase} (${wf.status?.progress} steps)`);
+      for (const st of wf.status?.steps ?? []) {
+        process.stdout.write(
+          `      ${st.name.padEnd(12)} ${st.phase.padEnd(10)} ${st.reason ?? ''} ${st.outputs ? JSON.stringify(st.outputs).slice(0, 90) : ''}\n`,
+        );
+      }
+    }
+    const failed = workflows.filter((w) => w.status?.phase !== 'Succeeded');
+    if (failed.length > 0)
+      throw new Error(`Workflows did not succeed: ${failed.map((w) => w.metadata.name).join(', ')}`);
+    say('Every example Workflow succeeded. Inspect them with: kubectl describe pwf -n paddock-demo');
     if (keep) {
       say(`left running. KUBECONFIG=${adminKubeconfig}; stop with: make cluster-down CLUSTER=demo`);
     }

@@ -212,7 +212,13 @@ function credentialSource(
   cluster: RawCluster,
   env: NodeJS.ProcessEnv,
 ): () => Promise<Credentials> {
-  if (user.exec) return execSource(user.exec, cluster, env);
+  if (user.exec) {
+    // As kubectl: a command with a path separator is relative to the kubeconfig's directory;
+    // a bare name is looked up in PATH.
+    const cmd = user.exec.command;
+    const command = cmd.includes('/') && !isAbsolute(cmd) ? join(base, cmd) : cmd;
+    return execSource({ ...user.exec, command }, cluster, env);
+  }
   if (user.tokenFile)
     return tokenFileSource(isAbsolute(user.tokenFile) ? user.tokenFile : join(base, user.tokenFile));
   const token = user.token;
@@ -222,11 +228,13 @@ function credentialSource(
 /** A token file, re-read at most once a minute (projected tokens rotate). */
 export function tokenFileSource(path: string, now: () => number = Date.now): () => Promise<Credentials> {
   let cached: { token: string; at: number } | undefined;
-  return () => {
-    if (!cached || now() - cached.at > 60_000)
-      cached = { token: readFileSync(path, 'utf8').trim(), at: now() };
-    return Promise.resolve({ token: cached.token });
-  };
+  // In a promise executor, so a missing or unreadable file rejects instead of throwing synchronously.
+  return () =>
+    new Promise((resolvePromise) => {
+      if (!cached || now() - cached.at > 60_000)
+        cached = { token: readFileSync(path, 'utf8').trim(), at: now() };
+      resolvePromise({ token: cached.token });
+    });
 }
 
 interface ExecCredentialStatus {
@@ -284,7 +292,13 @@ export function execSource(
             return;
           }
           try {
-            const status = (JSON.parse(stdout) as { status?: ExecCredentialStatus }).status ?? {};
+            const status = (JSON.parse(stdout) as { status?: ExecCredentialStatus }).status;
+            // As client-go: no status, no credential, or half a key pair is an error — not an
+            // empty credential cached for good (which would send every request unauthenticated).
+            if (!status) throw new Error('no status');
+            if (!status.token && !status.clientCertificateData && !status.clientKeyData)
+              throw new Error('no credential');
+            if (!status.clientCertificateData !== !status.clientKeyData) throw new Error('half a key pair');
             const creds: Credentials = {
               ...(status.token ? { token: status.token } : {}),
               ...(status.clientCertificateData ? { cert: Buffer.from(status.clientCertificateData) } : {}),
