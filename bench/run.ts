@@ -85,6 +85,17 @@ async function apiServerScrape(env: BenchCluster): Promise<Scrape> {
   return res.status === 200 ? parseMetrics(res.body) : [];
 }
 
+/** Fails fast, with the operator's last log lines, if the operator dies while `p` runs. */
+function guard<T>(op: BenchOperator, p: Promise<T>): Promise<T> {
+  const died = op.proc.waitExit().then((code) => {
+    throw new Error(
+      `operator exited (code ${String(code)}) during the run; its last lines:\n${op.proc.dumpLogs(30)}`,
+    );
+  });
+  died.catch(() => {});
+  return Promise.race([p, died]);
+}
+
 interface Measured {
   readonly before: Scrape;
   readonly after: Scrape;
@@ -111,7 +122,7 @@ async function measured<T>(
   cpu.begin();
   let result: T;
   try {
-    result = await fn();
+    result = await guard(op, fn());
   } finally {
     clearInterval(sampler);
   }
@@ -324,21 +335,24 @@ async function phaseB(a: BenchArgs, report: Report): Promise<void> {
     cpu.begin();
     let r: WorkflowRunResult;
     try {
-      r = await runWorkflows({
-        client: env.admin,
-        tracker,
-        namespace: NS,
-        agent: AGENT_NAME,
-        prefix: 'rss',
-        count: a.rssWorkflows,
-        steps: a.rssSteps,
-        shape: a.rssShape,
-        podGC: 'Never',
-        concurrency: a.submitConcurrency,
-        mode: 'burst',
-        timeoutMs: a.rssBudgetSeconds * 1000,
-        onProgress: log,
-      });
+      r = await guard(
+        o,
+        runWorkflows({
+          client: env.admin,
+          tracker,
+          namespace: NS,
+          agent: AGENT_NAME,
+          prefix: 'rss',
+          count: a.rssWorkflows,
+          steps: a.rssSteps,
+          shape: a.rssShape,
+          podGC: 'Never',
+          concurrency: a.submitConcurrency,
+          mode: 'burst',
+          timeoutMs: a.rssBudgetSeconds * 1000,
+          onProgress: log,
+        }),
+      );
     } finally {
       clearInterval(sampler);
     }
@@ -436,6 +450,7 @@ async function startOperator(env: BenchCluster, a: BenchArgs, tag: string): Prom
 async function stopOperator(op: BenchOperator | undefined, a: BenchArgs): Promise<void> {
   if (!op) return;
   const code = await op.stop();
+  if (code !== 0) log(`operator exit code ${String(code)}; last lines:\n${op.proc.dumpLogs(30)}`);
   if (a.cpuProf) log(`operator exited (${String(code)}); CPU profile in ${op.diagnosticDir ?? '?'}`);
   const errors = op.proc.lines.filter((l) => l.level >= 50);
   if (errors.length > 0)

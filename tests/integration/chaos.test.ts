@@ -42,7 +42,9 @@ function normalize(wf: Workflow): unknown {
       reason: s.reason,
       outputs: s.outputs,
     })),
-    history: wf.status?.history?.map((h) => [h.type, h.step, h.attempt, h.reason].join('/')),
+    // The same audit entries, none missing and none twice. Their order records when the operator
+    // observed things, which legitimately differs when it was down while steps finished.
+    history: wf.status?.history?.map((h) => [h.type, h.step, h.attempt, h.reason].join('/')).sort(),
     conditions: wf.status?.conditions?.map((c) => [c.type, c.status, c.reason].join('/')).sort(),
   };
 }

@@ -21,9 +21,9 @@ interface Seen {
   headers: IncomingMessage['headers'];
   body: string;
   /** The SNI name the client sent (false when it sent none, as for IP addresses). */
-  servername: string | false;
+  servername: string | false | null;
   /** CN of the client certificate, when one was presented and verified. */
-  clientCN: string | undefined;
+  clientCN: string | string[] | undefined;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void | Promise<void>;
