@@ -12,7 +12,7 @@
 // every object the API server returns), and the other
 // Kubernetes keywords (CEL rules, list types, defaults, bounds) are dropped: they constrain values, not
 // shapes. Subschemas get friendly names from the tables below; types that appear in several CRDs
-// (Condition, RetryPolicy, Backoff, Approvers) are emitted once, in common.ts, after checking that
+// (Condition, RetryPolicy, Backoff, Approvers, AgentApprovalPolicy) are emitted once, in common.ts, after checking that
 // every CRD declares them with the same shape.
 
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
@@ -55,6 +55,8 @@ const TITLES: Readonly<Record<PaddockKind, Readonly<Record<string, string>>>> = 
     'spec.steps[].agentRef': 'AgentRef',
     'spec.steps[].retries': 'RetryPolicy',
     'spec.steps[].retries.backoff': 'Backoff',
+    'spec.steps[].approval': 'AgentApprovalPolicy',
+    'spec.steps[].approval.approvers': 'Approvers',
     'status.phase': 'WorkflowPhase',
     'status.conditions[]': 'Condition',
     'status.steps[]': 'StepStatus',
@@ -78,6 +80,7 @@ const TITLES: Readonly<Record<PaddockKind, Readonly<Record<string, string>>>> = 
 
 /** Types shared by several CRDs, emitted once in common.ts. */
 const COMMON_TYPES: readonly string[] = [
+  'AgentApprovalPolicy',
   'Approvers',
   'Backoff',
   'Condition',
@@ -87,6 +90,8 @@ const COMMON_TYPES: readonly string[] = [
 
 /** Documentation of common types, where the description of their first use would mislead. */
 const COMMON_DOCS: Readonly<Record<string, string>> = {
+  AgentApprovalPolicy:
+    "An approval policy (an Agent's spec.approval, a Workflow step's spec.steps[].approval): how many distinct approvers, who, and how long they have.",
   Approvers:
     'Who may decide an Approval, besides holding the `approve` verb; empty means anyone holding the verb.',
   Backoff: 'Delay before retry n is seconds * factor^(n-1), capped at maxSeconds.',

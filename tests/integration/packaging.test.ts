@@ -139,6 +139,10 @@ function kinds(objs: readonly K8sObject[]): string[] {
   return objs.map((o) => o.kind).sort();
 }
 
+function byKindName(a: K8sObject, b: K8sObject): number {
+  return `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`);
+}
+
 function writeTemp(name: string, content: string): string {
   const path = join(helmHome, name);
   writeFileSync(path, content);
@@ -261,6 +265,17 @@ const sharedDashboard = JSON.parse(
 const crdFiles = readdirSync(CRDS)
   .filter((f) => f.endsWith('.yaml'))
   .sort();
+// The ClusterRoles for people (config/rbac) and the admission policies (config/admission), in both installs.
+const USER_ROLES = ['paddock-approver', 'paddock-editor', 'paddock-viewer'];
+const USER_ROLE_FILES = ['approver_role.yaml', 'editor_role.yaml', 'viewer_role.yaml'];
+const ADMISSION = join(CONFIG, 'admission');
+const admissionFiles = readdirSync(ADMISSION)
+  .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+  .sort();
+const admissionKinds = admissionFiles.flatMap(() => [
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+]);
 
 // --- offline: what renders --------------------------------------------------------------------
 
@@ -272,11 +287,13 @@ describe('kustomize layout (rendered)', () => {
     expect(readdirSync(CRDS).filter((f) => /^kustomization\.(ya?ml|json)$/i.test(f))).toEqual([]);
   });
 
-  it('config/default: CRDs, a restricted namespace, config/rbac and a two-replica operator', () => {
+  it('config/default: CRDs, a restricted namespace, config/rbac, config/admission and a two-replica operator', () => {
     const objs = kustomize(join(CONFIG, 'default'));
     expect(kinds(objs)).toEqual(
       [
         ...crdFiles.map(() => 'CustomResourceDefinition'),
+        ...USER_ROLES.map(() => 'ClusterRole'),
+        ...admissionKinds,
         'ClusterRole',
         'ClusterRoleBinding',
         'Deployment',
@@ -289,7 +306,14 @@ describe('kustomize layout (rendered)', () => {
       ].sort(),
     );
     for (const o of objs) expect(o.metadata.labels?.['app.kubernetes.io/part-of'], o.kind).toBe('paddock');
-    const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'];
+    const clusterScoped = [
+      'Namespace',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'CustomResourceDefinition',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+    ];
     for (const o of objs) {
       if (!clusterScoped.includes(o.kind)) expect(o.metadata.namespace, o.kind).toBe(NS);
     }
@@ -445,11 +469,13 @@ describe('Helm chart (rendered)', () => {
     ok('helm lint (everything)', helm(['lint', '--strict', CHART, '-f', everything]));
   });
 
-  it('renders the operator and nothing optional by default', () => {
+  it('renders the operator, its RBAC and admission policies, and nothing optional by default', () => {
     const objs = render();
     expect(kinds(objs)).toEqual(
       [
         ...crdFiles.map(() => 'CustomResourceDefinition'),
+        ...USER_ROLES.map(() => 'ClusterRole'),
+        ...admissionKinds,
         'ClusterRole',
         'ClusterRoleBinding',
         'Deployment',
@@ -595,7 +621,7 @@ describe('Helm chart (rendered)', () => {
     const objs = render();
     const role = readYaml<V1ClusterRole>(join(CONFIG, 'rbac', 'role.yaml'));
     const leRole = readYaml<V1Role>(join(CONFIG, 'rbac', 'leader_election_role.yaml'));
-    expect(normalizeRules(find<V1ClusterRole & K8sObject>(objs, 'ClusterRole').rules)).toEqual(
+    expect(normalizeRules(find<V1ClusterRole & K8sObject>(objs, 'ClusterRole', OPERATOR).rules)).toEqual(
       normalizeRules(role.rules),
     );
     expect(normalizeRules(find<V1Role & K8sObject>(objs, 'Role').rules)).toEqual(
@@ -609,9 +635,70 @@ describe('Helm chart (rendered)', () => {
     }
     // The kustomize install uses config/rbac itself.
     const kust = kustomize(join(CONFIG, 'default'));
-    expect(normalizeRules(find<V1ClusterRole & K8sObject>(kust, 'ClusterRole').rules)).toEqual(
+    expect(normalizeRules(find<V1ClusterRole & K8sObject>(kust, 'ClusterRole', OPERATOR).rules)).toEqual(
       normalizeRules(role.rules),
     );
+  });
+
+  it('has the ClusterRoles for people of config/rbac, bound to nobody (rbac.userRoles)', () => {
+    const objs = render();
+    const kust = kustomize(join(CONFIG, 'default'));
+    USER_ROLES.forEach((name, i) => {
+      const source = readYaml<V1ClusterRole & K8sObject>(join(CONFIG, 'rbac', USER_ROLE_FILES[i]!));
+      expect(source.metadata.name).toBe(name);
+      for (const installed of [objs, kust]) {
+        const role = find<V1ClusterRole & K8sObject>(installed, 'ClusterRole', name);
+        expect(normalizeRules(role.rules), name).toEqual(normalizeRules(source.rules));
+        expect(role.metadata.labels).toMatchObject(source.metadata.labels ?? {});
+      }
+    });
+    // Only the operator's role is bound.
+    expect(objs.filter((o) => o.kind === 'ClusterRoleBinding').map((o) => o.metadata.name)).toEqual([
+      OPERATOR,
+    ]);
+    // Approving is granted on purpose: never through the built-in roles.
+    const approver = find<V1ClusterRole & K8sObject>(objs, 'ClusterRole', 'paddock-approver');
+    expect(Object.keys(approver.metadata.labels ?? {}).filter((l) => l.includes('aggregate-to'))).toEqual([]);
+    expect(
+      render(['--set', 'rbac.userRoles=false'])
+        .filter((o) => o.kind === 'ClusterRole')
+        .map((o) => o.metadata.name),
+    ).toEqual([OPERATOR]);
+  });
+
+  it('installs exactly the admission policies of config/admission (admission.enabled)', () => {
+    // files/admission is a link to config/admission.
+    const linked = join(CHART, 'files', 'admission');
+    for (const f of admissionFiles)
+      expect(readFileSync(join(linked, f)), f).toEqual(readFileSync(join(ADMISSION, f)));
+    const source = kustomize(ADMISSION);
+    expect(kinds(source)).toEqual([...admissionKinds].sort());
+    const strip = (o: K8sObject) => {
+      const { labels: _labels, ...metadata } = o.metadata;
+      return { ...o, metadata };
+    };
+    const rendered = render().filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy'));
+    expect(rendered.map(strip).sort(byKindName)).toEqual(source.map(strip).sort(byKindName));
+    expect(
+      kustomize(join(CONFIG, 'default'))
+        .filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy'))
+        .map(strip)
+        .sort(byKindName),
+    ).toEqual(source.map(strip).sort(byKindName));
+    // Every policy fails closed and is bound with Deny.
+    for (const o of source) {
+      const spec = (
+        o as K8sObject & {
+          spec: { failurePolicy?: string; validationActions?: string[]; policyName?: string };
+        }
+      ).spec;
+      if (o.kind === 'ValidatingAdmissionPolicy') expect(spec.failurePolicy, o.metadata.name).toBe('Fail');
+      else {
+        expect(spec.validationActions, o.metadata.name).toEqual(['Deny']);
+        expect(spec.policyName).toBe(o.metadata.name);
+      }
+    }
+    expect(kinds(render(['--set', 'admission.enabled=false']))).not.toContain('ValidatingAdmissionPolicy');
   });
 
   it('without leader election: one replica, no Lease Role, no PodDisruptionBudget, no PaddockNoLeader alert', () => {
@@ -775,6 +862,11 @@ describe('installing on a real API server', () => {
         `--as=system:serviceaccount:${NS}:${OPERATOR}`,
       ]).stdout.trim();
     expect(can('watch', 'workflows.paddock.dev')).toBe('yes');
+    // It creates Approvals and writes their status, but can neither decide nor change nor delete one.
+    expect(can('create', 'approvals.paddock.dev')).toBe('yes');
+    expect(can('patch', 'approvals.paddock.dev/status')).toBe('yes');
+    for (const verb of ['approve', 'update', 'patch', 'delete'])
+      expect(can(verb, 'approvals.paddock.dev'), verb).toBe('no');
     // Agents get Secrets through secretKeyRef in their pods; the operator never reads them.
     expect(can('list', 'secrets')).toBe('no');
     expect(can('create', 'clusterrolebindings.rbac.authorization.k8s.io')).toBe('no');

@@ -2,8 +2,8 @@
 // changes to one kind of object map to the keys of another. The manager owns
 // the lifecycle (start, leadership, shutdown); this file owns the wiring.
 import type { Logger } from 'pino';
-import type { Agent, Workflow } from '../api/generated/index.ts';
-import { AGENT, POD, WORKFLOW, type ResourceRef } from '../api/constants.ts';
+import type { Agent, Approval, Workflow } from '../api/generated/index.ts';
+import { AGENT, APPROVAL, POD, WORKFLOW, type ResourceRef } from '../api/constants.ts';
 import { LABEL_AGENT_POD } from '../api/labels.ts';
 import type { Config } from '../config.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -13,6 +13,7 @@ import type { KubeObject } from '../kube/types.ts';
 import { objectKey } from '../kube/types.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { AgentReconciler } from './agent/reconciler.ts';
+import { ApprovalReconciler } from './approval/reconciler.ts';
 import { Controller, type ControllerMetrics } from './controller.ts';
 import type { EventSink } from './events.ts';
 import { createSandboxController, createSandboxInformers } from './sandbox/index.ts';
@@ -45,6 +46,12 @@ export interface RegistryDeps {
   readonly informer: InformerFactory;
 }
 
+function indexByWorkflowOwner(o: {
+  metadata: { ownerReferences?: Array<{ kind: string; uid: string }> };
+}): string[] {
+  return (o.metadata.ownerReferences ?? []).filter((r) => r.kind === 'Workflow').map((r) => r.uid);
+}
+
 /** Workflows that use an Agent: "namespace/agent" -> workflow keys. */
 const INDEX_WORKFLOW_BY_AGENT = 'agent';
 /** Workflows with a step whose pod was refused (quota full, sandbox not ready), by namespace. */
@@ -72,6 +79,11 @@ export function buildControllers(d: RegistryDeps): Controller[] {
     labelSelector: `${LABEL_AGENT_POD}=true`,
     indexes: { [INDEX_BY_OWNER_UID]: indexPodByOwnerUid },
   });
+  const approvals = d.informer<Approval>(APPROVAL, {
+    indexes: { [INDEX_BY_OWNER_UID]: indexByWorkflowOwner },
+  });
+  const approvalStatus = new StatusWriter(d.client);
+  d.metrics.setApprovalSource(() => approvals.list());
   d.metrics.setWorkflowPhaseSource(() => {
     const counts = new Map<string, number>();
     for (const wf of workflows.list()) {
@@ -97,12 +109,15 @@ export function buildControllers(d: RegistryDeps): Controller[] {
       workflows,
       agents,
       pods,
+      approvals,
+      approvalStatus,
       events: d.events,
       status: new StatusWriter(d.client),
       sandbox: d.config.sandbox,
       metrics: {
         podCreated: () => d.metrics.podCreated(),
         stepFinished: (o) => d.metrics.stepFinished(o.outcome, o.reason, o.seconds),
+        approvalResumed: (s) => d.metrics.approvalResumed(s),
       },
     }),
     logger: d.logger,
@@ -125,6 +140,23 @@ export function buildControllers(d: RegistryDeps): Controller[] {
       .map(objectKey),
   );
 
+  // An Approval changed (decided, expired): its Workflow decides whether the step runs.
+  workflowController.watch(approvals, (a) => [`${a.metadata.namespace ?? ''}/${a.spec.workflowRef.name}`]);
+
+  const approvalController = new Controller({
+    name: 'approval',
+    reconciler: new ApprovalReconciler({
+      approvals,
+      status: approvalStatus,
+      events: d.events,
+      metrics: { outcome: (p) => d.metrics.approvalOutcome(p) },
+    }),
+    logger: d.logger,
+    workers: d.config.workers,
+    metrics,
+  });
+  approvalController.watchPrimary(approvals);
+
   const sandboxInformers = createSandboxInformers(d.informer, agents, d.config.watchNamespace);
   const sandboxController = createSandboxController({
     client: d.client,
@@ -140,5 +172,5 @@ export function buildControllers(d: RegistryDeps): Controller[] {
     workflows.byIndex(INDEX_WORKFLOW_CREATE_WAIT, sa.metadata.namespace ?? '').map(objectKey),
   );
 
-  return [agentController, workflowController, sandboxController];
+  return [agentController, workflowController, approvalController, sandboxController];
 }

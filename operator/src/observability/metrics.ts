@@ -69,6 +69,11 @@ export class Metrics {
   private readonly stepDuration: Histogram<'outcome'>;
   private readonly stepOutcomes: Counter<'outcome' | 'reason'>;
   private readonly podsCreated: Counter;
+  private approvalSource:
+    | (() => ReadonlyArray<{ status?: { phase?: string }; metadata: { creationTimestamp?: string } }>)
+    | undefined;
+  private readonly approvalResumeLatency: Histogram;
+  private readonly approvalOutcomes: Counter<'phase'>;
 
   constructor(options: MetricsOptions = {}) {
     this.registry = new Registry();
@@ -236,6 +241,40 @@ export class Metrics {
       registers,
     });
 
+    const pendingApprovals = (): Array<{ metadata: { creationTimestamp?: string } }> =>
+      (self().approvalSource?.() ?? []).filter((a) => (a.status?.phase ?? 'Pending') === 'Pending');
+    new Gauge({
+      name: 'paddock_approvals_pending',
+      help: 'Approvals waiting for decisions.',
+      registers,
+      collect() {
+        this.set(pendingApprovals().length);
+      },
+    });
+    new Gauge({
+      name: 'paddock_approval_oldest_pending_seconds',
+      help: 'Age of the oldest pending Approval (0 when none).',
+      registers,
+      collect() {
+        const ages = pendingApprovals().map(
+          (a) => (Date.now() - Date.parse(a.metadata.creationTimestamp ?? '')) / 1000,
+        );
+        this.set(ages.length ? Math.max(0, ...ages.filter((x) => Number.isFinite(x))) : 0);
+      },
+    });
+    this.approvalResumeLatency = new Histogram({
+      name: 'paddock_approval_resume_seconds',
+      help: 'Time from an Approval being decided to its gated pod being created.',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.approvalOutcomes = new Counter({
+      name: 'paddock_approval_outcomes_total',
+      help: 'Approvals decided, by outcome (Approved, Rejected, Expired, Superseded).',
+      labelNames: ['phase'],
+      registers,
+    });
+
     const buildInfo = new Gauge({
       name: 'paddock_build_info',
       help: 'Always 1; labels carry the operator version and Node.js version.',
@@ -253,6 +292,20 @@ export class Metrics {
   stepFinished(outcome: string, reason: string, seconds: number | undefined): void {
     this.stepOutcomes.inc({ outcome, reason });
     if (seconds !== undefined && outcome !== 'Retried') this.stepDuration.observe({ outcome }, seconds);
+  }
+
+  setApprovalSource(
+    source: () => ReadonlyArray<{ status?: { phase?: string }; metadata: { creationTimestamp?: string } }>,
+  ): void {
+    this.approvalSource = source;
+  }
+
+  approvalResumed(seconds: number): void {
+    this.approvalResumeLatency.observe(seconds);
+  }
+
+  approvalOutcome(phase: string): void {
+    this.approvalOutcomes.inc({ phase });
   }
 
   podCreated(): void {

@@ -5,7 +5,7 @@
  */
 
 import type { ObjectMeta } from '../meta.ts';
-import type { Approvers, Condition, JsonSchemaObject, RetryPolicy } from './common.ts';
+import type { AgentApprovalPolicy, Condition, JsonSchemaObject, RetryPolicy } from './common.ts';
 
 /**
  * Auto runs the agent without a human in the loop. ApprovalRequired gates every step that uses this Agent behind an Approval that people decide (see spec.approval).
@@ -72,6 +72,9 @@ export interface AgentSpec {
    * Secrets exposed to the agent as environment variables, each from one key of a Secret in the Agent's namespace (secretKeyRef). This is the only way secrets reach an agent.
    */
   secrets?: SecretEnvVar[];
+  /**
+   * Approval policy for riskLevel ApprovalRequired. Without it one approval by anyone allowed the `approve` verb on approvals.paddock.dev suffices, and it expires after 24 hours.
+   */
   approval?: AgentApprovalPolicy;
   /**
    * RuntimeClass for stronger isolation where the cluster has one (e.g. gvisor, kata).
@@ -138,23 +141,6 @@ export interface SecretKeySelector {
    * Key within the Secret.
    */
   key: string;
-}
-/**
- * Approval policy for riskLevel ApprovalRequired. Without it one approval by anyone allowed the `approve` verb on approvals.paddock.dev suffices, and it expires after 24 hours.
- */
-export interface AgentApprovalPolicy {
-  /**
-   * Number of distinct approvers needed. Any rejection vetoes.
-   */
-  required?: number;
-  /**
-   * Who may decide, in addition to holding the `approve` RBAC verb on the Approval. Empty means anyone holding the verb. The requester can never approve their own step.
-   */
-  approvers?: Approvers;
-  /**
-   * Time people have to decide before the Approval is Expired and the step fails. At most 30 days.
-   */
-  timeoutSeconds?: number;
 }
 /**
  * The observed state of the Agent, written by the operator.

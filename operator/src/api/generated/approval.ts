@@ -9,9 +9,9 @@ import type { Approvers, Condition } from './common.ts';
 
 export type DecisionValue = 'Approve' | 'Reject';
 /**
- * Pending until decided; Approved, Rejected and Expired are final.
+ * Pending until decided. Approved, Rejected and Expired are final, except that Approved becomes Superseded when what was approved (the Agent, image or inputs) changed before the step ran; a newer Approval (status.supersededBy) then asks again. Superseded is final.
  */
-export type ApprovalPhase = 'Pending' | 'Approved' | 'Rejected' | 'Expired';
+export type ApprovalPhase = 'Pending' | 'Approved' | 'Rejected' | 'Expired' | 'Superseded';
 
 /**
  * Approval is a human decision that gates one step of a Workflow. It records what is asked (agent, its generation, image and a digest of the rendered inputs), the policy, and the decisions, each made with the identity the API server authenticated. Decisions are append-only and a decided Approval is immutable.
@@ -124,13 +124,33 @@ export interface ApprovalStatus {
   observedGeneration?: number;
   phase?: ApprovalPhase;
   /**
-   * Users whose decisions decided the Approval, comma-separated.
+   * The user whose decision decided the Approval (the last approver needed, or the first rejecter).
    */
   decidedBy?: string;
   /**
    * When the Approval left Pending.
    */
   decidedAt?: string;
+  /**
+   * Users whose Approve decisions count towards spec.policy.required, in decision order.
+   */
+  approvedBy?: string[];
+  /**
+   * Users who rejected, in decision order (any rejection vetoes).
+   */
+  rejectedBy?: string[];
+  /**
+   * Name of the newer Approval that replaces this one (phase Superseded).
+   */
+  supersededBy?: string;
+  /**
+   * Machine-readable CamelCase reason for the phase.
+   */
+  reason?: string;
+  /**
+   * Human-readable details of the phase.
+   */
+  message?: string;
   /**
    * Ready, Reconciling, Stalled (kstatus).
    *

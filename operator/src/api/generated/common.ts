@@ -5,6 +5,24 @@
  */
 
 /**
+ * An approval policy (an Agent's spec.approval, a Workflow step's spec.steps[].approval): how many distinct approvers, who, and how long they have.
+ */
+export interface AgentApprovalPolicy {
+  /**
+   * Number of distinct approvers needed. Any rejection vetoes.
+   */
+  required?: number;
+  /**
+   * Who may decide, in addition to holding the `approve` RBAC verb on the Approval. Empty means anyone holding the verb. The requester can never approve their own step.
+   */
+  approvers?: Approvers;
+  /**
+   * Time people have to decide before the Approval is Expired and the step fails. At most 30 days.
+   */
+  timeoutSeconds?: number;
+}
+
+/**
  * Who may decide an Approval, besides holding the `approve` verb; empty means anyone holding the verb.
  */
 export interface Approvers {

@@ -5,7 +5,7 @@
  */
 
 import type { ObjectMeta } from '../meta.ts';
-import type { Condition, RetryPolicy } from './common.ts';
+import type { AgentApprovalPolicy, Condition, RetryPolicy } from './common.ts';
 
 /**
  * Never (default) keeps every pod until the Workflow is deleted (use ttlSecondsAfterFinished); OnPodSuccess deletes a step's pod as soon as the step succeeded, keeping failed pods for debugging; OnWorkflowSuccess deletes all pods once the whole Workflow succeeded; OnWorkflowCompletion deletes all pods once the Workflow finished, whatever its phase.
@@ -36,6 +36,10 @@ export interface Workflow {
  * The run to make.
  */
 export interface WorkflowSpec {
+  /**
+   * The user who asked for this run, copied to its Approvals: the requester can never approve their own step. When set, it must be the authenticated user who creates the Workflow (the paddock-workflow-requester admission policy checks it). Immutable.
+   */
+  requestedBy?: string;
   /**
    * Inputs of the run, any JSON object. Steps read them with {{ inputs.<name> }} in their inputs. Immutable.
    */
@@ -105,6 +109,10 @@ export interface WorkflowStep {
    * When true, a failure of this step (after its retries) does not fail the Workflow, and the steps that depend on it still run.
    */
   continueOnFailure?: boolean;
+  /**
+   * Gates this step behind an Approval even if its Agent is Auto (the same shape as the Agent's spec.approval). Immutable, like every step.
+   */
+  approval?: AgentApprovalPolicy;
 }
 /**
  * The Agent, in the Workflow's namespace, that runs this step.
@@ -166,7 +174,7 @@ export interface StepStatus {
    */
   podName?: string;
   /**
-   * Approval gating this step, for ApprovalRequired agents.
+   * Approval gating this step (ApprovalRequired Agents, or spec.steps[].approval), named <workflow>-<step>-approval-<n>; n grows when an Approval is superseded.
    */
   approvalName?: string;
   startedAt?: string;

@@ -11,6 +11,7 @@
 // are never lost with their pod.
 import type {
   Agent,
+  Approval,
   HistoryEntry,
   StepStatus,
   Workflow,
@@ -18,7 +19,15 @@ import type {
   WorkflowStep,
 } from '../../api/generated/index.ts';
 import { CONDITION_READY, CONDITION_RECONCILING, CONDITION_STALLED } from '../../api/constants.ts';
-import { AGENT_CONTAINER, LABEL_ATTEMPT, LABEL_STEP, podName } from '../../api/labels.ts';
+import {
+  AGENT_CONTAINER,
+  LABEL_ATTEMPT,
+  LABEL_MANAGED_BY,
+  LABEL_STEP,
+  LABEL_WORKFLOW,
+  MANAGED_BY_VALUE,
+  podName,
+} from '../../api/labels.ts';
 import { compileUserSchema, redact, sensitivePaths } from '../../api/schemas.ts';
 import type { SandboxConfig } from '../../config.ts';
 import type { Pod } from '../../kube/core-types.ts';
@@ -56,7 +65,14 @@ export interface EngineInput {
   readonly expectedPods?: ReadonlySet<string>;
   /** Pods the API server confirmed do not exist (asked because the cache lacked them). */
   readonly gonePods?: ReadonlySet<string>;
+  /** Approvals owned by this Workflow, by name. */
+  readonly approvals?: ReadonlyMap<string, Approval>;
+  /** Approvals this operator created recently that the cache has not shown yet. */
+  readonly expectedApprovals?: ReadonlySet<string>;
 }
+
+/** Default time a request for approval stays open (fail closed after). */
+export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 24 * 3600;
 
 export interface PodToCreate {
   readonly step: string;
@@ -84,6 +100,12 @@ export interface AuditRecord {
 export interface EnginePlan {
   readonly status: WorkflowStatus;
   readonly create: PodToCreate[];
+  /** Approvals to request (gated steps that became ready). */
+  readonly createApprovals: Approval[];
+  /** Approvals whose request no longer matches what would run: mark them Superseded. */
+  readonly supersede: Array<{ name: string; by: string; message: string }>;
+  /** Gated pods started after an approval, with when it was decided (for the resume-latency metric). */
+  readonly resumed: Array<{ step: string; decidedAt: string | undefined }>;
   readonly delete: Array<{ name: string; reason: string }>;
   /** Pods the status says exist but the cache lacks: the reconciler asks the API server, then plans again. */
   readonly unknownPods: string[];
@@ -97,6 +119,9 @@ export interface EnginePlan {
 /** Mutable working state for one planning pass. */
 class Plan {
   readonly create: PodToCreate[] = [];
+  readonly createApprovals: Approval[] = [];
+  readonly supersede: Array<{ name: string; by: string; message: string }> = [];
+  readonly resumed: Array<{ step: string; decidedAt: string | undefined }> = [];
   readonly delete: Array<{ name: string; reason: string }> = [];
   readonly unknownPods: string[] = [];
   readonly events: EventInput[] = [];
@@ -225,6 +250,11 @@ export function planWorkflow(input: EngineInput): EnginePlan {
     } else {
       if (deadline !== undefined) plan.wakeAt(startedMs + deadline * 1000);
       advance(plan, wf, graph, steps, input);
+      const all = [...steps.values()];
+      phase =
+        all.some((x) => x.phase === 'WaitingForApproval') && !all.some((x) => x.phase === 'Running')
+          ? 'WaitingForApproval'
+          : 'Running';
       const outcome = workflowOutcome(wf, steps);
       if (outcome) {
         phase = outcome.phase;
@@ -300,6 +330,9 @@ export function planWorkflow(input: EngineInput): EnginePlan {
   return {
     status,
     create: plan.create,
+    createApprovals: plan.createApprovals,
+    supersede: plan.supersede,
+    resumed: plan.resumed,
     delete: plan.delete,
     unknownPods: plan.unknownPods,
     events: plan.events,
@@ -639,6 +672,13 @@ function start(
       return false;
     }
   }
+  const digest = inputsDigest(
+    { generation: agent.metadata.generation ?? 0 },
+    agent.spec.image,
+    rendered.value,
+  );
+  const gate = approvalGate(plan, wf, spec, st, agent, rendered.value, digest, input);
+  if (gate !== 'proceed') return false;
   const name = podName(wf.metadata.name ?? '', spec.name, attempt);
   const pod = buildAgentPod({
     namespace: wf.metadata.namespace ?? '',
@@ -672,6 +712,199 @@ function start(
     agent: agent.metadata.name ?? '',
   });
   return true;
+}
+
+/** The approval policy of a step: its own, else its Agent's when the Agent is ApprovalRequired. */
+export function approvalPolicyOf(
+  spec: WorkflowStep,
+  agent: Agent,
+):
+  | { required: number; approvers?: { users?: string[]; groups?: string[] }; timeoutSeconds?: number }
+  | undefined {
+  const own = (
+    spec as WorkflowStep & {
+      approval?: {
+        required?: number;
+        approvers?: { users?: string[]; groups?: string[] };
+        timeoutSeconds?: number;
+      };
+    }
+  ).approval;
+  if (own)
+    return {
+      required: own.required ?? 1,
+      ...(own.approvers ? { approvers: own.approvers } : {}),
+      ...(own.timeoutSeconds ? { timeoutSeconds: own.timeoutSeconds } : {}),
+    };
+  if (agent.spec.riskLevel !== 'ApprovalRequired') return undefined;
+  const a = agent.spec.approval;
+  return {
+    required: a?.required ?? 1,
+    ...(a?.approvers ? { approvers: a.approvers } : {}),
+    ...(a?.timeoutSeconds ? { timeoutSeconds: a.timeoutSeconds } : {}),
+  };
+}
+
+export function approvalName(workflow: string, step: string, seq: number): string {
+  return `${workflow}-${step}-approval-${seq}`;
+}
+
+/**
+ * Decides whether a gated step may start now. An Approval binds to a digest of
+ * the Agent generation, image and rendered inputs: if any of them changed since
+ * it was requested, it is superseded and a new one requested (DESIGN §4).
+ */
+function approvalGate(
+  plan: Plan,
+  wf: Workflow,
+  spec: WorkflowStep,
+  st: StepStatus,
+  agent: Agent,
+  rendered: unknown,
+  digest: string,
+  input: EngineInput,
+): 'proceed' | 'wait' | 'failed' {
+  const policy = approvalPolicyOf(spec, agent);
+  if (!policy) return 'proceed';
+  const wfName = wf.metadata.name ?? '';
+  const seq = st.approvalName ? Number(/-approval-(\d+)$/.exec(st.approvalName)?.[1] ?? '0') : 0;
+  const current = st.approvalName ? input.approvals?.get(st.approvalName) : undefined;
+  const request = (next: number, why: string): 'wait' => {
+    const name = approvalName(wfName, spec.name, next);
+    const timeout = policy.timeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS;
+    const requestedBy = (wf.spec as { requestedBy?: string }).requestedBy;
+    plan.createApprovals.push({
+      apiVersion: 'paddock.dev/v1alpha1',
+      kind: 'Approval',
+      metadata: {
+        name,
+        namespace: wf.metadata.namespace ?? '',
+        labels: { [LABEL_WORKFLOW]: wfName, [LABEL_STEP]: spec.name, [LABEL_MANAGED_BY]: MANAGED_BY_VALUE },
+        ownerReferences: [
+          {
+            apiVersion: 'paddock.dev/v1alpha1',
+            kind: 'Workflow',
+            name: wfName,
+            uid: wf.metadata.uid ?? '',
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      spec: {
+        workflowRef: { name: wfName, ...(wf.metadata.uid ? { uid: wf.metadata.uid } : {}) },
+        step: spec.name,
+        request: {
+          agent: agent.metadata.name ?? '',
+          agentGeneration: agent.metadata.generation ?? 0,
+          image: agent.spec.image,
+          ...(agent.spec.capabilities?.length ? { capabilities: agent.spec.capabilities } : {}),
+          inputs: (agent.spec.inputsSchema ? redact(rendered, agent.spec.inputsSchema) : rendered) as Record<
+            string,
+            unknown
+          >,
+          digest,
+        },
+        policy: {
+          required: policy.required,
+          ...(policy.approvers ? { approvers: policy.approvers } : {}),
+          expiresAt: metaTime(new Date(plan.nowMs + timeout * 1000)),
+        },
+        ...(requestedBy ? { requestedBy } : {}),
+      },
+    } as Approval);
+    st.phase = 'WaitingForApproval';
+    st.approvalName = name;
+    st.reason = 'WaitingForApproval';
+    st.message = `waiting for ${policy.required} approval(s) on Approval ${name}`;
+    plan.record('ApprovalRequested', {
+      step: spec.name,
+      reason: why,
+      message: `Approval ${name}: ${st.message}`,
+      agent: agent.metadata.name ?? '',
+    });
+    return 'wait';
+  };
+
+  if (!st.approvalName) return request(1, 'GatedStep');
+  if (!current) {
+    if (input.expectedApprovals?.has(st.approvalName)) return 'wait';
+    // It existed (the status names it) and is gone: someone deleted the request. Fail closed.
+    finish(
+      plan,
+      st,
+      spec,
+      'Failed',
+      'ApprovalDeleted',
+      `Approval ${st.approvalName} was deleted before it was decided`,
+      input,
+    );
+    return 'failed';
+  }
+  const phase = current.status?.phase ?? 'Pending';
+  const req = current.spec.request;
+  const changed =
+    req.digest !== digest ||
+    req.agentGeneration !== (agent.metadata.generation ?? 0) ||
+    req.image !== agent.spec.image;
+  if (phase === 'Superseded' || (changed && (phase === 'Pending' || phase === 'Approved'))) {
+    const next = approvalName(wfName, spec.name, seq + 1);
+    if (phase !== 'Superseded') {
+      const what =
+        req.image !== agent.spec.image
+          ? 'image'
+          : req.agentGeneration !== (agent.metadata.generation ?? 0)
+            ? 'Agent generation'
+            : 'rendered inputs';
+      plan.supersede.push({
+        name: current.metadata.name ?? '',
+        by: next,
+        message: `the ${what} changed after the request; superseded by ${next}`,
+      });
+      plan.record('ApprovalSuperseded', {
+        step: spec.name,
+        reason: 'RequestChanged',
+        message: `Approval ${current.metadata.name ?? ''}: the ${what} changed; requesting ${next}`,
+        warning: true,
+      });
+    }
+    return request(seq + 1, 'RequestChanged');
+  }
+  if (phase === 'Approved') {
+    if (st.phase === 'WaitingForApproval') {
+      plan.record('StepApproved', {
+        step: spec.name,
+        reason: 'Approved',
+        message: current.status?.decidedBy ? `approved (last by ${current.status.decidedBy})` : 'approved',
+      });
+      plan.resumed.push({ step: spec.name, decidedAt: current.status?.decidedAt });
+    }
+    return 'proceed';
+  }
+  if (phase === 'Rejected') {
+    const msg =
+      (current.status as { message?: string } | undefined)?.message ??
+      `rejected by ${current.status?.decidedBy ?? 'an approver'}`;
+    finish(plan, st, spec, 'Failed', 'Rejected', `Approval ${current.metadata.name ?? ''}: ${msg}`, input);
+    return 'failed';
+  }
+  if (phase === 'Expired') {
+    finish(
+      plan,
+      st,
+      spec,
+      'Failed',
+      'ApprovalExpired',
+      `Approval ${current.metadata.name ?? ''} expired before enough approvals`,
+      input,
+    );
+    return 'failed';
+  }
+  // Pending: keep waiting; the Approval controller marks it Expired at its deadline.
+  st.phase = 'WaitingForApproval';
+  const exp = current.spec.policy.expiresAt ? Date.parse(current.spec.policy.expiresAt) : undefined;
+  if (exp !== undefined) plan.wakeAt(exp);
+  return 'wait';
 }
 
 /**

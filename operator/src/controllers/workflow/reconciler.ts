@@ -4,8 +4,8 @@
 //   2. write status once (server-side apply), so outcomes are persisted;
 //   3. delete pods (timeouts, cancellation, podGC) — only after step 2;
 //   4. Events, audit lines, metrics.
-import type { Agent, Workflow } from '../../api/generated/index.ts';
-import { POD, WORKFLOW } from '../../api/constants.ts';
+import type { Agent, Approval, Workflow } from '../../api/generated/index.ts';
+import { APPROVAL, POD, WORKFLOW } from '../../api/constants.ts';
 import { LABEL_WORKFLOW } from '../../api/labels.ts';
 import type { SandboxConfig } from '../../config.ts';
 import type { KubeClient } from '../../kube/client.ts';
@@ -26,6 +26,8 @@ export const INDEX_BY_OWNER_UID = 'owner-uid';
 export interface WorkflowMetricsSink {
   podCreated(namespace: string): void;
   stepFinished(outcome: StepOutcome): void;
+  /** Seconds from an approval's decision to its gated pod being created. */
+  approvalResumed?(seconds: number): void;
 }
 
 export interface WorkflowReconcilerDeps {
@@ -33,10 +35,13 @@ export interface WorkflowReconcilerDeps {
   readonly workflows: Informer<Workflow>;
   readonly agents: Informer<Agent>;
   readonly pods: Informer<Pod>;
+  readonly approvals?: Informer<Approval>;
   readonly events: EventSink;
   readonly status: StatusWriter;
   readonly sandbox: SandboxConfig;
   readonly metrics?: WorkflowMetricsSink;
+  /** Writes Approval status (to mark superseded requests); shared with the Approval controller. */
+  readonly approvalStatus?: StatusWriter;
   readonly now?: () => Date;
 }
 
@@ -44,6 +49,8 @@ export class WorkflowReconciler implements Reconciler {
   private readonly deps: WorkflowReconcilerDeps;
   /** Pods we created, by name, with when: the cache may show them a moment later. */
   private readonly expectations = new Map<string, number>();
+  /** Approvals we created, by name, with when. */
+  private readonly approvalExpectations = new Map<string, number>();
   /** Consecutive quota refusals per "namespace/workflow/step", for the retry backoff. */
   private readonly quotaRefusals = new Map<string, number>();
 
@@ -72,7 +79,26 @@ export class WorkflowReconciler implements Reconciler {
         .map((p) => [p.metadata.name ?? '', p] as const),
     );
     const expectedPods = this.pendingExpectations(pods, now.getTime());
-    const input = { workflow: wf, agents, pods, now, sandbox: this.deps.sandbox, expectedPods };
+    const approvals = new Map(
+      (this.deps.approvals?.byIndex(INDEX_BY_OWNER_UID, wf.metadata.uid ?? '') ?? []).map(
+        (a) => [a.metadata.name ?? '', a] as const,
+      ),
+    );
+    const expectedApprovals = new Set<string>();
+    for (const [name, at] of this.approvalExpectations) {
+      if (approvals.has(name) || now.getTime() - at > CACHE_LAG_MS) this.approvalExpectations.delete(name);
+      else expectedApprovals.add(name);
+    }
+    const input = {
+      workflow: wf,
+      agents,
+      pods,
+      now,
+      sandbox: this.deps.sandbox,
+      expectedPods,
+      approvals,
+      expectedApprovals,
+    };
     let plan = planWorkflow(input);
     if (plan.unknownPods.length > 0) {
       // The status names pods the cache lacks and we did not just create: ask the API server
@@ -105,6 +131,15 @@ export class WorkflowReconciler implements Reconciler {
       return;
     }
 
+    // Approval requests first: a step shows WaitingForApproval only once its request exists.
+    for (const a of plan.createApprovals) {
+      try {
+        await this.deps.client.create(APPROVAL, a);
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+      }
+      this.approvalExpectations.set(a.metadata.name ?? '', now.getTime());
+    }
     const { status, requeueMs, failedStarts } = await this.createPods(plan, wf, now, ctx);
     let requeueAfterMs = plan.requeueAfterMs;
     if (requeueMs !== undefined)
@@ -114,6 +149,23 @@ export class WorkflowReconciler implements Reconciler {
       await this.deps.status.apply<Workflow>(WORKFLOW, wf, status);
     }
 
+    for (const sup of plan.supersede) {
+      const current = approvals.get(sup.name);
+      if (!current || !this.deps.approvalStatus) continue;
+      // The whole status, changed where superseding changes it: server-side apply drops the
+      // fields a manager stops sending, and the Approval controller writes as the same manager.
+      await this.deps.approvalStatus.apply<Approval>(APPROVAL, current, {
+        ...(current.status ?? {}),
+        phase: 'Superseded',
+        supersededBy: sup.by,
+        reason: 'RequestChanged',
+        message: sup.message,
+      });
+    }
+    for (const r of plan.resumed) {
+      if (r.decidedAt)
+        this.deps.metrics?.approvalResumed?.(Math.max(0, (now.getTime() - Date.parse(r.decidedAt)) / 1000));
+    }
     for (const d of plan.delete) {
       try {
         await this.deps.client.delete(POD, ns, d.name, { propagationPolicy: 'Background' });

@@ -1,0 +1,159 @@
+// An Approval's verdict from its decisions, policy and the time. Pure.
+//
+// Who may decide is enforced by the API server (ValidatingAdmissionPolicy in
+// config/admission: the decision's user is the authenticated caller, who holds
+// the `approve` verb, is in the approver users/groups, and is not the
+// requester). This function counts what was admitted, and re-checks what it
+// can (users list, requester) as defence in depth.
+import type { Approval, ApprovalStatus, Decision } from '../../api/generated/index.ts';
+
+export type ApprovalPhase = 'Pending' | 'Approved' | 'Rejected' | 'Expired' | 'Superseded';
+export const TERMINAL_APPROVAL: ReadonlySet<string> = new Set([
+  'Approved',
+  'Rejected',
+  'Expired',
+  'Superseded',
+]);
+
+export interface Verdict {
+  readonly phase: ApprovalPhase;
+  readonly approvedBy: string[];
+  readonly rejectedBy: string[];
+  readonly decidedBy?: string;
+  readonly decidedAt?: string;
+  readonly reason: string;
+  readonly message: string;
+  /** When to look again (expiry), if still pending. */
+  readonly recheckAt?: number;
+  /** Decisions that do not count (and why), for Events. */
+  readonly ignored: Array<{ user: string; why: string }>;
+}
+
+export function decide(approval: Approval, nowMs: number): Verdict {
+  const current = approval.status?.phase as ApprovalPhase | undefined;
+  const decisions: readonly Decision[] = approval.spec.decisions ?? [];
+  const policy = approval.spec.policy;
+  const required = Math.max(1, policy.required);
+  const users = policy.approvers?.users ?? [];
+  const requester = approval.spec.requestedBy;
+  const ignored: Array<{ user: string; why: string }> = [];
+  const approvedBy: string[] = [];
+  const rejectedBy: string[] = [];
+  let lastApproveAt: string | undefined;
+  let firstReject: Decision | undefined;
+  for (const d of decisions) {
+    if (d.decision === 'Approve') {
+      if (requester && d.user === requester) {
+        ignored.push({ user: d.user, why: 'the requester cannot approve their own request' });
+        continue;
+      }
+      // Group-only policies are checked at admission (the decision carries no groups).
+      if (users.length > 0 && !users.includes(d.user) && (policy.approvers?.groups ?? []).length === 0) {
+        ignored.push({ user: d.user, why: 'not among spec.policy.approvers.users' });
+        continue;
+      }
+      if (!approvedBy.includes(d.user)) approvedBy.push(d.user);
+      lastApproveAt = d.at ?? lastApproveAt;
+    } else {
+      if (!rejectedBy.includes(d.user)) rejectedBy.push(d.user);
+      firstReject ??= d;
+    }
+  }
+  // A decided Approval keeps its verdict (the API server also refuses new decisions on it).
+  if (current && TERMINAL_APPROVAL.has(current)) {
+    return {
+      phase: current,
+      approvedBy,
+      rejectedBy,
+      ...(approval.status?.decidedBy ? { decidedBy: approval.status.decidedBy } : {}),
+      ...(approval.status?.decidedAt ? { decidedAt: approval.status.decidedAt } : {}),
+      reason: (approval.status as { reason?: string } | undefined)?.reason ?? current,
+      message: (approval.status as { message?: string } | undefined)?.message ?? '',
+      ignored,
+    };
+  }
+  if (firstReject) {
+    return {
+      phase: 'Rejected',
+      approvedBy,
+      rejectedBy,
+      decidedBy: firstReject.user,
+      ...(firstReject.at ? { decidedAt: firstReject.at } : {}),
+      reason: 'Rejected',
+      message: `rejected by ${firstReject.user}${firstReject.comment ? `: ${firstReject.comment}` : ''}`,
+      ignored,
+    };
+  }
+  if (approvedBy.length >= required) {
+    return {
+      phase: 'Approved',
+      approvedBy,
+      rejectedBy,
+      decidedBy: approvedBy[approvedBy.length - 1]!,
+      ...(lastApproveAt ? { decidedAt: lastApproveAt } : {}),
+      reason: 'Approved',
+      message: `approved by ${approvedBy.join(', ')} (${approvedBy.length} of ${required} required)`,
+      ignored,
+    };
+  }
+  const expires = policy.expiresAt ? Date.parse(policy.expiresAt) : Number.POSITIVE_INFINITY;
+  if (nowMs >= expires) {
+    return {
+      phase: 'Expired',
+      approvedBy,
+      rejectedBy,
+      decidedAt: new Date(expires).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      reason: 'Expired',
+      message: `expired at ${policy.expiresAt ?? ''} with ${approvedBy.length} of ${required} approvals`,
+      ignored,
+    };
+  }
+  return {
+    phase: 'Pending',
+    approvedBy,
+    rejectedBy,
+    reason: 'WaitingForDecisions',
+    message: `${approvedBy.length} of ${required} approvals${policy.expiresAt ? `; expires at ${policy.expiresAt}` : ''}`,
+    ...(Number.isFinite(expires) ? { recheckAt: expires } : {}),
+    ignored,
+  };
+}
+
+/** The status to write for a verdict. */
+export function approvalStatus(
+  approval: Approval,
+  v: Verdict,
+  nowIso: string,
+): ApprovalStatus & Record<string, unknown> {
+  const ready = v.phase === 'Approved';
+  const decided = v.phase !== 'Pending';
+  const prev = approval.status?.conditions ?? [];
+  const cond = (type: string, status: 'True' | 'False', reason: string, message: string) => {
+    const old = prev.find((c) => c.type === type);
+    return {
+      type,
+      status,
+      observedGeneration: approval.metadata.generation,
+      lastTransitionTime: old && old.status === status ? old.lastTransitionTime : nowIso,
+      reason,
+      message,
+    };
+  };
+  return {
+    observedGeneration: approval.metadata.generation,
+    phase: v.phase,
+    ...(v.decidedBy ? { decidedBy: v.decidedBy } : {}),
+    ...(v.decidedAt ? { decidedAt: v.decidedAt } : {}),
+    approvedBy: v.approvedBy,
+    rejectedBy: v.rejectedBy,
+    reason: v.reason,
+    message: v.message,
+    ...(approval.status && 'supersededBy' in approval.status
+      ? { supersededBy: (approval.status as { supersededBy?: string }).supersededBy }
+      : {}),
+    conditions: [
+      cond('Ready', ready ? 'True' : 'False', v.reason, v.message),
+      cond('Decided', decided ? 'True' : 'False', v.reason, v.message),
+    ],
+  };
+}

@@ -1,0 +1,110 @@
+// Approval reconciler: turns admitted decisions into a verdict (status), marks
+// Approvals Expired on time (fail closed), and records each decision as an
+// Event and an audit line with the user the API server authenticated.
+import type { Approval } from '../../api/generated/index.ts';
+import { APPROVAL } from '../../api/constants.ts';
+import type { Informer } from '../../kube/informer.ts';
+import { audit } from '../../observability/logger.ts';
+import { metaTime } from '../conditions.ts';
+import type { ReconcileContext, ReconcileResult, Reconciler } from '../controller.ts';
+import type { EventSink } from '../events.ts';
+import type { StatusWriter } from '../status-writer.ts';
+import { stableJson } from '../status-writer.ts';
+import { approvalStatus, decide } from './decide.ts';
+
+export interface ApprovalMetricsSink {
+  outcome(phase: string): void;
+}
+
+export interface ApprovalReconcilerDeps {
+  readonly approvals: Informer<Approval>;
+  readonly status: StatusWriter;
+  readonly events: EventSink;
+  readonly metrics?: ApprovalMetricsSink;
+  readonly now?: () => Date;
+}
+
+export class ApprovalReconciler implements Reconciler {
+  private readonly deps: ApprovalReconcilerDeps;
+
+  constructor(deps: ApprovalReconcilerDeps) {
+    this.deps = deps;
+  }
+
+  async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
+    const approval = this.deps.approvals.get(key);
+    if (!approval || approval.metadata.deletionTimestamp) {
+      this.deps.status.forgetKey(key);
+      return;
+    }
+    if (this.deps.status.cacheBehind(approval)) return;
+    const now = (this.deps.now ?? (() => new Date()))();
+    const verdict = decide(approval, now.getTime());
+    const status = approvalStatus(approval, verdict, metaTime(now));
+    const requeue =
+      verdict.recheckAt !== undefined
+        ? { requeueAfterMs: Math.max(0, verdict.recheckAt - now.getTime()) }
+        : undefined;
+    const same = approval.status !== undefined && stableJson(approval.status) === stableJson(status);
+    if (same || this.deps.status.isPending(approval, status)) return requeue;
+    await this.deps.status.apply<Approval>(APPROVAL, approval, status);
+
+    const ns = approval.metadata.namespace;
+    const base = {
+      namespace: ns,
+      approval: approval.metadata.name,
+      workflow: approval.spec.workflowRef.name,
+      step: approval.spec.step,
+    };
+    // Decisions not yet reflected in the previous status: one Event each, naming the user.
+    const prevApproved = new Set(
+      (approval.status as { approvedBy?: string[] } | undefined)?.approvedBy ?? [],
+    );
+    const prevRejected = new Set(
+      (approval.status as { rejectedBy?: string[] } | undefined)?.rejectedBy ?? [],
+    );
+    for (const d of approval.spec.decisions ?? []) {
+      const seen = d.decision === 'Approve' ? prevApproved.has(d.user) : prevRejected.has(d.user);
+      if (seen) continue;
+      this.deps.events.record(approval, {
+        type: d.decision === 'Approve' ? 'Normal' : 'Warning',
+        reason: d.decision === 'Approve' ? 'DecisionApprove' : 'DecisionReject',
+        action: 'Decide',
+        note: `${d.user} decided ${d.decision}${d.comment ? `: ${d.comment}` : ''}`.slice(0, 1024),
+      });
+      audit(ctx.logger, {
+        ...base,
+        event: 'approval.decision',
+        user: d.user,
+        reason: d.decision,
+        message: d.comment ?? '',
+      });
+    }
+    for (const i of verdict.ignored) {
+      this.deps.events.record(approval, {
+        type: 'Warning',
+        reason: 'DecisionIgnored',
+        action: 'Decide',
+        note: `${i.user}: ${i.why}`,
+      });
+    }
+    const before = approval.status?.phase ?? 'Pending';
+    if (verdict.phase !== before) {
+      this.deps.metrics?.outcome(verdict.phase);
+      this.deps.events.record(approval, {
+        type: verdict.phase === 'Approved' ? 'Normal' : 'Warning',
+        reason: verdict.phase,
+        action: 'Decide',
+        note: verdict.message.slice(0, 1024),
+      });
+      audit(ctx.logger, {
+        ...base,
+        event: `approval.${verdict.phase.toLowerCase()}`,
+        user: verdict.decidedBy,
+        reason: verdict.reason,
+        message: verdict.message,
+      });
+    }
+    return requeue;
+  }
+}
