@@ -17,6 +17,7 @@ import type { KubeObject } from '../operator/src/kube/types.ts';
 import {
   apiServerCost,
   CpuMeter,
+  machineBusyCores,
   operatorCost,
   type ApiServerCost,
   type OperatorCost,
@@ -45,6 +46,8 @@ const NS = 'bench';
 const RAW_NS = 'bench-raw';
 const AGENT_NAME = 'sim';
 const REPORTS = join(REPO_ROOT, 'bench', 'reports');
+/** Other processes may use this much CPU before the machine counts as busy. */
+const QUIET_CORES = 0.3;
 
 function log(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -86,8 +89,9 @@ async function apiServerScrape(env: BenchCluster): Promise<Scrape> {
 }
 
 /** Fails fast, with the operator's last log lines, if the operator dies while `p` runs. */
-function guard<T>(op: BenchOperator, p: Promise<T>): Promise<T> {
+function guard<T>(op: BenchOperator, p: Promise<T>, onDeath?: () => void): Promise<T> {
   const died = op.proc.waitExit().then((code) => {
+    onDeath?.();
     throw new Error(
       `operator exited (code ${String(code)}) during the run; its last lines:\n${op.proc.dumpLogs(30)}`,
     );
@@ -112,6 +116,7 @@ interface Measured {
 async function measured<T>(
   env: BenchCluster,
   op: BenchOperator,
+  tracker: Tracker,
   fn: () => Promise<T>,
 ): Promise<[T, Measured]> {
   const before = await op.settle();
@@ -122,7 +127,7 @@ async function measured<T>(
   cpu.begin();
   let result: T;
   try {
-    result = await guard(op, fn());
+    result = await guard(op, fn(), () => tracker.abort('the operator exited'));
   } finally {
     clearInterval(sampler);
   }
@@ -157,10 +162,27 @@ async function objectSizes(
   return out;
 }
 
+/**
+ * This is a 2-core machine: anything else running (tests, builds) shows up directly in the
+ * numbers. Waits (bounded) until the machine is idle and records what it saw.
+ */
+async function waitQuiet(a: BenchArgs, report: Report, what: string): Promise<void> {
+  const deadline = Date.now() + a.waitQuietSeconds * 1000;
+  let busy = await machineBusyCores(3000);
+  while (busy > QUIET_CORES && Date.now() < deadline) {
+    log(`machine busy (${round(busy, 2)} cores used by other processes); waiting before ${what}`);
+    await sleep(10_000);
+    busy = await machineBusyCores(3000);
+  }
+  report.environment.busyCoresBefore[what] = round(busy, 2);
+  if (busy > QUIET_CORES) log(`WARNING: starting ${what} on a busy machine (${round(busy, 2)} cores)`);
+}
+
 async function phaseA(a: BenchArgs, report: Report): Promise<void> {
   const phases = report.phases;
   const wanted = ['latency', 'sustained', 'throughput', 'raw'].some((p) => !a.skip.has(p));
   if (!wanted) return;
+  await waitQuiet(a, report, 'cluster A');
   log(`starting cluster A (${a.nodes} KWOK nodes)`);
   const env = await startCluster({ nodes: a.nodes, apiServerArgs: a.apiServerArgs, log });
   report.environment.kubeVersion = env.kubeVersion;
@@ -196,7 +218,7 @@ async function phaseA(a: BenchArgs, report: Report): Promise<void> {
       mode: WorkflowRunOptions['mode'],
       intervalMs?: number,
     ): Promise<RunBlock> => {
-      const [r, m] = await measured(env, o, () =>
+      const [r, m] = await measured(env, o, tracker, () =>
         runWorkflows({ ...common, prefix, count, mode, ...(intervalMs ? { intervalMs } : {}) }),
       );
       return runBlock(r, operatorCost(m.before, m.after, r.completedSteps), m);
@@ -250,7 +272,7 @@ async function phaseA(a: BenchArgs, report: Report): Promise<void> {
       await waitDefaultServiceAccount(env.admin, RAW_NS);
       const rawTracker = new Tracker(env.admin, RAW_NS, '');
       await rawTracker.start(false);
-      const [r, m] = await measured(env, o, () =>
+      const [r, m] = await measured(env, o, rawTracker, () =>
         runRawPods({
           client: env.admin,
           tracker: rawTracker,
@@ -352,6 +374,7 @@ async function phaseB(a: BenchArgs, report: Report): Promise<void> {
           timeoutMs: a.rssBudgetSeconds * 1000,
           onProgress: log,
         }),
+        () => tracker.abort('the operator exited'),
       );
     } finally {
       clearInterval(sampler);
@@ -371,7 +394,9 @@ async function phaseB(a: BenchArgs, report: Report): Promise<void> {
     // the samples taken once every Workflow existed, evaluated at the target.
     const late = samples.filter((s) => s.workflows >= a.rssWorkflows && s.pods > 0);
     const fit = linearFit(late.map((s) => [s.pods, s.rss] as const));
-    const complete = podsCached >= targetPods && !r.timedOut;
+    // Measured (not extrapolated) once every Workflow and every pod is in the cache, even if
+    // some Workflows are still finishing when the budget ends.
+    const complete = podsCached >= targetPods && wfsCached >= a.rssWorkflows;
     report.phases.rss = {
       workflowsTarget: a.rssWorkflows,
       podsTarget: targetPods,
@@ -398,6 +423,7 @@ async function phaseB(a: BenchArgs, report: Report): Promise<void> {
       rssAtTargetBytes: complete ? rssEnd : Math.round(fit.a + fit.b * targetPods),
       samples: samples.map((s) => ({ ...s, rss: Math.round(s.rss) })),
       cpuByProcess: cpuUse,
+      operator: operatorCost(idleScrape, end, r.completedSteps),
       ...(heapSnapshot ? { heapSnapshot } : {}),
     };
     await tracker.stop();
@@ -465,6 +491,8 @@ function checkExperiments(names: readonly string[]): void {
 }
 
 async function main(): Promise<void> {
+  // A stray rejection must not kill the bench before it has stopped its clusters.
+  process.on('unhandledRejection', (err) => log(`unhandled rejection: ${String(err)}`));
   const extra = (process.env['BENCH_ARGS'] ?? '').split(/\s+/).filter(Boolean);
   let a: BenchArgs | undefined;
   try {
@@ -490,6 +518,7 @@ async function main(): Promise<void> {
       kubeVersion: 'unknown',
       apiServerArgs: a.apiServerArgs,
       operatorArgs: [],
+      busyCoresBefore: {},
     },
     phases: {},
     verdicts: [],

@@ -257,3 +257,11 @@ export function apiServerCost(before: Scrape, after: Scrape): ApiServerCost {
     ),
   };
 }
+
+/** Cores busy on the whole machine, averaged over `ms`. */
+export async function machineBusyCores(ms: number): Promise<number> {
+  const b0 = machineBusySeconds();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  return (machineBusySeconds() - b0) / ((performance.now() - t0) / 1000);
+}

@@ -31,6 +31,7 @@ export interface BenchArgs {
   experiments: string[];
   skip: Set<string>;
   label: string;
+  waitQuietSeconds: number;
 }
 
 export const USAGE = `Usage: node bench/run.ts [flags]     (make bench ARGS="...")
@@ -66,6 +67,7 @@ Both:
   --timeout SECONDS        per phase (default 900)
   --small                  quick preset: 30x3 burst, 5 paced, 20 s sustained, 100x10 RSS
   --label TEXT             free text stored in the report
+  --wait-quiet SECONDS     before each cluster, wait up to this long for the machine to be idle (default 300)
   -h, --help`;
 
 export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
@@ -100,6 +102,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
       skip: { type: 'string' },
       small: { type: 'boolean' },
       label: { type: 'string' },
+      'wait-quiet': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -153,5 +156,6 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
     experiments: values.experiment ?? [],
     skip,
     label: values.label ?? '',
+    waitQuietSeconds: int('wait-quiet', values['wait-quiet'], 300),
   };
 }

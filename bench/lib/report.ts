@@ -49,6 +49,8 @@ export interface Report {
     kubeVersion: string;
     apiServerArgs: readonly string[];
     operatorArgs: readonly string[];
+    /** Machine CPU busy (cores) just before each cluster started: should be ~0. */
+    busyCoresBefore: Record<string, number>;
   };
   phases: {
     /** One workflow at a time: the latency floor. */
@@ -104,6 +106,7 @@ export interface Report {
         sockets: number;
       }>;
       cpuByProcess: CpuUse;
+      operator: OperatorCost;
       heapSnapshot?: string;
     };
   };
@@ -434,6 +437,22 @@ export function printReport(r: Report): void {
     ]),
   );
   for (const v of r.verdicts) if (v.note) out.push(`  - ${v.target}: ${v.note}`);
+  const noisy: string[] = [];
+  for (const [name, c] of [
+    ['paced', latency?.cpuByProcess],
+    ['sustained', sustained?.cpuByProcess],
+    ['burst', throughput?.cpuByProcess],
+    ['raw', raw?.cpuByProcess],
+    ['rss', rss?.cpuByProcess],
+  ] as const) {
+    const other = c?.cores['other'];
+    if (other !== undefined && other > 0.25) noisy.push(`${name}: ${other} cores`);
+  }
+  if (noisy.length)
+    out.push(
+      '',
+      `WARNING: other processes used CPU during: ${noisy.join('; ')}. On 2 cores that distorts every number of those phases.`,
+    );
   if (r.error) out.push('', `ERROR: ${r.error}`);
   process.stdout.write(`${out.join('\n')}\n`);
 }

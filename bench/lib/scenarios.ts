@@ -59,6 +59,7 @@ export class Tracker {
   private readonly podWatch: WatchRecorder<Pod>;
   private readonly wfWatch: WatchRecorder<Workflow>;
   private wake: (() => void) | undefined;
+  private abortReason: string | undefined;
 
   /** `podSelector` "" follows every pod of the namespace (the raw reference's bare pods). */
   constructor(client: KubeClient, namespace: string, podSelector = `${LABEL_AGENT_POD}=true`) {
@@ -110,6 +111,16 @@ export class Tracker {
     }
   }
 
+  /** Stops every wait (the run is being torn down, e.g. the operator died). */
+  abort(reason: string): void {
+    this.abortReason = reason;
+    this.poke();
+  }
+
+  get aborted(): boolean {
+    return this.abortReason !== undefined;
+  }
+
   private poke(): void {
     const w = this.wake;
     this.wake = undefined;
@@ -120,6 +131,7 @@ export class Tracker {
   async until(pred: () => boolean, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (!pred()) {
+      if (this.abortReason !== undefined) throw new Error(`run aborted: ${this.abortReason}`);
       const left = deadline - Date.now();
       if (left <= 0) return false;
       const err = this.podWatch.error ?? this.wfWatch.error;
@@ -220,12 +232,16 @@ export async function runWorkflows(o: WorkflowRunOptions): Promise<WorkflowRunRe
       const interval = o.intervalMs ?? 1000;
       const t0 = performance.now();
       const inflight: Array<Promise<void>> = [];
-      for (let i = 0; i < names.length; i++) {
+      const errors: unknown[] = [];
+      for (let i = 0; i < names.length && !o.tracker.aborted; i++) {
         const wait = t0 + i * interval - performance.now();
         if (wait > 0) await sleep(wait);
-        inflight.push(submit(names[i]!));
+        // Open loop: never wait for a create here, but never lose its error either.
+        inflight.push(submit(names[i]!).catch((err: unknown) => void errors.push(err)));
       }
       await Promise.all(inflight);
+      if (errors.length > 0)
+        throw errors[0] instanceof Error ? errors[0] : new Error('workflow create failed');
       timedOut = !(await o.tracker.until(() => o.tracker.terminal - base >= o.count, deadline - Date.now()));
     } else {
       await pool(names, o.concurrency, submit);

@@ -3,26 +3,10 @@
 // No I/O here, so the unit tests cover it all.
 import { API_VERSION } from '../../operator/src/api/constants.ts';
 import type { KubeObject } from '../../operator/src/kube/types.ts';
-import type {
-  Approval,
-  ApprovalStatus,
-  Decision,
-  DecisionValue,
-} from '../../operator/src/api/generated/approval.ts';
+import type { Approval, Decision, DecisionValue } from '../../operator/src/api/generated/approval.ts';
 
-/**
- * The Approval as read from the server. The status carries fields the CRD is
- * gaining (Superseded, approvedBy, reason, message); typed loosely here so the
- * plugin shows them when present and works while they are absent.
- */
-export interface ApprovalView extends Omit<Approval, 'status'> {
-  status?: Omit<ApprovalStatus, 'phase' | 'approvedBy' | 'reason' | 'message'> & {
-    phase?: string;
-    approvedBy?: string[];
-    reason?: string;
-    message?: string;
-  };
-}
+/** The Approval as read from the server. */
+export type ApprovalView = Approval;
 
 /** The schema's maxLength for a decision comment. */
 export const MAX_COMMENT = 1024;
@@ -50,7 +34,13 @@ export function tally(a: ApprovalView): Tally {
   return { approvals: approve.size, rejections: reject.size, required: a.spec.policy.required };
 }
 
-/** "1/2", or "1/2 (1 rejected)" when someone vetoed. */
+/** "1/2 approvals", or "1/2 approvals, 1 rejected" when someone vetoed. */
+export function tallySentence(t: Tally): string {
+  const base = `${t.approvals}/${t.required} approvals`;
+  return t.rejections > 0 ? `${base}, ${t.rejections} rejected` : base;
+}
+
+/** "1/2", or "1/2 (1 rejected)" when someone vetoed (the list's REQUIRED column). */
 export function tallyText(t: Tally): string {
   const base = `${t.approvals}/${t.required}`;
   return t.rejections > 0 ? `${base} (${t.rejections} rejected)` : base;
@@ -88,8 +78,12 @@ export function cannotDecide(a: ApprovalView, user: string, now: Date): string |
     const by = st.decidedBy ? ` by ${st.decidedBy}` : '';
     const at = st.decidedAt ? ` at ${st.decidedAt}` : '';
     const why = st.message ? `: ${st.message}` : st.reason ? ` (${st.reason})` : '';
-    if (phase === 'Superseded')
-      return `approval ${name} is Superseded${at}${why}; the request changed, decide the newer approval (kubectl paddock list)`;
+    if (phase === 'Superseded') {
+      const next = st.supersededBy
+        ? `approval ${st.supersededBy}`
+        : 'the newer approval (kubectl paddock list)';
+      return `approval ${name} is Superseded${at}${why}; the request changed, decide ${next} instead`;
+    }
     if (phase === 'Expired') return `approval ${name} is Expired${at}${why}; it can no longer be decided`;
     return `approval ${name} is already ${phase}${by}${at}${why}; a decided approval cannot change`;
   }
@@ -138,13 +132,13 @@ export function decisionApply(a: ApprovalView, decision: Decision): DecisionAppl
 
 /**
  * The Approval this one superseded, by the operator's naming
- * `<workflow>-<step>-approval-<n>`: the one numbered n-1, if any.
+ * `<workflow>-<step>-approval-<n>` (n from 1): the one numbered n-1, if any.
  */
 export function previousApprovalName(name: string): string | undefined {
   const m = /^(.+-approval-)(\d+)$/.exec(name);
   if (!m?.[1] || !m[2]) return undefined;
   const n = Number(m[2]);
-  return n >= 1 ? `${m[1]}${n - 1}` : undefined;
+  return n >= 2 ? `${m[1]}${n - 1}` : undefined;
 }
 
 /** Whether `prev` gates the same step of the same Workflow as `a`. */

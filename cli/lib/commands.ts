@@ -2,7 +2,7 @@
 // the caller's own identity; nothing here holds or borrows other credentials.
 import { stringify } from 'yaml';
 import { APPROVAL } from '../../operator/src/api/constants.ts';
-import type { DecisionValue } from '../../operator/src/api/generated/approval.ts';
+import type { Decision, DecisionValue } from '../../operator/src/api/generated/approval.ts';
 import type { KubeClient } from '../../operator/src/kube/client.ts';
 import { ApiError } from '../../operator/src/kube/errors.ts';
 import {
@@ -15,6 +15,7 @@ import {
   previousApprovalName,
   sameStep,
   tally,
+  tallySentence,
   tallyText,
   type ApprovalView,
 } from './approval.ts';
@@ -180,7 +181,7 @@ export async function decideCommand(
   const now = io.now();
   const why = cannotDecide(a, me.username, now);
   if (why) throw new CliError(why);
-  let decision;
+  let decision: Decision;
   try {
     decision = buildDecision(me.username, o.decision, o.message, now);
   } catch (err) {
@@ -191,5 +192,5 @@ export async function decideCommand(
   });
   const verb = o.decision === 'Approve' ? 'approved' : 'rejected';
   const t = tally(applied);
-  io.out(`${RESOURCE}/${o.name} ${verb} by ${me.username} (${tallyText(t)} approvals)\n`);
+  io.out(`${RESOURCE}/${o.name} ${verb} by ${me.username} (${tallySentence(t)})\n`);
 }

@@ -1,5 +1,5 @@
 // `kubectl paddock describe`: everything an approver needs to decide, as text.
-import { phaseOf, tally, tallyText, type ApprovalView } from './approval.ts';
+import { phaseOf, tally, tallySentence, type ApprovalView } from './approval.ts';
 import { stableJson, unifiedDiff } from './diff.ts';
 import { relative, renderTable } from './format.ts';
 
@@ -87,7 +87,7 @@ export function renderDescribe(a: ApprovalView, prev: ApprovalView | undefined, 
     out.push(`Changes since ${prev.metadata.name ?? ''} (${phaseOf(prev)}):`);
     out.push(diff ? indent(diff) : '  <no change to the request besides the digest>');
   }
-  out.push(`Decisions (${tallyText(t)} approvals):`);
+  out.push(`Decisions (${tallySentence(t)}):`);
   const decisions = spec.decisions ?? [];
   if (decisions.length === 0) out.push('  <none>');
   else
@@ -108,6 +108,8 @@ export function renderDescribe(a: ApprovalView, prev: ApprovalView | undefined, 
         ...(st.decidedBy ? [['Decided By', st.decidedBy] as const] : []),
         ...(st.decidedAt ? [['Decided At', when(st.decidedAt, now)] as const] : []),
         ...(st.approvedBy?.length ? [['Approved By', st.approvedBy.join(', ')] as const] : []),
+        ...(st.rejectedBy?.length ? [['Rejected By', st.rejectedBy.join(', ')] as const] : []),
+        ...(st.supersededBy ? [['Superseded By', st.supersededBy] as const] : []),
         ...(st.reason ? [['Reason', st.reason] as const] : []),
         ...(st.message ? [['Message', st.message] as const] : []),
       ],

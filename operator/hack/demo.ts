@@ -66,6 +66,8 @@ function operatorKubeconfig(adminKubeconfig: string, dir: string): string {
     `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${OPERATOR_NS}\n`,
   );
   kubectl(adminKubeconfig, ['apply', '-k', join(REPO_ROOT, 'config', 'rbac')]);
+  // The admission policies that make Approval decisions trustworthy (docs/approvals.md).
+  kubectl(adminKubeconfig, ['apply', '--server-side', '-k', join(REPO_ROOT, 'config', 'admission')]);
   const token = kubectl(adminKubeconfig, [
     'create',
     'token',

@@ -685,8 +685,9 @@ describe('Helm chart (rendered)', () => {
         .map(strip)
         .sort(byKindName),
     ).toEqual(source.map(strip).sort(byKindName));
+    const optional = kustomize(join(ADMISSION, 'require-requester'));
     // Every policy fails closed and is bound with Deny.
-    for (const o of source) {
+    for (const o of [...source, ...optional]) {
       const spec = (
         o as K8sObject & {
           spec: { failurePolicy?: string; validationActions?: string[]; policyName?: string };
@@ -699,6 +700,12 @@ describe('Helm chart (rendered)', () => {
       }
     }
     expect(kinds(render(['--set', 'admission.enabled=false']))).not.toContain('ValidatingAdmissionPolicy');
+    // The optional policy (config/admission/require-requester) only on request.
+    expect(kinds(optional)).toEqual(['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+    const strict = render(['--set', 'admission.requireRequestedBy=true']).filter((o) =>
+      o.kind.startsWith('ValidatingAdmissionPolicy'),
+    );
+    expect(strict.map(strip).sort(byKindName)).toEqual([...source, ...optional].map(strip).sort(byKindName));
   });
 
   it('without leader election: one replica, no Lease Role, no PodDisruptionBudget, no PaddockNoLeader alert', () => {
@@ -851,7 +858,7 @@ describe('installing on a real API server', () => {
       (n) => n === 1,
     );
     // The chart's ServiceAccount may do exactly what the operator needs.
-    const can = (verb: string, resource: string, ns = 'default') =>
+    const can = (verb: string, resource: string, ns = 'default', ...extra: string[]) =>
       kubectl(env().kubeconfig, [
         'auth',
         'can-i',
@@ -860,11 +867,12 @@ describe('installing on a real API server', () => {
         '-n',
         ns,
         `--as=system:serviceaccount:${NS}:${OPERATOR}`,
+        ...extra,
       ]).stdout.trim();
     expect(can('watch', 'workflows.paddock.dev')).toBe('yes');
     // It creates Approvals and writes their status, but can neither decide nor change nor delete one.
     expect(can('create', 'approvals.paddock.dev')).toBe('yes');
-    expect(can('patch', 'approvals.paddock.dev/status')).toBe('yes');
+    expect(can('patch', 'approvals.paddock.dev', 'default', '--subresource=status')).toBe('yes');
     for (const verb of ['approve', 'update', 'patch', 'delete'])
       expect(can(verb, 'approvals.paddock.dev'), verb).toBe('no');
     // Agents get Secrets through secretKeyRef in their pods; the operator never reads them.

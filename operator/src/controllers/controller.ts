@@ -136,6 +136,9 @@ export class Controller {
       const next = await this.queue.get();
       if (next.shutdown) return;
       await this.process(next.item);
+      // Yield to I/O between items: a reconcile that requeues itself at once without doing I/O
+      // would otherwise be a pure microtask loop that starves every socket in the process.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 

@@ -10,6 +10,7 @@ import {
   rfc3339,
   sameStep,
   tally,
+  tallySentence,
   tallyText,
 } from '../../../cli/lib/approval.ts';
 import { approval, NOW } from './fixtures.ts';
@@ -31,6 +32,8 @@ describe('phase and tally', () => {
     expect(tally(a)).toEqual({ approvals: 1, rejections: 1, required: 2 });
     expect(tallyText(tally(a))).toBe('1/2 (1 rejected)');
     expect(tallyText(tally(approval({})))).toBe('0/2');
+    expect(tallySentence(tally(a))).toBe('1/2 approvals, 1 rejected');
+    expect(tallySentence(tally(approval({})))).toBe('0/2 approvals');
   });
 });
 
@@ -93,6 +96,13 @@ describe('cannotDecide', () => {
     expect(
       cannotDecide(approval({ status: { phase: 'Superseded', message: 'inputs changed' } }), 'b', NOW),
     ).toContain('is Superseded: inputs changed; the request changed, decide the newer approval');
+    expect(
+      cannotDecide(
+        approval({ status: { phase: 'Superseded', supersededBy: 'release-deploy-approval-2' } }),
+        'b',
+        NOW,
+      ),
+    ).toContain('decide approval release-deploy-approval-2 instead');
   });
 
   it('refuses a second decision by the same user, quoting the first', () => {
@@ -147,8 +157,7 @@ describe('the superseded chain', () => {
   it('names approval n-1 of the same step', () => {
     expect(previousApprovalName('release-deploy-approval-2')).toBe('release-deploy-approval-1');
     expect(previousApprovalName('release-deploy-approval-10')).toBe('release-deploy-approval-9');
-    expect(previousApprovalName('release-deploy-approval-1')).toBe('release-deploy-approval-0');
-    expect(previousApprovalName('release-deploy-approval-0')).toBeUndefined();
+    expect(previousApprovalName('release-deploy-approval-1')).toBeUndefined();
     expect(previousApprovalName('hand-made')).toBeUndefined();
   });
 

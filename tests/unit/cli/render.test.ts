@@ -64,7 +64,14 @@ describe('describe', () => {
       { user: 'bob', decision: 'Approve', comment: 'lgtm', at: '2026-03-01T11:59:00Z' },
       { user: 'carol', decision: 'Reject', comment: 'no', at: '2026-03-01T11:59:30Z' },
     ],
-    status: { phase: 'Rejected', decidedBy: 'carol', reason: 'Vetoed', message: 'rejected by carol' },
+    status: {
+      phase: 'Rejected',
+      decidedBy: 'carol',
+      approvedBy: ['bob'],
+      rejectedBy: ['carol'],
+      reason: 'Vetoed',
+      message: 'rejected by carol',
+    },
   });
 
   it('shows the request, the inputs, the change since the superseded approval, decisions and status', () => {
@@ -82,11 +89,19 @@ describe('describe', () => {
     expect(out).toContain(
       '  -  "image": "ghcr.io/acme/deployer:1.2.0",\n  +  "image": "ghcr.io/acme/deployer:1.3.0",\n',
     );
-    expect(out).toContain('Decisions (1/2 (1 rejected) approvals):\n');
+    expect(out).toContain('Decisions (1/2 approvals, 1 rejected):\n');
     expect(out).toMatch(/\n {2}bob\s+Approve\s+2026-03-01T11:59:00Z \(60s ago\)\s+lgtm\n/);
     expect(out).toMatch(/\n {2}carol\s+Reject\s+2026-03-01T11:59:30Z \(30s ago\)\s+no\n/);
     expect(out).toContain(
-      '  Phase:      Rejected\n  Decided By: carol\n  Reason:     Vetoed\n  Message:    rejected by carol\n',
+      [
+        '  Phase:       Rejected',
+        '  Decided By:  carol',
+        '  Approved By: bob',
+        '  Rejected By: carol',
+        '  Reason:      Vetoed',
+        '  Message:     rejected by carol',
+        '',
+      ].join('\n'),
     );
   });
 

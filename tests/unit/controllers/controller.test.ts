@@ -12,7 +12,10 @@ import type { Informer, InformerHandlers } from '../../../operator/src/kube/info
 import type { KubeObject } from '../../../operator/src/kube/types.ts';
 import { noopWorkqueueMetrics, type WorkqueueMetrics } from '../../../operator/src/kube/workqueue-metrics.ts';
 
-const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+// Workers yield to the event loop (setImmediate) between items, so settle a few turns of it.
+const flush = async (): Promise<void> => {
+  for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+};
 
 interface Deferred<T> {
   promise: Promise<T>;

@@ -30,7 +30,7 @@ export interface Verdict {
 }
 
 export function decide(approval: Approval, nowMs: number): Verdict {
-  const current = approval.status?.phase as ApprovalPhase | undefined;
+  const current = approval.status?.phase;
   const decisions: readonly Decision[] = approval.spec.decisions ?? [];
   const policy = approval.spec.policy;
   const required = Math.max(1, policy.required);
@@ -67,8 +67,8 @@ export function decide(approval: Approval, nowMs: number): Verdict {
       rejectedBy,
       ...(approval.status?.decidedBy ? { decidedBy: approval.status.decidedBy } : {}),
       ...(approval.status?.decidedAt ? { decidedAt: approval.status.decidedAt } : {}),
-      reason: (approval.status as { reason?: string } | undefined)?.reason ?? current,
-      message: (approval.status as { message?: string } | undefined)?.message ?? '',
+      reason: approval.status?.reason ?? current,
+      message: approval.status?.message ?? '',
       ignored,
     };
   }
@@ -139,11 +139,14 @@ export function approvalStatus(
       message,
     };
   };
+  // decidedAt is when the operator saw the verdict, not the client-written decision time
+  // (`decisions[].at` is whatever the client sent); kept once set.
+  const decidedAt = decided ? (approval.status?.decidedAt ?? nowIso) : undefined;
   return {
     observedGeneration: approval.metadata.generation,
     phase: v.phase,
     ...(v.decidedBy ? { decidedBy: v.decidedBy } : {}),
-    ...(v.decidedAt ? { decidedAt: v.decidedAt } : {}),
+    ...(decidedAt ? { decidedAt } : {}),
     approvedBy: v.approvedBy,
     rejectedBy: v.rejectedBy,
     reason: v.reason,

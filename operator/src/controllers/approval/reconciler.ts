@@ -37,7 +37,10 @@ export class ApprovalReconciler implements Reconciler {
       this.deps.status.forgetKey(key);
       return;
     }
-    if (this.deps.status.cacheBehind(approval)) return;
+    if (this.deps.status.cacheBehind(approval)) {
+      ctx.logger.debug('cache behind our last status write; waiting for its event');
+      return;
+    }
     const now = (this.deps.now ?? (() => new Date()))();
     const verdict = decide(approval, now.getTime());
     const status = approvalStatus(approval, verdict, metaTime(now));
@@ -46,6 +49,10 @@ export class ApprovalReconciler implements Reconciler {
         ? { requeueAfterMs: Math.max(0, verdict.recheckAt - now.getTime()) }
         : undefined;
     const same = approval.status !== undefined && stableJson(approval.status) === stableJson(status);
+    ctx.logger.debug(
+      { phase: verdict.phase, same, requeueAfterMs: requeue?.requeueAfterMs },
+      'approval verdict',
+    );
     if (same || this.deps.status.isPending(approval, status)) return requeue;
     await this.deps.status.apply<Approval>(APPROVAL, approval, status);
 
@@ -57,12 +64,8 @@ export class ApprovalReconciler implements Reconciler {
       step: approval.spec.step,
     };
     // Decisions not yet reflected in the previous status: one Event each, naming the user.
-    const prevApproved = new Set(
-      (approval.status as { approvedBy?: string[] } | undefined)?.approvedBy ?? [],
-    );
-    const prevRejected = new Set(
-      (approval.status as { rejectedBy?: string[] } | undefined)?.rejectedBy ?? [],
-    );
+    const prevApproved = new Set(approval.status?.approvedBy ?? []);
+    const prevRejected = new Set(approval.status?.rejectedBy ?? []);
     for (const d of approval.spec.decisions ?? []) {
       const seen = d.decision === 'Approve' ? prevApproved.has(d.user) : prevRejected.has(d.user);
       if (seen) continue;

@@ -228,7 +228,7 @@ export function planWorkflow(input: EngineInput): EnginePlan {
     plan.record('WorkflowCancelled', { reason: 'Cancelled', message: failure.message, warning: true });
   } else if (!finished && problems.length === 0 && graph) {
     if (phase === 'Pending') {
-      phase = 'Running';
+      // Started now; whether it is Running or WaitingForApproval is settled below.
       startedAt = plan.now;
       plan.record('WorkflowStarted', { reason: 'Started', message: `running ${wf.spec.steps.length} steps` });
     }
@@ -812,7 +812,7 @@ function approvalGate(
         },
         ...(requestedBy ? { requestedBy } : {}),
       },
-    } as Approval);
+    });
     st.phase = 'WaitingForApproval';
     st.approvalName = name;
     st.reason = 'WaitingForApproval';
@@ -837,6 +837,19 @@ function approvalGate(
       'Failed',
       'ApprovalDeleted',
       `Approval ${st.approvalName} was deleted before it was decided`,
+      input,
+    );
+    return 'failed';
+  }
+  if (current.spec.workflowRef.uid && wf.metadata.uid && current.spec.workflowRef.uid !== wf.metadata.uid) {
+    // An Approval for an earlier Workflow of the same name: never let it gate (or open) this one.
+    finish(
+      plan,
+      st,
+      spec,
+      'Failed',
+      'ApprovalMismatch',
+      `Approval ${current.metadata.name ?? ''} belongs to another Workflow`,
       input,
     );
     return 'failed';
@@ -882,9 +895,7 @@ function approvalGate(
     return 'proceed';
   }
   if (phase === 'Rejected') {
-    const msg =
-      (current.status as { message?: string } | undefined)?.message ??
-      `rejected by ${current.status?.decidedBy ?? 'an approver'}`;
+    const msg = current.status?.message ?? `rejected by ${current.status?.decidedBy ?? 'an approver'}`;
     finish(plan, st, spec, 'Failed', 'Rejected', `Approval ${current.metadata.name ?? ''}: ${msg}`, input);
     return 'failed';
   }
@@ -902,8 +913,9 @@ function approvalGate(
   }
   // Pending: keep waiting; the Approval controller marks it Expired at its deadline.
   st.phase = 'WaitingForApproval';
+  // Past its deadline it is the Approval controller's to mark Expired; its watch event wakes us.
   const exp = current.spec.policy.expiresAt ? Date.parse(current.spec.policy.expiresAt) : undefined;
-  if (exp !== undefined) plan.wakeAt(exp);
+  if (exp !== undefined && exp > plan.nowMs) plan.wakeAt(exp);
   return 'wait';
 }
 
