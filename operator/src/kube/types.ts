@@ -1,30 +1,9 @@
 // Minimal shapes of Kubernetes objects, enough for the generic machinery
 // (client, informer, apply). Typed resources refine these.
 
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: OwnerReference[];
-  finalizers?: string[];
-  managedFields?: unknown[];
-}
+// One definition of object metadata for the whole operator (also used by the generated API types).
+import type { ObjectMeta } from '../api/meta.ts';
+export type { ObjectMeta, OwnerReference } from '../api/meta.ts';
 
 export interface KubeObject {
   apiVersion?: string;
