@@ -34,6 +34,19 @@ const say = (msg: string): void => {
   process.stdout.write(`\u001b[1m==>\u001b[0m ${msg}\n`);
 };
 
+function plugin(kubeconfig: string, pargs: readonly string[]): string {
+  const res = spawnSync(
+    process.execPath,
+    [join(REPO_ROOT, 'cli', 'bin', 'kubectl-paddock.mjs'), '--kubeconfig', kubeconfig, ...pargs],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+  if (res.status !== 0) throw new Error(`kubectl paddock ${pargs.join(' ')}: ${res.stderr || res.stdout}`);
+  return res.stdout;
+}
+
 function kubectl(kubeconfig: string, kargs: readonly string[], input?: string): string {
   const { kubectl: bin } = ensureTools();
   const res = spawnSync(bin, ['--kubeconfig', kubeconfig, ...kargs], {
@@ -172,6 +185,18 @@ async function main(): Promise<void> {
     if (notReady.length > 0)
       throw new Error(`Agents not Ready: ${notReady.map((a) => a.metadata.name).join(', ')}`);
 
+    // Approvers: the sre group (bob and carol on the local control plane) may approve in the demo namespace.
+    kubectl(
+      adminKubeconfig,
+      ['apply', '-f', '-'],
+      `apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: sre-approves, namespace: ${DEMO_NS}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: paddock-approver}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: sre}]
+`,
+    );
+    const decided = new Set<string>();
     say('following the Workflows (each step is a sandboxed pod; KWOK plays the agent)');
     const seen = new Map<string, string>();
     let workflows: Workflow[] = [];
@@ -184,6 +209,35 @@ async function main(): Promise<void> {
           if (seen.get(key) !== line) {
             seen.set(key, line);
             say(`  ${(wf.metadata.name ?? '').padEnd(20)} ${st.name.padEnd(12)} ${line}`);
+          }
+        }
+      }
+      for (const wf of workflows) {
+        for (const st of wf.status?.steps ?? []) {
+          if (st.phase !== 'WaitingForApproval' || !st.approvalName || decided.has(st.approvalName)) continue;
+          decided.add(st.approvalName);
+          if (!cluster) {
+            say(
+              `  ${st.approvalName} waits for approval: kubectl paddock approve ${st.approvalName} -n ${DEMO_NS}`,
+            );
+            continue;
+          }
+          // Two people from the sre group approve, each with their own credentials.
+          for (const [user, msg] of [
+            ['bob', 'patch matches the scan'],
+            ['carol', 'ok to ship'],
+          ] as const) {
+            const out = plugin(cluster.kubeconfigFor(user), [
+              'approve',
+              st.approvalName,
+              '-n',
+              DEMO_NS,
+              '-m',
+              msg,
+            ]);
+            say(
+              `  kubectl paddock approve ${st.approvalName} (as ${user}): ${out.trim().split('\n').pop() ?? ''}`,
+            );
           }
         }
       }
