@@ -468,6 +468,7 @@ async function startOperator(env: BenchCluster, a: BenchArgs, tag: string): Prom
       ...(a.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${diagDir}`] : []),
       ...(a.heapSnapshot ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${diagDir}`] : []),
       ...a.experiments.map((x) => `--import=${join(REPO_ROOT, 'bench', 'experiments', `${x}.ts`)}`),
+      ...(a.operatorNodeOptions ? [a.operatorNodeOptions] : []),
     ].join(' '),
     ...(diagnostics ? { diagnosticDir: diagDir } : {}),
   });

@@ -29,6 +29,7 @@ export interface BenchArgs {
   cpuProf: boolean;
   heapSnapshot: boolean;
   experiments: string[];
+  operatorNodeOptions: string;
   skip: Set<string>;
   label: string;
   waitQuietSeconds: number;
@@ -63,6 +64,7 @@ Both:
   --cpu-prof               profile the operator (NODE_OPTIONS=--cpu-prof), written to bench/reports/prof-*
   --heap-snapshot          heap snapshot of the operator at the end of the RSS run (bench/reports/prof-b-*)
   --experiment NAME        preload bench/experiments/NAME.ts into the operator (repeatable; A/B of a fix)
+  --operator-node-options S  extra NODE_OPTIONS for the operator (e.g. "--max-semi-space-size=2")
   --skip LIST              comma list of: latency,sustained,throughput,raw,rss
   --timeout SECONDS        per phase (default 900)
   --small                  quick preset: 30x3 burst, 5 paced, 20 s sustained, 100x10 RSS
@@ -99,6 +101,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
       'cpu-prof': { type: 'boolean' },
       'heap-snapshot': { type: 'boolean' },
       experiment: { type: 'string', multiple: true },
+      'operator-node-options': { type: 'string' },
       skip: { type: 'string' },
       small: { type: 'boolean' },
       label: { type: 'string' },
@@ -154,6 +157,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
     cpuProf: values['cpu-prof'] ?? false,
     heapSnapshot: values['heap-snapshot'] ?? false,
     experiments: values.experiment ?? [],
+    operatorNodeOptions: values['operator-node-options'] ?? '',
     skip,
     label: values.label ?? '',
     waitQuietSeconds: int('wait-quiet', values['wait-quiet'], 300),

@@ -403,6 +403,7 @@ export function printReport(r: Report): void {
           'heap used',
           'VmHWM',
           'idle RSS',
+          'sockets idle/end',
           `RSS @ ${rss.podsTarget} pods`,
         ],
         [
