@@ -1191,10 +1191,10 @@ function stalledReason(conds: Condition[] | undefined): string | undefined {
   return s?.status === 'True' ? s.reason : undefined;
 }
 
-function auditName(type: string): string {
-  // StepSucceeded -> step.succeeded, WorkflowStarted -> workflow.started
+export function auditName(type: string): string {
+  // StepSucceeded -> step.succeeded, WorkflowStarted -> workflow.started, ApprovalRequested -> approval.requested
   return type.replace(
-    /^(Step|Workflow)(.*)$/,
+    /^(Step|Workflow|Approval)(.*)$/,
     (_m, a: string, b: string) => `${a.toLowerCase()}.${b.charAt(0).toLowerCase()}${b.slice(1)}`,
   );
 }

@@ -82,3 +82,13 @@ describe('references inside string literals', () => {
     if (!r.ok) expect(r.problems.map((p) => p.reason)).toContain('MissingInput');
   });
 });
+
+describe('audit event names', () => {
+  it('are dotted and lower-case for every transition kind', async () => {
+    const { auditName } = await import('../../../../operator/src/controllers/workflow/engine.ts');
+    expect(auditName('StepSucceeded')).toBe('step.succeeded');
+    expect(auditName('WorkflowStarted')).toBe('workflow.started');
+    expect(auditName('ApprovalRequested')).toBe('approval.requested');
+    expect(auditName('ApprovalSuperseded')).toBe('approval.superseded');
+  });
+});
