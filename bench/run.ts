@@ -25,6 +25,7 @@ import {
 import { parseBenchArgs, USAGE, type BenchArgs } from './lib/args.ts';
 import {
   BenchOperator,
+  deploymentNodeOptions,
   setupNamespace,
   startCluster,
   waitDefaultServiceAccount,
@@ -465,6 +466,7 @@ async function startOperator(env: BenchCluster, a: BenchArgs, tag: string): Prom
     logLevel: a.logLevel,
     extraArgs: a.operatorArgs,
     nodeOptions: [
+      deploymentNodeOptions(),
       ...(a.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${diagDir}`] : []),
       ...(a.heapSnapshot ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${diagDir}`] : []),
       ...a.experiments.map((x) => `--import=${join(REPO_ROOT, 'bench', 'experiments', `${x}.ts`)}`),
@@ -519,6 +521,7 @@ async function main(): Promise<void> {
       kubeVersion: 'unknown',
       apiServerArgs: a.apiServerArgs,
       operatorArgs: [],
+      operatorNodeOptions: [deploymentNodeOptions(), a.operatorNodeOptions].filter(Boolean).join(' '),
       busyCoresBefore: {},
     },
     phases: {},

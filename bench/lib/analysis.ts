@@ -33,6 +33,8 @@ export interface OperatorCost {
   readonly rssBytesEnd: number;
   readonly heapUsedBytesEnd: number;
   readonly eventLoopLagP99Ms: number;
+  /** Seconds spent in garbage collection, by kind (major = mark-compact). */
+  readonly gcSeconds: Record<string, number>;
 }
 
 const obj = (m: Map<string, number>): Record<string, number> =>
@@ -148,6 +150,7 @@ export function operatorCost(before: Scrape, after: Scrape, steps: number): Oper
     rssBytesEnd: sum(after, 'paddock_process_resident_memory_bytes'),
     heapUsedBytesEnd: sum(after, 'paddock_nodejs_heap_size_used_bytes'),
     eventLoopLagP99Ms: round(sum(after, 'paddock_nodejs_eventloop_lag_p99_seconds') * 1000, 2),
+    gcSeconds: obj(deltaBy(before, after, 'paddock_nodejs_gc_duration_seconds_sum', (l) => l['kind'] ?? '')),
   };
 }
 

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { LocalCluster, stopOrphanedCluster } from '../../cluster/src/local-cluster.ts';
 import { CLUSTERS_ROOT, REPO_ROOT } from '../../cluster/src/paths.ts';
 import { freePort } from '../../cluster/src/ports.ts';
@@ -184,6 +185,30 @@ export class BenchOperator {
   stop(): Promise<number | null> {
     return this.proc.stop();
   }
+}
+
+/**
+ * The NODE_OPTIONS the shipped Deployment gives the operator (config/manager/manager.yaml), so
+ * the benchmark's operator garbage-collects like the real one. "" if the manifest has none.
+ */
+export function deploymentNodeOptions(): string {
+  try {
+    const text = readFileSync(join(REPO_ROOT, 'config', 'manager', 'manager.yaml'), 'utf8');
+    for (const doc of parseAllDocuments(text)) {
+      const d = doc.toJS() as {
+        kind?: string;
+        spec?: {
+          template?: { spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> } };
+        };
+      };
+      if (d?.kind !== 'Deployment') continue;
+      for (const c of d.spec?.template?.spec?.containers ?? [])
+        for (const e of c.env ?? []) if (e.name === 'NODE_OPTIONS' && e.value) return e.value;
+    }
+  } catch {
+    // no manifest: no options
+  }
+  return '';
 }
 
 /** The namespace under test: restricted Pod Security, sandbox quota raised so it never gates the run. */

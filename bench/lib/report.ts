@@ -49,6 +49,8 @@ export interface Report {
     kubeVersion: string;
     apiServerArgs: readonly string[];
     operatorArgs: readonly string[];
+    /** NODE_OPTIONS of the operator: the Deployment's (config/manager) plus --operator-node-options. */
+    operatorNodeOptions: string;
     /** Machine CPU busy (cores) just before each cluster started: should be ~0. */
     busyCoresBefore: Record<string, number>;
   };
@@ -387,6 +389,7 @@ export function printReport(r: Report): void {
       `  burst reconcile mean ms: ${kv(o.reconcileMeanMs)}; workqueue wait mean ms: ${kv(o.queueWaitMeanMs)}; p99 <= ${kv(o.queueWaitP99Ms)}`,
     );
     out.push(`  burst reconciles: ${kv(o.reconciles)}`);
+    out.push(`  burst operator GC seconds: ${kv(o.gcSeconds)}; event-loop lag p99 ${o.eventLoopLagP99Ms} ms`);
     out.push(`  burst CPU cores by process: ${kv(throughput.cpuByProcess.cores)}`);
     if (throughput.objectSizes) out.push(`  object sizes (bytes, as JSON): ${kv(throughput.objectSizes)}`);
   }
