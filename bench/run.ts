@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { Component } from '../cluster/src/local-cluster.ts';
 import { REPO_ROOT } from '../cluster/src/paths.ts';
 import { POD, WORKFLOW } from '../operator/src/api/constants.ts';
+import type { KubeClient } from '../operator/src/kube/client.ts';
 import type { KubeObject } from '../operator/src/kube/types.ts';
 import {
   apiServerCost,
@@ -24,6 +25,16 @@ import {
 } from './lib/analysis.ts';
 import { parseBenchArgs, USAGE, type BenchArgs } from './lib/args.ts';
 import {
+  APPROVER,
+  ApprovalWatch,
+  approverClient,
+  armRound,
+  decideRound,
+  setupApprovals,
+  type ApprovalRound,
+  type DecideResult,
+} from './lib/approvals.ts';
+import {
   BenchOperator,
   deploymentNodeOptions,
   setupNamespace,
@@ -32,7 +43,14 @@ import {
   type BenchCluster,
 } from './lib/env.ts';
 import { parseMetrics, sum, value, type Scrape } from './lib/prom.ts';
-import { printReport, verdicts, type CpuUse, type Report, type RunBlock } from './lib/report.ts';
+import {
+  printReport,
+  verdicts,
+  type ApprovalRoundBlock,
+  type CpuUse,
+  type Report,
+  type RunBlock,
+} from './lib/report.ts';
 import {
   copySandboxLimits,
   runRawPods,
@@ -41,11 +59,12 @@ import {
   type WorkflowRunOptions,
   type WorkflowRunResult,
 } from './lib/scenarios.ts';
-import { linearFit, round, roundSummary, sleep, summarize } from './lib/stats.ts';
+import { linearFit, now, round, roundSummary, sleep, summarize } from './lib/stats.ts';
 
 const NS = 'bench';
 const RAW_NS = 'bench-raw';
 const AGENT_NAME = 'sim';
+const GATED_AGENT = 'sim-gated';
 const REPORTS = join(REPO_ROOT, 'bench', 'reports');
 /** Other processes may use this much CPU before the machine counts as busy. */
 const QUIET_CORES = 0.3;
@@ -179,9 +198,54 @@ async function waitQuiet(a: BenchArgs, report: Report, what: string): Promise<vo
   if (busy > QUIET_CORES) log(`WARNING: starting ${what} on a busy machine (${round(busy, 2)} cores)`);
 }
 
+function approvalBlock(
+  workflows: number,
+  r: DecideResult,
+  before: Scrape,
+  after: Scrape,
+  extra: Partial<ApprovalRoundBlock> = {},
+): ApprovalRoundBlock {
+  const n =
+    value(after, 'paddock_approval_resume_seconds_count') -
+    value(before, 'paddock_approval_resume_seconds_count');
+  const s =
+    value(after, 'paddock_approval_resume_seconds_sum') -
+    value(before, 'paddock_approval_resume_seconds_sum');
+  return {
+    workflows,
+    decided: r.samples.length,
+    succeeded: r.succeeded,
+    missing: r.missing,
+    decisionToPodMs: roundSummary(summarize(r.samples.map((x) => x.sendToPodMs))),
+    writtenToPodMs: roundSummary(summarize(r.samples.map((x) => x.writtenToPodMs))),
+    decisionWriteRttMs: roundSummary(summarize(r.samples.map((x) => x.writeRttMs))),
+    ...(n > 0 ? { operatorResumeMeanMs: round((s / n) * 1000, 1) } : {}),
+    ...extra,
+  };
+}
+
+/** Approval informer counters of the operator between two scrapes. */
+function approvalWatchDelta(
+  before: Scrape,
+  after: Scrape,
+): { restarts: number; relists: Record<string, number> } {
+  const isApprovals = (l: Record<string, string>): boolean => l['resource'] === 'approvals';
+  const restarts =
+    sum(after, 'paddock_informer_watch_restarts_total', isApprovals) -
+    sum(before, 'paddock_informer_watch_restarts_total', isApprovals);
+  const relists: Record<string, number> = {};
+  for (const reason of ['initial', 'gone', 'watchdog', 'error']) {
+    const f = (l: Record<string, string>): boolean => isApprovals(l) && l['reason'] === reason;
+    const d =
+      sum(after, 'paddock_informer_relists_total', f) - sum(before, 'paddock_informer_relists_total', f);
+    if (d > 0) relists[reason] = d;
+  }
+  return { restarts, relists };
+}
+
 async function phaseA(a: BenchArgs, report: Report): Promise<void> {
   const phases = report.phases;
-  const wanted = ['latency', 'sustained', 'throughput', 'raw'].some((p) => !a.skip.has(p));
+  const wanted = ['latency', 'approval', 'sustained', 'throughput', 'raw'].some((p) => !a.skip.has(p));
   if (!wanted) return;
   await waitQuiet(a, report, 'cluster A');
   log(`starting cluster A (${a.nodes} KWOK nodes)`);
@@ -231,6 +295,61 @@ async function phaseA(a: BenchArgs, report: Report): Promise<void> {
     if (!a.skip.has('latency') && a.latencyWorkflows > 0) {
       log(`paced: ${a.latencyWorkflows} workflows x ${a.steps} steps, one at a time`);
       phases.latency = await workflows('lat', a.latencyWorkflows, 'paced');
+    }
+
+    // Approvals, first round: decided while the Approval watch is busy (the requests were just
+    // made). The second round is armed now, so that nothing touches an Approval until it is
+    // decided after the idle period, which the other phases fill.
+    let approvalIdle:
+      { watch: ApprovalWatch; round: ApprovalRound; scrape: Scrape; approver: KubeClient } | undefined;
+    const roundTimeoutMs = Math.min(a.timeoutSeconds * 1000, 120_000);
+    if (!a.skip.has('approval') && a.approvals > 0) {
+      log(`approval: ${a.approvals} gated workflows per round, decided one at a time as ${APPROVER}`);
+      await setupApprovals(env, NS, GATED_AGENT, {
+        duration: a.duration,
+        result: JSON.parse(a.result) as unknown,
+      });
+      const watch = new ApprovalWatch(env.admin, NS);
+      await watch.start();
+      const approver = approverClient(env);
+      const arm = (prefix: string): Promise<ApprovalRound> =>
+        guard(
+          o,
+          armRound({
+            client: env.admin,
+            watch,
+            namespace: NS,
+            agent: GATED_AGENT,
+            prefix,
+            count: a.approvals,
+            timeoutMs: roundTimeoutMs,
+          }),
+        );
+      const fresh = await arm('apr-fresh');
+      const idleRound = await arm('apr-idle');
+      const before = await o.settle();
+      const r = await guard(
+        o,
+        decideRound({
+          approver,
+          tracker,
+          namespace: NS,
+          round: fresh,
+          gapMs: 100,
+          timeoutMs: roundTimeoutMs,
+        }),
+        () => tracker.abort('the operator exited'),
+      );
+      const after = await o.settle();
+      phases.approval = {
+        approver: APPROVER,
+        idleTargetSeconds: a.approvalIdleSeconds,
+        fresh: approvalBlock(a.approvals, r, before, after),
+      };
+      approvalIdle = { watch, round: idleRound, scrape: after, approver };
+      log(
+        `approval (fresh watch): decision -> gated pod p99 ${phases.approval.fresh?.decisionToPodMs.p99 ?? '?'} ms`,
+      );
     }
 
     if (!a.skip.has('sustained') && a.sustainedRate > 0) {
@@ -299,6 +418,48 @@ async function phaseA(a: BenchArgs, report: Report): Promise<void> {
         apiServer: m.apiServer,
         cpuByProcess: m.cpu,
       };
+    }
+
+    if (approvalIdle && phases.approval) {
+      const { watch, round: idleRound, approver } = approvalIdle;
+      const lastEvent = watch.lastEventAt;
+      const waitMs = lastEvent + a.approvalIdleSeconds * 1000 - now();
+      if (waitMs > 0) {
+        log(
+          `approval: waiting ${round(waitMs / 1000, 0)} s more, until the Approval watch has been idle ${a.approvalIdleSeconds} s`,
+        );
+        await guard(o, sleep(waitMs));
+      }
+      const idleScrape = await o.scrape();
+      // Idle means no Approval event at all since the last one before the wait.
+      if (watch.lastEventAt !== lastEvent) log('WARNING: an Approval changed during the idle period');
+      const idleSeconds = round((now() - watch.lastEventAt) / 1000, 1);
+      const delta = approvalWatchDelta(approvalIdle.scrape, idleScrape);
+      const r = await guard(
+        o,
+        decideRound({
+          approver,
+          tracker,
+          namespace: NS,
+          round: idleRound,
+          gapMs: 100,
+          timeoutMs: roundTimeoutMs,
+        }),
+        () => tracker.abort('the operator exited'),
+      );
+      const after = await o.settle();
+      phases.approval = {
+        ...phases.approval,
+        idle: approvalBlock(a.approvals, r, idleScrape, after, {
+          approvalWatchIdleSeconds: idleSeconds,
+          operatorApprovalWatchRestarts: delta.restarts,
+          operatorApprovalRelists: delta.relists,
+        }),
+      };
+      log(
+        `approval (after ${idleSeconds} s idle): decision -> gated pod p99 ${phases.approval.idle?.decisionToPodMs.p99 ?? '?'} ms`,
+      );
+      await watch.stop();
     }
     await tracker.stop();
   } finally {

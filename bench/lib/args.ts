@@ -18,6 +18,8 @@ export interface BenchArgs {
   sustainedSeconds: number;
   rawConcurrency: number;
   rawWindow: number;
+  approvals: number;
+  approvalIdleSeconds: number;
   rssWorkflows: number;
   rssSteps: number;
   rssShape: Shape;
@@ -50,6 +52,9 @@ Throughput / latency run (one cluster):
   --submit-concurrency C   Workflow creates in flight during the burst (default 16)
   --raw-concurrency C      bare-pod creates in flight for the raw reference (default 32)
   --raw-window W           at most W raw pods not yet finished (default 0: no limit)
+  --approvals K            gated workflows decided one at a time, per round (default 20; 0 skips)
+  --approval-idle-seconds S  the second round is decided after the Approval watch sat idle
+                           this long (default 600; the design's check needs >= 600)
 RSS run (a second, fresh cluster):
   --rss-workflows N        Workflows (default 1000)
   --rss-steps M            steps per Workflow (default 10; podGC Never, so every pod stays cached)
@@ -65,9 +70,10 @@ Both:
   --heap-snapshot          heap snapshot of the operator at the end of the RSS run (bench/reports/prof-b-*)
   --experiment NAME        preload bench/experiments/NAME.ts into the operator (repeatable; A/B of a fix)
   --operator-node-options S  extra NODE_OPTIONS for the operator (e.g. "--max-semi-space-size=2")
-  --skip LIST              comma list of: latency,sustained,throughput,raw,rss
+  --skip LIST              comma list of: latency,approval,sustained,throughput,raw,rss
   --timeout SECONDS        per phase (default 900)
-  --small                  quick preset: 30x3 burst, 5 paced, 20 s sustained, 100x10 RSS
+  --small                  quick preset: 30x3 burst, 5 paced, 5 approvals after 30 s idle,
+                           20 s sustained, 100x10 RSS
   --label TEXT             free text stored in the report
   --wait-quiet SECONDS     before each cluster, wait up to this long for the machine to be idle (default 300)
   -h, --help`;
@@ -90,6 +96,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
       'sustained-seconds': { type: 'string' },
       'raw-concurrency': { type: 'string' },
       'raw-window': { type: 'string' },
+      approvals: { type: 'string' },
+      'approval-idle-seconds': { type: 'string' },
       'rss-workflows': { type: 'string' },
       'rss-steps': { type: 'string' },
       'rss-shape': { type: 'string' },
@@ -129,7 +137,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
     throw new Error(`--pod-gc: unknown strategy ${podGC}`);
   const skip = new Set((values.skip ?? '').split(',').filter(Boolean));
   for (const s of skip)
-    if (!['latency', 'sustained', 'throughput', 'raw', 'rss'].includes(s))
+    if (!['latency', 'approval', 'sustained', 'throughput', 'raw', 'rss'].includes(s))
       throw new Error(`--skip: unknown phase ${s}`);
   return {
     workflows: int('workflows', values.workflows, small ? 30 : 200, 1),
@@ -146,6 +154,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
     sustainedSeconds: int('sustained-seconds', values['sustained-seconds'], small ? 20 : 60, 1),
     rawConcurrency: int('raw-concurrency', values['raw-concurrency'], 32, 1),
     rawWindow: int('raw-window', values['raw-window'], 0),
+    approvals: int('approvals', values.approvals, small ? 5 : 20),
+    approvalIdleSeconds: int('approval-idle-seconds', values['approval-idle-seconds'], small ? 30 : 600),
     rssWorkflows: int('rss-workflows', values['rss-workflows'], small ? 100 : 1000, 1),
     rssSteps: int('rss-steps', values['rss-steps'], 10, 1),
     rssShape: shape('rss-shape', values['rss-shape'], 'parallel'),

@@ -37,6 +37,28 @@ export interface RunBlock {
   objectSizes?: Record<string, number>;
 }
 
+/** One round of gated workflows, decided one at a time. */
+export interface ApprovalRoundBlock {
+  readonly workflows: number;
+  /** Decided and their gated pod created. */
+  readonly decided: number;
+  /** Ended Succeeded after the decision. */
+  readonly succeeded: number;
+  readonly missing: readonly string[];
+  /** Decision send -> gated pod ADDED (the verdict's measure: includes the decision's write). */
+  readonly decisionToPodMs: Summary;
+  /** Decision acknowledged by the API server -> gated pod ADDED. */
+  readonly writtenToPodMs: Summary;
+  readonly decisionWriteRttMs: Summary;
+  /** How long the Approval watch had carried no event when the round's first decision was sent, s. */
+  readonly approvalWatchIdleSeconds?: number;
+  /** The operator's Approval informer over the idle period: watch (re)connections, relists by reason. */
+  readonly operatorApprovalWatchRestarts?: number;
+  readonly operatorApprovalRelists?: Record<string, number>;
+  /** The operator's own paddock_approval_resume_seconds over the round (mean, ms). */
+  readonly operatorResumeMeanMs?: number;
+}
+
 export interface Report {
   startedAt: string;
   finishedAt?: string;
@@ -57,6 +79,13 @@ export interface Report {
   phases: {
     /** One workflow at a time: the latency floor. */
     latency?: RunBlock;
+    /** Decision written -> gated pod created: with a fresh Approval watch, then after it sat idle. */
+    approval?: {
+      readonly approver: string;
+      readonly idleTargetSeconds: number;
+      readonly fresh?: ApprovalRoundBlock;
+      readonly idle?: ApprovalRoundBlock;
+    };
     /** Open-loop arrivals at a fixed steps/min. */
     sustained?: RunBlock & { offeredStepsPerMin: number };
     /** Everything submitted at once: maximum throughput. */
@@ -126,7 +155,7 @@ export interface Verdict {
 
 export function verdicts(r: Report): Verdict[] {
   const out: Verdict[] = [];
-  const { latency, sustained, throughput, raw, rss } = r.phases;
+  const { latency, sustained, throughput, raw, rss, approval } = r.phases;
   const add = (
     target: string,
     limit: string,
@@ -189,6 +218,32 @@ export function verdicts(r: Report): Verdict[] {
     ' ms',
     throughput
       ? `${throughput.run.workflows} workflows submitted at once: the machine is saturated, this is queueing`
+      : undefined,
+  );
+  const roundNote = (b: ApprovalRoundBlock | undefined): string | undefined =>
+    b
+      ? `${b.decided}/${b.workflows} decided, ${b.succeeded} succeeded${b.missing.length ? `, MISSING: ${b.missing.join(' ')}` : ''}`
+      : undefined;
+  const complete = (b: ApprovalRoundBlock | undefined): number | undefined =>
+    b && b.missing.length === 0 && b.decided === b.workflows ? b.decisionToPodMs.p99 : undefined;
+  add(
+    'approval decision written -> gated pod p99, fresh watch',
+    '<= 100 ms',
+    complete(approval?.fresh),
+    (v) => v <= 100,
+    ' ms',
+    roundNote(approval?.fresh),
+  );
+  const idleS = approval?.idle?.approvalWatchIdleSeconds;
+  const idleLongEnough = idleS !== undefined && idleS >= 600;
+  add(
+    'approval decision written -> gated pod p99, after the Approval watch sat idle >= 10 min',
+    '<= 100 ms',
+    idleLongEnough ? complete(approval?.idle) : undefined,
+    (v) => v <= 100,
+    ' ms',
+    approval?.idle
+      ? `${roundNote(approval.idle) ?? ''}; watch idle ${idleS ?? '?'} s${idleLongEnough ? '' : ` (< 600 s: p99 ${approval.idle.decisionToPodMs.p99} ms not judged)`}`
       : undefined,
   );
   add('throughput (burst)', '>= 1000 steps/min', throughput?.run.stepsPerMin, (v) => v >= 1000, ' steps/min');
@@ -300,7 +355,7 @@ export function printReport(r: Report): void {
   if (exps.length)
     out.push(`EXPERIMENT preloaded into the operator: ${exps.join(', ')} (not the shipped code)`);
   if (e.apiServerArgs.length) out.push(`kube-apiserver extra: ${e.apiServerArgs.join(' ')}`);
-  const { latency, sustained, throughput, raw, rss } = r.phases;
+  const { latency, sustained, throughput, raw, rss, approval } = r.phases;
 
   out.push('', 'Latency, ms (times of watch events as they reach the bench: delivery delay included)');
   out.push(
@@ -322,8 +377,24 @@ export function printReport(r: Report): void {
       ['burst', 'step done -> next pod', ...ms(throughput?.stepToNextPodMs)],
       ['burst', 'Workflow create RTT', ...ms(throughput?.createRttMs)],
       ['raw', 'pod create -> ADDED', ...ms(raw?.createToAddedMs)],
+      ['approval, fresh watch', 'decision sent -> gated pod', ...ms(approval?.fresh?.decisionToPodMs)],
+      ['approval, fresh watch', 'decision written -> gated pod', ...ms(approval?.fresh?.writtenToPodMs)],
+      [
+        `approval, idle ${approval?.idle?.approvalWatchIdleSeconds ?? '?'} s`,
+        'decision sent -> gated pod',
+        ...ms(approval?.idle?.decisionToPodMs),
+      ],
+      [
+        `approval, idle ${approval?.idle?.approvalWatchIdleSeconds ?? '?'} s`,
+        'decision written -> gated pod',
+        ...ms(approval?.idle?.writtenToPodMs),
+      ],
     ]),
   );
+  if (approval?.idle)
+    out.push(
+      `  approval idle period: operator Approval watch (re)connections ${approval.idle.operatorApprovalWatchRestarts ?? '?'}, relists ${kv(approval.idle.operatorApprovalRelists ?? {})}; operator resume metric mean ${approval.idle.operatorResumeMeanMs ?? '?'} ms`,
+    );
 
   out.push('', 'Throughput');
   const rows: string[][] = [['run', 'units', 'wall s', 'per min', 'notes']];

@@ -88,7 +88,10 @@ export class Tracker {
     const name = p.metadata.name ?? '';
     let r = this.pods.get(name);
     if (!r) this.pods.set(name, (r = {}));
-    if (type === 'ADDED' && r.added === undefined) r.added = at;
+    if (type === 'ADDED' && r.added === undefined) {
+      r.added = at;
+      this.poke();
+    }
     const phase = p.status?.phase;
     if (phase) r.phase = phase;
     if (phase && TERMINAL_POD.has(phase) && r.done === undefined) {
@@ -127,7 +130,12 @@ export class Tracker {
     w?.();
   }
 
-  /** Resolves true once `pred` holds, false at the deadline. Re-checked on each terminal event. */
+  /** Resolves true once the pod `name` has been seen ADDED, false at the deadline. */
+  untilPod(name: string, timeoutMs: number): Promise<boolean> {
+    return this.until(() => this.pods.get(name)?.added !== undefined, timeoutMs);
+  }
+
+  /** Resolves true once `pred` holds, false at the deadline. Re-checked on each pod ADDED and each terminal event. */
   async until(pred: () => boolean, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (!pred()) {

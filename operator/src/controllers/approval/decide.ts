@@ -124,6 +124,8 @@ export function approvalStatus(
   approval: Approval,
   v: Verdict,
   nowIso: string,
+  /** The verdict's time with milliseconds (decidedAt feeds the decision-to-resume histogram). */
+  decidedAtIso: string = nowIso,
 ): ApprovalStatus & Record<string, unknown> {
   const ready = v.phase === 'Approved';
   const decided = v.phase !== 'Pending';
@@ -140,8 +142,9 @@ export function approvalStatus(
     };
   };
   // decidedAt is when the operator saw the verdict, not the client-written decision time
-  // (`decisions[].at` is whatever the client sent); kept once set.
-  const decidedAt = decided ? (approval.status?.decidedAt ?? nowIso) : undefined;
+  // (`decisions[].at` is whatever the client sent); kept once set. Millisecond precision: the
+  // workflow controller measures decision-to-pod latency from it.
+  const decidedAt = decided ? (approval.status?.decidedAt ?? decidedAtIso) : undefined;
   return {
     observedGeneration: approval.metadata.generation,
     phase: v.phase,

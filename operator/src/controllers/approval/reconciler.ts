@@ -43,7 +43,7 @@ export class ApprovalReconciler implements Reconciler {
     }
     const now = (this.deps.now ?? (() => new Date()))();
     const verdict = decide(approval, now.getTime());
-    const status = approvalStatus(approval, verdict, metaTime(now));
+    const status = approvalStatus(approval, verdict, metaTime(now), now.toISOString());
     const requeue =
       verdict.recheckAt !== undefined
         ? { requeueAfterMs: Math.max(0, verdict.recheckAt - now.getTime()) }
