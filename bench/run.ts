@@ -219,6 +219,7 @@ function approvalBlock(
     decisionToPodMs: roundSummary(summarize(r.samples.map((x) => x.sendToPodMs))),
     writtenToPodMs: roundSummary(summarize(r.samples.map((x) => x.writtenToPodMs))),
     decisionWriteRttMs: roundSummary(summarize(r.samples.map((x) => x.writeRttMs))),
+    decisionToPodSamplesMs: r.samples.map((x) => round(x.sendToPodMs, 1)),
     ...(n > 0 ? { operatorResumeMeanMs: round((s / n) * 1000, 1) } : {}),
     ...extra,
   };

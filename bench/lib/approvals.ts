@@ -5,16 +5,17 @@
 // A round arms K single-step Workflows whose Agent is ApprovalRequired, waits
 // until each Approval is Pending (the operator wrote its status), and later
 // decides them one at a time as a real approver (the static-token user `bob`,
-// group `sre`), with server-side apply of his own decision, through the
-// admission policies of config/admission. Every timestamp is taken in this
+// group `sre`) the way `kubectl paddock approve` does: read the Approval, then
+// server-side apply his one decision (the plugin's own request body), through
+// the admission policies of config/admission. Every timestamp is taken in this
 // process: the decision's send and acknowledgement, and the ADDED event of the
 // gated pod on a watch opened before the round.
 import { join } from 'node:path';
+import { buildDecision, decisionApply, fieldManagerFor, type ApprovalView } from '../../cli/lib/approval.ts';
 import { REPO_ROOT } from '../../cluster/src/paths.ts';
 import { AGENT, APPROVAL, WORKFLOW } from '../../operator/src/api/constants.ts';
 import type { Approval, Workflow } from '../../operator/src/api/generated/index.ts';
 import { KubeClient } from '../../operator/src/kube/client.ts';
-import type { KubeObject } from '../../operator/src/kube/types.ts';
 import { simAgent } from '../../tests/integration/support/workflows.ts';
 import type { BenchCluster } from './env.ts';
 import { WatchRecorder } from './kube.ts';
@@ -190,26 +191,11 @@ export async function decideRound(o: {
   const missing: string[] = [];
   for (const wf of o.round.workflows) {
     const pod = `${wf}-${GATED_STEP}-1`;
+    // As the plugin: read the Approval first (it refuses early on a decided one), then apply.
+    const a = await o.approver.get<ApprovalView>(APPROVAL, o.namespace, approvalFor(wf));
+    const body = decisionApply(a, buildDecision(APPROVER, 'Approve', 'bench', new Date()));
     const t0 = now();
-    await o.approver.apply(
-      APPROVAL,
-      {
-        apiVersion: APPROVAL.group + '/' + APPROVAL.version,
-        kind: 'Approval',
-        metadata: { name: approvalFor(wf), namespace: o.namespace },
-        spec: {
-          decisions: [
-            {
-              user: APPROVER,
-              decision: 'Approve',
-              comment: 'bench',
-              at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-            },
-          ],
-        },
-      } as KubeObject,
-      { fieldManager: `kubectl-paddock-${APPROVER}` },
-    );
+    await o.approver.apply(APPROVAL, body, { fieldManager: fieldManagerFor(APPROVER) });
     const t1 = now();
     const ok = await o.tracker.untilPod(pod, o.timeoutMs);
     const added = o.tracker.pods.get(pod)?.added;

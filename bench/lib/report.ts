@@ -50,6 +50,8 @@ export interface ApprovalRoundBlock {
   /** Decision acknowledged by the API server -> gated pod ADDED. */
   readonly writtenToPodMs: Summary;
   readonly decisionWriteRttMs: Summary;
+  /** Every sample, in decision order: decision send -> gated pod ADDED, ms. */
+  readonly decisionToPodSamplesMs: readonly number[];
   /** How long the Approval watch had carried no event when the round's first decision was sent, s. */
   readonly approvalWatchIdleSeconds?: number;
   /** The operator's Approval informer over the idle period: watch (re)connections, relists by reason. */

@@ -49,6 +49,23 @@ describe('approvals gate risky steps', () => {
     );
   }
 
+  type Ev = KubeObject & {
+    reason?: string;
+    note?: string;
+    type?: string;
+    regarding?: { name?: string; kind?: string };
+  };
+  /** Waits until the Events about `kind`/`name` include every reason in `reasons`. */
+  const eventsAbout = (kind: string, name: string, reasons: string[]) =>
+    eventually(
+      `${kind} ${name} Events ${reasons.join(',')}`,
+      async () =>
+        (await env().admin.list<Ev>(EVENT, NS)).items.filter(
+          (e) => e.regarding?.name === name && e.regarding.kind === kind,
+        ),
+      (es) => reasons.every((r) => es.some((e) => e.reason === r)),
+    );
+
   const waitingApproval = (wfName: string, step: string) =>
     eventually(
       `${wfName}/${step} WaitingForApproval`,
@@ -192,17 +209,21 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: sre}]
     expect(done.status?.history?.map((h) => h.type)).toEqual(
       expect.arrayContaining(['ApprovalRequested', 'StepApproved', 'StepStarted', 'StepSucceeded']),
     );
-    const events = await eventually(
-      'decision event',
-      async () =>
-        (
-          await env().admin.list<
-            KubeObject & { reason?: string; note?: string; regarding?: { name?: string } }
-          >(EVENT, NS)
-        ).items.filter((e) => e.regarding?.name === name),
-      (e) => e.some((x) => x.reason === 'DecisionApprove'),
+    // Audit: Events on the Approval (requested, each decision with its user, the verdict) and on
+    // the Workflow (requested, approved).
+    const events = await eventsAbout('Approval', name, ['Requested', 'DecisionApprove', 'Approved']);
+    expect(events.find((e) => e.reason === 'Requested')?.note).toMatch(
+      /^alice requests 1 approval\(s\) from group sre to run Agent patcher in step fix of Workflow one; expires at /,
     );
-    expect(events.find((e) => e.reason === 'DecisionApprove')?.note).toContain('bob');
+    expect(events.find((e) => e.reason === 'DecisionApprove')?.note).toBe('bob decided Approve: looks right');
+    expect(events.find((e) => e.reason === 'Approved')?.note).toContain('approved by bob');
+    for (const e of events) expect(JSON.stringify(e)).not.toContain('s3cret-token');
+    const wfEvents = await eventsAbout('Workflow', 'one', [
+      'ApprovalRequested',
+      'StepApproved',
+      'StepStarted',
+    ]);
+    expect(wfEvents.find((e) => e.reason === 'StepApproved')?.note).toContain('bob');
   });
 
   it('needs two distinct approvers from the group when the policy says 2', async () => {
@@ -236,6 +257,11 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: sre}]
     expect(stepOf(done, 'fix').message).toContain('carol');
     expect(stepOf(done, 'fix').message).toContain('not during the freeze');
     expect(await podsOf(env().admin, NS, 'veto')).toEqual([]);
+    const events = await eventsAbout('Approval', name, ['DecisionApprove', 'DecisionReject', 'Rejected']);
+    expect(events.find((e) => e.reason === 'DecisionReject')).toMatchObject({
+      type: 'Warning',
+      note: 'carol decided Reject: not during the freeze',
+    });
   });
 
   it('fails closed when the Approval expires', { timeout: 120_000 }, async () => {
@@ -253,6 +279,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: sre}]
     expect(stepOf(done, 'fix')).toMatchObject({ phase: 'Failed', reason: 'ApprovalExpired' });
     expect((await env().admin.get<Approval>(APPROVAL, NS, name)).status?.phase).toBe('Expired');
     expect(await podsOf(env().admin, NS, 'late')).toEqual([]);
+    await eventsAbout('Approval', name, ['Requested', 'Expired']);
   });
 
   it('supersedes the request when the Agent image changes before the step runs', async () => {
@@ -267,6 +294,9 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: sre}]
       (a) => a.status?.phase === 'Superseded',
     );
     expect(old.status).toMatchObject({ supersededBy: 'moved-fix-approval-2' });
+    const sup = await eventsAbout('Approval', first, ['Superseded']);
+    expect(sup.find((e) => e.reason === 'Superseded')?.note).toContain('the image changed');
+    await eventsAbout('Workflow', 'moved', ['ApprovalSuperseded']);
     const w = await eventually(
       'new request',
       () => env().admin.get<Workflow>(WORKFLOW, NS, 'moved'),

@@ -13,6 +13,7 @@ import type { KubeObject } from '../kube/types.ts';
 import { objectKey } from '../kube/types.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { AgentReconciler } from './agent/reconciler.ts';
+import { DecisionClock } from './approval/decision-clock.ts';
 import { ApprovalReconciler } from './approval/reconciler.ts';
 import { Controller, type ControllerMetrics } from './controller.ts';
 import type { EventSink } from './events.ts';
@@ -83,6 +84,8 @@ export function buildControllers(d: RegistryDeps): Controller[] {
     indexes: { [INDEX_BY_OWNER_UID]: indexByWorkflowOwner },
   });
   const approvalStatus = new StatusWriter(d.client);
+  const decisionClock = new DecisionClock();
+  approvals.addHandler(decisionClock.handlers());
   d.metrics.setApprovalSource(() => approvals.list());
   d.metrics.setWorkflowPhaseSource(() => {
     const counts = new Map<string, number>();
@@ -111,6 +114,7 @@ export function buildControllers(d: RegistryDeps): Controller[] {
       pods,
       approvals,
       approvalStatus,
+      approvalDecidedAt: (key) => decisionClock.decidedAt(key),
       events: d.events,
       status: new StatusWriter(d.client),
       sandbox: d.config.sandbox,
@@ -118,6 +122,7 @@ export function buildControllers(d: RegistryDeps): Controller[] {
         podCreated: () => d.metrics.podCreated(),
         stepFinished: (o) => d.metrics.stepFinished(o.outcome, o.reason, o.seconds),
         approvalResumed: (s) => d.metrics.approvalResumed(s),
+        approvalSuperseded: () => d.metrics.approvalOutcome('Superseded'),
       },
     }),
     logger: d.logger,

@@ -63,6 +63,23 @@ export class ApprovalReconciler implements Reconciler {
       workflow: approval.spec.workflowRef.name,
       step: approval.spec.step,
     };
+    if (approval.status === undefined) {
+      // First sight of a new request: the Approval's own record of who asked, for what.
+      const p = approval.spec.policy;
+      const who = [
+        ...(p.approvers?.users ?? []).map((u) => `user ${u}`),
+        ...(p.approvers?.groups ?? []).map((g) => `group ${g}`),
+      ];
+      this.deps.events.record(approval, {
+        type: 'Normal',
+        reason: 'Requested',
+        action: 'Request',
+        note: `${approval.spec.requestedBy ?? 'an unnamed requester'} requests ${p.required} approval(s)${who.length ? ` from ${who.join(', ')}` : ''} to run Agent ${approval.spec.request.agent} in step ${approval.spec.step} of Workflow ${approval.spec.workflowRef.name}${p.expiresAt ? `; expires at ${p.expiresAt}` : ''}`.slice(
+          0,
+          1024,
+        ),
+      });
+    }
     // Decisions not yet reflected in the previous status: one Event each, naming the user.
     const prevApproved = new Set(approval.status?.approvedBy ?? []);
     const prevRejected = new Set(approval.status?.rejectedBy ?? []);

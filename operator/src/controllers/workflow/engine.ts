@@ -32,6 +32,7 @@ import { compileUserSchema, redact, sensitivePaths } from '../../api/schemas.ts'
 import type { SandboxConfig } from '../../config.ts';
 import type { Pod } from '../../kube/core-types.ts';
 import { metaTime, setConditions, type Condition, type ConditionInput } from '../conditions.ts';
+import { decide } from '../approval/decide.ts';
 import type { EventInput } from '../events.ts';
 import { buildAgentPod, inputsDigest } from '../sandbox/pod.ts';
 import { evaluateCondition, render, type ExpressionContext } from './expressions.ts';
@@ -105,7 +106,7 @@ export interface EnginePlan {
   /** Approvals whose request no longer matches what would run: mark them Superseded. */
   readonly supersede: Array<{ name: string; by: string; message: string }>;
   /** Gated pods started after an approval, with when it was decided (for the resume-latency metric). */
-  readonly resumed: Array<{ step: string; decidedAt: string | undefined }>;
+  readonly resumed: Array<{ step: string; approval: string }>;
   readonly delete: Array<{ name: string; reason: string }>;
   /** Pods the status says exist but the cache lacks: the reconciler asks the API server, then plans again. */
   readonly unknownPods: string[];
@@ -121,7 +122,7 @@ class Plan {
   readonly create: PodToCreate[] = [];
   readonly createApprovals: Approval[] = [];
   readonly supersede: Array<{ name: string; by: string; message: string }> = [];
-  readonly resumed: Array<{ step: string; decidedAt: string | undefined }> = [];
+  readonly resumed: Array<{ step: string; approval: string }> = [];
   readonly delete: Array<{ name: string; reason: string }> = [];
   readonly unknownPods: string[] = [];
   readonly events: EventInput[] = [];
@@ -687,11 +688,7 @@ function start(
     attempt,
     agent: { name: agent.metadata.name ?? '', generation: agent.metadata.generation ?? 0, spec: agent.spec },
     inputs: rendered.value,
-    inputsDigest: inputsDigest(
-      { generation: agent.metadata.generation ?? 0 },
-      agent.spec.image,
-      rendered.value,
-    ),
+    inputsDigest: digest,
     timeoutSeconds: stepTimeoutSeconds(spec, agent),
     defaults: input.sandbox,
   });
@@ -854,7 +851,12 @@ function approvalGate(
     );
     return 'failed';
   }
-  const phase = current.status?.phase ?? 'Pending';
+  // The verdict comes from the admitted decisions themselves (the same pure function the
+  // Approval controller writes to status), so the step starts on the decision's own watch event
+  // instead of one status write and one more watch delivery later. A verdict already in status
+  // (Superseded, Expired, ...) is kept as it is.
+  const verdict = decide(current, plan.nowMs);
+  const phase = verdict.phase;
   const req = current.spec.request;
   const changed =
     req.digest !== digest ||
@@ -888,14 +890,14 @@ function approvalGate(
       plan.record('StepApproved', {
         step: spec.name,
         reason: 'Approved',
-        message: current.status?.decidedBy ? `approved (last by ${current.status.decidedBy})` : 'approved',
+        message: verdict.decidedBy ? `approved (last by ${verdict.decidedBy})` : 'approved',
       });
-      plan.resumed.push({ step: spec.name, decidedAt: current.status?.decidedAt });
+      plan.resumed.push({ step: spec.name, approval: current.metadata.name ?? '' });
     }
     return 'proceed';
   }
   if (phase === 'Rejected') {
-    const msg = current.status?.message ?? `rejected by ${current.status?.decidedBy ?? 'an approver'}`;
+    const msg = verdict.message || `rejected by ${verdict.decidedBy ?? 'an approver'}`;
     finish(plan, st, spec, 'Failed', 'Rejected', `Approval ${current.metadata.name ?? ''}: ${msg}`, input);
     return 'failed';
   }
@@ -911,11 +913,10 @@ function approvalGate(
     );
     return 'failed';
   }
-  // Pending: keep waiting; the Approval controller marks it Expired at its deadline.
+  // Pending: keep waiting. At the deadline both this engine and the Approval controller (which
+  // marks it Expired) see it expire, whichever looks first.
   st.phase = 'WaitingForApproval';
-  // Past its deadline it is the Approval controller's to mark Expired; its watch event wakes us.
-  const exp = current.spec.policy.expiresAt ? Date.parse(current.spec.policy.expiresAt) : undefined;
-  if (exp !== undefined && exp > plan.nowMs) plan.wakeAt(exp);
+  if (verdict.recheckAt !== undefined && verdict.recheckAt > plan.nowMs) plan.wakeAt(verdict.recheckAt);
   return 'wait';
 }
 

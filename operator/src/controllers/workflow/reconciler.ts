@@ -26,8 +26,10 @@ export const INDEX_BY_OWNER_UID = 'owner-uid';
 export interface WorkflowMetricsSink {
   podCreated(namespace: string): void;
   stepFinished(outcome: StepOutcome): void;
-  /** Seconds from an approval's decision to its gated pod being created. */
+  /** Seconds from the operator seeing an approval's deciding decision to its gated pod being created. */
   approvalResumed?(seconds: number): void;
+  /** An Approval this controller marked Superseded (the other outcomes are the Approval controller's). */
+  approvalSuperseded?(): void;
 }
 
 export interface WorkflowReconcilerDeps {
@@ -42,6 +44,8 @@ export interface WorkflowReconcilerDeps {
   readonly metrics?: WorkflowMetricsSink;
   /** Writes Approval status (to mark superseded requests); shared with the Approval controller. */
   readonly approvalStatus?: StatusWriter;
+  /** When the operator saw an Approval's latest decision (ms), by namespace/name. */
+  readonly approvalDecidedAt?: (key: string) => number | undefined;
   readonly now?: () => Date;
 }
 
@@ -161,10 +165,22 @@ export class WorkflowReconciler implements Reconciler {
         reason: 'RequestChanged',
         message: sup.message,
       });
+      // Recorded here, on the Approval: only this controller sees the transition happen.
+      this.deps.events.record(current, {
+        type: 'Warning',
+        reason: 'Superseded',
+        action: 'Supersede',
+        note: sup.message,
+      });
+      this.deps.metrics?.approvalSuperseded?.();
     }
-    for (const r of plan.resumed) {
-      if (r.decidedAt)
-        this.deps.metrics?.approvalResumed?.(Math.max(0, (now.getTime() - Date.parse(r.decidedAt)) / 1000));
+    if (plan.resumed.length > 0) {
+      // Read after the pods were created: the latency ends with the create.
+      const createdAt = (this.deps.now ?? (() => new Date()))().getTime();
+      for (const r of plan.resumed) {
+        const seen = this.deps.approvalDecidedAt?.(`${ns}/${r.approval}`);
+        if (seen !== undefined) this.deps.metrics?.approvalResumed?.(Math.max(0, (createdAt - seen) / 1000));
+      }
     }
     for (const d of plan.delete) {
       try {

@@ -1,0 +1,368 @@
+// The engine's approval gate, pass by pass: a gated step requests an Approval,
+// waits, and runs, fails closed or asks again depending on the admitted
+// decisions, the clock, and whether what would run still matches the request.
+import { describe, expect, it } from 'vitest';
+import type { Approval, Decision, WorkflowStep } from '../../../../operator/src/api/generated/index.ts';
+import { LABEL_STEP, LABEL_WORKFLOW } from '../../../../operator/src/api/labels.ts';
+import { inputsDigest } from '../../../../operator/src/controllers/sandbox/pod.ts';
+import {
+  approvalName,
+  approvalPolicyOf,
+  DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+  type EnginePlan,
+} from '../../../../operator/src/controllers/workflow/engine.ts';
+import {
+  agent,
+  created,
+  IMAGE,
+  inputsOf,
+  NS,
+  SENSITIVE_SCHEMA,
+  Sim,
+  step,
+  T0,
+  workflow,
+} from './engine-sim.ts';
+
+const OTHER_IMAGE = `ghcr.io/acme/agent@sha256:${'ef'.repeat(32)}`;
+
+/** A Sim whose world also holds the Approvals the API server would have created. */
+class GatedSim extends Sim {
+  readonly approvals = new Map<string, Approval>();
+
+  /** One reconcile; the Approvals it requests are created and its supersedes written. */
+  gatedPass(opts: { expected?: string[] } = {}): EnginePlan {
+    const plan = this.pass({
+      approvals: this.approvals,
+      ...(opts.expected ? { expectedApprovals: new Set(opts.expected) } : {}),
+    });
+    for (const a of plan.createApprovals) {
+      const name = a.metadata.name ?? '';
+      if (this.approvals.has(name)) throw new Error(`Approval ${name} created twice`);
+      this.approvals.set(name, { ...a, metadata: { ...a.metadata, generation: 1 } });
+    }
+    for (const s of plan.supersede) {
+      const cur = this.approvals.get(s.name)!;
+      this.approvals.set(s.name, {
+        ...cur,
+        status: { ...(cur.status ?? {}), phase: 'Superseded', supersededBy: s.by },
+      });
+    }
+    return plan;
+  }
+
+  decide(name: string, ...decisions: Decision[]): void {
+    const a = this.approvals.get(name)!;
+    this.approvals.set(name, {
+      ...a,
+      spec: { ...a.spec, decisions: [...(a.spec.decisions ?? []), ...decisions] },
+    });
+  }
+
+  setStatus(name: string, status: Approval['status']): void {
+    this.approvals.set(name, { ...this.approvals.get(name)!, status });
+  }
+}
+
+const yes = (user: string): Decision => ({ user, decision: 'Approve', at: '2025-03-01T10:01:00Z' });
+const no = (user: string, comment?: string): Decision => ({
+  user,
+  decision: 'Reject',
+  ...(comment ? { comment } : {}),
+});
+
+const patcher = (extra: Parameters<typeof agent>[1] = {}) =>
+  agent('scanner', {
+    riskLevel: 'ApprovalRequired',
+    approval: { required: 1, approvers: { groups: ['sre'] } },
+    ...extra,
+  });
+
+function gated(
+  steps: WorkflowStep[] = [step('fix', { inputs: { id: 'CVE-1', token: 's3cret' } })],
+  agents = [patcher({ inputsSchema: SENSITIVE_SCHEMA })],
+): GatedSim {
+  return new GatedSim(workflow(steps, { requestedBy: 'alice' }), agents);
+}
+
+describe('approval gate: the request', () => {
+  const sim = gated();
+  const plan = sim.gatedPass();
+  const a = plan.createApprovals[0]!;
+
+  it('creates one Approval, named for the step, and no pod', () => {
+    expect(plan.createApprovals.map((x) => x.metadata.name)).toEqual(['wf-fix-approval-1']);
+    expect(plan.create).toEqual([]);
+  });
+
+  it('is owned by the Workflow, labelled with workflow and step, bound to its uid', () => {
+    expect(a.metadata.namespace).toBe(NS);
+    expect(a.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'Workflow', name: 'wf', uid: 'wf-uid', controller: true }),
+    ]);
+    expect(a.metadata.labels?.[LABEL_WORKFLOW]).toBe('wf');
+    expect(a.metadata.labels?.[LABEL_STEP]).toBe('fix');
+    expect(a.spec.workflowRef).toEqual({ name: 'wf', uid: 'wf-uid' });
+    expect(a.spec.step).toBe('fix');
+  });
+
+  it('holds the request with sensitive inputs redacted and a digest over the real values', () => {
+    expect(a.spec.request).toEqual({
+      agent: 'scanner',
+      agentGeneration: 3,
+      image: IMAGE,
+      inputs: { id: 'CVE-1', token: '[REDACTED]' },
+      digest: inputsDigest({ generation: 3 }, IMAGE, { id: 'CVE-1', token: 's3cret' }),
+    });
+    expect(JSON.stringify(a)).not.toContain('s3cret');
+    expect(a.spec.request.digest).not.toBe(
+      inputsDigest({ generation: 3 }, IMAGE, { id: 'CVE-1', token: 'other' }),
+    );
+  });
+
+  it("holds the Agent's policy, an expiry 24 h out by default, and the requester", () => {
+    expect(a.spec.policy).toEqual({
+      required: 1,
+      approvers: { groups: ['sre'] },
+      expiresAt: new Date(T0.getTime() + DEFAULT_APPROVAL_TIMEOUT_SECONDS * 1000)
+        .toISOString()
+        .replace('.000Z', 'Z'),
+    });
+    expect(a.spec.requestedBy).toBe('alice');
+    expect(a.spec.decisions).toBeUndefined();
+  });
+
+  it('shows the step and the Workflow WaitingForApproval, with a history entry and an Event', () => {
+    expect(sim.step('fix')).toMatchObject({
+      phase: 'WaitingForApproval',
+      approvalName: 'wf-fix-approval-1',
+      reason: 'WaitingForApproval',
+      message: 'waiting for 1 approval(s) on Approval wf-fix-approval-1',
+    });
+    expect(sim.wf.status?.phase).toBe('WaitingForApproval');
+    expect(sim.history('ApprovalRequested')).toEqual([
+      expect.objectContaining({ step: 'fix', reason: 'GatedStep' }),
+    ]);
+    expect(plan.events.map((e) => e.reason)).toContain('ApprovalRequested');
+    expect(plan.audits.map((e) => e.event)).toContain('approval.requested');
+  });
+
+  it('waits without asking again while the new Approval is not in the cache yet', () => {
+    const cached = new Map(sim.approvals);
+    sim.approvals.clear();
+    const p = sim.plan({ approvals: sim.approvals, expectedApprovals: new Set(['wf-fix-approval-1']) });
+    expect(p.createApprovals).toEqual([]);
+    expect(p.create).toEqual([]);
+    expect(p.status.steps?.[0]?.phase).toBe('WaitingForApproval');
+    for (const [k, v] of cached) sim.approvals.set(k, v);
+  });
+
+  it('plans nothing new while the Approval is Pending, and wakes at its expiry', () => {
+    const p = sim.tick(1_000).gatedPass();
+    expect(p.createApprovals).toEqual([]);
+    expect(p.create).toEqual([]);
+    expect(p.events).toEqual([]);
+    expect(p.requeueAfterMs).toBe(DEFAULT_APPROVAL_TIMEOUT_SECONDS * 1000 - 1_000);
+  });
+});
+
+describe('approval gate: verdicts', () => {
+  it('runs the step on the decision itself, before the Approval status says Approved', () => {
+    const sim = gated();
+    sim.gatedPass();
+    sim.decide('wf-fix-approval-1', yes('bob'));
+    const p = sim.tick(50).gatedPass();
+    expect(created(p)).toEqual(['wf-fix-1']);
+    expect(inputsOf(p.create[0]!.pod)).toEqual({ id: 'CVE-1', token: 's3cret' });
+    expect(sim.step('fix')).toMatchObject({ phase: 'Running', approvalName: 'wf-fix-approval-1' });
+    expect(sim.history('StepApproved')).toEqual([
+      expect.objectContaining({ step: 'fix', reason: 'Approved', message: 'approved (last by bob)' }),
+    ]);
+    expect(p.resumed).toEqual([{ step: 'fix', approval: 'wf-fix-approval-1' }]);
+    // The Approval controller's status write that follows changes nothing.
+    sim.setStatus('wf-fix-approval-1', { phase: 'Approved', decidedBy: 'bob' });
+    const again = sim.tick(10).gatedPass();
+    expect(again.create).toEqual([]);
+    expect(again.resumed).toEqual([]);
+    expect(again.events).toEqual([]);
+  });
+
+  it('needs the policy quorum of distinct approvers', () => {
+    const sim = gated(undefined, [patcher({ approval: { required: 2, approvers: { groups: ['sre'] } } })]);
+    sim.gatedPass();
+    sim.decide('wf-fix-approval-1', yes('bob'), yes('bob'));
+    expect(sim.tick(10).gatedPass().create).toEqual([]);
+    expect(sim.step('fix').phase).toBe('WaitingForApproval');
+    sim.decide('wf-fix-approval-1', yes('carol'));
+    expect(created(sim.tick(10).gatedPass())).toEqual(['wf-fix-1']);
+    expect(sim.history('StepApproved')[0]?.message).toBe('approved (last by carol)');
+  });
+
+  it("does not count the requester's own approval", () => {
+    const sim = gated();
+    sim.gatedPass();
+    sim.decide('wf-fix-approval-1', yes('alice'));
+    expect(sim.tick(10).gatedPass().create).toEqual([]);
+    expect(sim.step('fix').phase).toBe('WaitingForApproval');
+  });
+
+  it('fails the step and the Workflow on any reject, naming who and why; no pod', () => {
+    const sim = gated();
+    sim.gatedPass();
+    sim.decide('wf-fix-approval-1', yes('bob'), no('carol', 'not during the freeze'));
+    const p = sim.tick(10).gatedPass();
+    expect(p.create).toEqual([]);
+    expect(sim.step('fix')).toMatchObject({
+      phase: 'Failed',
+      reason: 'Rejected',
+      message: 'Approval wf-fix-approval-1: rejected by carol: not during the freeze',
+    });
+    expect(sim.wf.status?.phase).toBe('Failed');
+  });
+
+  it('fails closed at expiry, also before the Approval controller marks it Expired', () => {
+    const sim = gated(undefined, [patcher({ approval: { required: 1, timeoutSeconds: 600 } })]);
+    sim.gatedPass();
+    expect(sim.tick(599_999).gatedPass().create).toEqual([]);
+    expect(sim.step('fix').phase).toBe('WaitingForApproval');
+    const p = sim.tick(1).gatedPass();
+    expect(p.create).toEqual([]);
+    expect(sim.step('fix')).toMatchObject({ phase: 'Failed', reason: 'ApprovalExpired' });
+  });
+
+  it('a quorum reached in time stands when the pass comes after the deadline', () => {
+    const sim = gated(undefined, [patcher({ approval: { required: 1, timeoutSeconds: 600 } })]);
+    sim.gatedPass();
+    sim.decide('wf-fix-approval-1', yes('bob'));
+    expect(created(sim.tick(601_000).gatedPass())).toEqual(['wf-fix-1']);
+  });
+
+  it('follows a verdict already in status (Expired) whatever the decisions say', () => {
+    const sim = gated();
+    sim.gatedPass();
+    sim.setStatus('wf-fix-approval-1', { phase: 'Expired', reason: 'Expired' });
+    sim.decide('wf-fix-approval-1', yes('bob'));
+    expect(sim.tick(10).gatedPass().create).toEqual([]);
+    expect(sim.step('fix')).toMatchObject({ phase: 'Failed', reason: 'ApprovalExpired' });
+  });
+
+  it('fails closed when its Approval is deleted before being decided', () => {
+    const sim = gated();
+    sim.gatedPass();
+    sim.approvals.clear();
+    sim.tick(10).gatedPass();
+    expect(sim.step('fix')).toMatchObject({ phase: 'Failed', reason: 'ApprovalDeleted' });
+  });
+
+  it('never lets an Approval of an earlier Workflow of the same name open this one', () => {
+    const sim = gated();
+    sim.gatedPass();
+    const a = sim.approvals.get('wf-fix-approval-1')!;
+    sim.approvals.set('wf-fix-approval-1', {
+      ...a,
+      spec: { ...a.spec, workflowRef: { name: 'wf', uid: 'old-uid' }, decisions: [yes('bob')] },
+    });
+    expect(sim.tick(10).gatedPass().create).toEqual([]);
+    expect(sim.step('fix')).toMatchObject({ phase: 'Failed', reason: 'ApprovalMismatch' });
+  });
+});
+
+describe('approval gate: bound to what was approved', () => {
+  it('an image change before the step runs supersedes the request and asks again', () => {
+    const sim = gated();
+    sim.gatedPass();
+    sim.agents.set('scanner', {
+      ...patcher({ inputsSchema: SENSITIVE_SCHEMA, image: OTHER_IMAGE }),
+      metadata: { ...sim.agents.get('scanner')!.metadata, generation: 4 },
+    });
+    const p = sim.tick(10).gatedPass();
+    expect(p.create).toEqual([]);
+    expect(p.supersede).toEqual([
+      {
+        name: 'wf-fix-approval-1',
+        by: 'wf-fix-approval-2',
+        message: 'the image changed after the request; superseded by wf-fix-approval-2',
+      },
+    ]);
+    expect(p.createApprovals.map((x) => [x.metadata.name, x.spec.request.image])).toEqual([
+      ['wf-fix-approval-2', OTHER_IMAGE],
+    ]);
+    expect(sim.step('fix')).toMatchObject({ phase: 'WaitingForApproval', approvalName: 'wf-fix-approval-2' });
+    expect(sim.history('ApprovalSuperseded')).toHaveLength(1);
+    // The superseded Approval, even approved later, opens nothing; the new one does.
+    sim.decide('wf-fix-approval-1', yes('bob'));
+    expect(sim.tick(10).gatedPass().create).toEqual([]);
+    sim.decide('wf-fix-approval-2', yes('bob'));
+    const run = sim.tick(10).gatedPass();
+    expect(created(run)).toEqual(['wf-fix-1']);
+    expect(run.create[0]!.pod.spec.containers[0]?.image).toBe(OTHER_IMAGE);
+  });
+
+  it('an approved request whose Agent generation changed before the pod exists is superseded too', () => {
+    const sim = gated();
+    sim.gatedPass();
+    sim.decide('wf-fix-approval-1', yes('bob'));
+    sim.agents.set('scanner', {
+      ...sim.agents.get('scanner')!,
+      metadata: { ...sim.agents.get('scanner')!.metadata, generation: 5 },
+    });
+    // The Agent's Ready condition must follow its generation for the step to be planned at all.
+    const ag = sim.agents.get('scanner')!;
+    sim.agents.set('scanner', {
+      ...ag,
+      status: { conditions: ag.status!.conditions!.map((c) => ({ ...c, observedGeneration: 5 })) },
+    });
+    const p = sim.tick(10).gatedPass();
+    expect(p.create).toEqual([]);
+    expect(p.supersede[0]?.message).toBe(
+      'the Agent generation changed after the request; superseded by wf-fix-approval-2',
+    );
+    expect(p.createApprovals[0]?.spec.request.agentGeneration).toBe(5);
+  });
+
+  it('a Superseded Approval (marked by an earlier pass) leads to the next request', () => {
+    const sim = gated();
+    sim.gatedPass();
+    sim.setStatus('wf-fix-approval-1', { phase: 'Superseded', supersededBy: 'wf-fix-approval-2' });
+    const p = sim.tick(10).gatedPass();
+    expect(p.supersede).toEqual([]);
+    expect(p.createApprovals.map((x) => x.metadata.name)).toEqual(['wf-fix-approval-2']);
+  });
+});
+
+describe('approval policy', () => {
+  it('a step can gate itself on an Auto Agent, with its own policy', () => {
+    const sim = gated(
+      [
+        step('fix', {
+          approval: { required: 2, approvers: { users: ['bob', 'carol'] }, timeoutSeconds: 3600 },
+        }),
+      ],
+      [agent('scanner')],
+    );
+    const p = sim.gatedPass();
+    expect(p.createApprovals[0]?.spec.policy).toMatchObject({
+      required: 2,
+      approvers: { users: ['bob', 'carol'] },
+    });
+    expect(p.create).toEqual([]);
+  });
+
+  it('Auto Agents without a step policy are not gated', () => {
+    const sim = gated([step('fix')], [agent('scanner')]);
+    const p = sim.gatedPass();
+    expect(p.createApprovals).toEqual([]);
+    expect(created(p)).toEqual(['wf-fix-1']);
+  });
+
+  it('approvalPolicyOf: the step policy wins over the Agent; defaults to one approval', () => {
+    const gatedAgent = patcher({ approval: { required: 3 } });
+    expect(approvalPolicyOf(step('x'), gatedAgent)).toEqual({ required: 3 });
+    expect(approvalPolicyOf(step('x', { approval: { required: 1 } }), gatedAgent)).toEqual({ required: 1 });
+    expect(approvalPolicyOf(step('x'), agent('a', { riskLevel: 'ApprovalRequired' }))).toEqual({
+      required: 1,
+    });
+    expect(approvalPolicyOf(step('x'), agent('a'))).toBeUndefined();
+    expect(approvalName('wf', 'fix', 2)).toBe('wf-fix-approval-2');
+  });
+});
