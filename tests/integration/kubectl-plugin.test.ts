@@ -5,7 +5,6 @@
 // not approve; dave has no grant at all. Assertions are on the plugin's output and exit code and on
 // what the API server then stores.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildDecision, decisionApply, type ApprovalView } from '../../cli/lib/approval.ts';
@@ -19,7 +18,6 @@ import { eventually } from './support/wait.ts';
 const NS = 'team-a';
 const BIN = join(REPO_ROOT, 'cli', 'bin', 'kubectl-paddock.mjs');
 const ADMISSION = join(REPO_ROOT, 'config', 'admission');
-const HAS_ADMISSION = existsSync(join(ADMISSION, 'kustomization.yaml'));
 const DIGEST = (c: string): string => `sha256:${c.repeat(64)}`;
 
 type Person = 'alice' | 'bob' | 'carol' | 'dave';
@@ -150,26 +148,24 @@ describe('kubectl paddock on a real API server', () => {
       { subresource: 'status' },
     );
     await create(approvalObject(CUR));
-    if (HAS_ADMISSION) {
-      e.kubectl(['apply', '--server-side', '-k', ADMISSION]);
-      // Policies reach admission through informers: wait until the decisions policy is enforced.
-      const probe = JSON.stringify({
-        ...approvalObject('probe'),
-        spec: { ...approvalObject('probe').spec, decisions: [{ user: 'bob', decision: 'Approve' }] },
-      });
-      await eventually(
-        'the approval admission policy to be enforced',
-        () => {
-          try {
-            e.kubectl(['create', '--dry-run=server', '-f', '-'], probe);
-            return '';
-          } catch (err) {
-            return String(err);
-          }
-        },
-        (msg) => msg.includes('ValidatingAdmissionPolicy'),
-      );
-    }
+    e.kubectl(['apply', '--server-side', '-k', ADMISSION]);
+    // Policies reach admission through informers: wait until the decisions policy is enforced.
+    const probe = JSON.stringify({
+      ...approvalObject('probe'),
+      spec: { ...approvalObject('probe').spec, decisions: [{ user: 'bob', decision: 'Approve' }] },
+    });
+    await eventually(
+      'the approval admission policy to be enforced',
+      () => {
+        try {
+          e.kubectl(['create', '--dry-run=server', '-f', '-'], probe);
+          return '';
+        } catch (err) {
+          return String(err);
+        }
+      },
+      (msg) => msg.includes('ValidatingAdmissionPolicy'),
+    );
     // RoleBindings reach the authorizer through an informer too.
     await eventually(
       'bob to be allowed to read approvals',
@@ -352,39 +348,26 @@ describe('kubectl paddock on a real API server', () => {
   });
 
   describe('with the admission policies of config/admission', () => {
-    it.skipIf(!HAS_ADMISSION)(
-      'a decision the policy refuses prints the policy’s message (requester rejecting without the approve verb)',
-      async () => {
-        const r = await as('alice', 'reject', 'release-deploy-approval-3', '-n', NS, '-m', 'not yet');
-        expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(
-          /^Error from server \(Forbidden\): .*ValidatingAdmissionPolicy '[^']+' with binding '[^']+' denied request: /,
-        );
-        expect(r.stderr).toContain('approve');
-        expect(r.stderr).not.toContain('hint:'); // not mistaken for an RBAC refusal
-        expect((await get('release-deploy-approval-3')).spec.decisions).toBeUndefined();
-      },
-    );
+    it('a decision the policy refuses prints the policy’s message (requester rejecting without the approve verb)', async () => {
+      const r = await as('alice', 'reject', 'release-deploy-approval-3', '-n', NS, '-m', 'not yet');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /^Error from server \(Forbidden\): .*ValidatingAdmissionPolicy '[^']+' with binding '[^']+' denied request: /,
+      );
+      expect(r.stderr).toContain('approve');
+      expect(r.stderr).not.toContain('hint:'); // not mistaken for an RBAC refusal
+      expect((await get('release-deploy-approval-3')).spec.decisions).toBeUndefined();
+    });
 
-    it.skipIf(!HAS_ADMISSION)(
-      'an approver not listed in spec.policy.approvers is refused by the policy',
-      async () => {
-        await create(approvalObject('release-rollback-approval-1', { step: 'rollback', users: ['erin'] }));
-        const r = await as('carol', 'approve', 'release-rollback-approval-1', '-n', NS, '-m', 'ok');
-        expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(
-          /^Error from server \(Forbidden\): .*ValidatingAdmissionPolicy .*denied request: /,
-        );
-        expect(r.stderr).toContain('carol');
-        expect((await get('release-rollback-approval-1')).spec.decisions).toBeUndefined();
-      },
-    );
-
-    it.runIf(!HAS_ADMISSION)(
-      'is skipped: config/admission/kustomization.yaml is not in this checkout',
-      () => {
-        expect(existsSync(ADMISSION)).toBe(false);
-      },
-    );
+    it('an approver not listed in spec.policy.approvers is refused by the policy', async () => {
+      await create(approvalObject('release-rollback-approval-1', { step: 'rollback', users: ['erin'] }));
+      const r = await as('carol', 'approve', 'release-rollback-approval-1', '-n', NS, '-m', 'ok');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /^Error from server \(Forbidden\): .*ValidatingAdmissionPolicy .*denied request: /,
+      );
+      expect(r.stderr).toContain('carol');
+      expect((await get('release-rollback-approval-1')).spec.decisions).toBeUndefined();
+    });
   });
 });
