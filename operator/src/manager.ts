@@ -167,7 +167,7 @@ export class Manager {
         ...(config.watchNamespace && ref.namespaced ? { namespace: config.watchNamespace } : {}),
         ...(spec.labelSelector ? { labelSelector: spec.labelSelector } : {}),
         ...(spec.fieldSelector ? { fieldSelector: spec.fieldSelector } : {}),
-        transform: stripForCache,
+        transform: spec.transform ?? stripForCache,
         watchdogMs: config.watchdogSeconds * 1000,
         logger: logger.child({ component: 'informer', resource: ref.plural }),
         metrics: metrics.informerMetrics(),

@@ -14,6 +14,7 @@ import { objectKey } from '../kube/types.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { AgentReconciler } from './agent/reconciler.ts';
 import { DecisionClock } from './approval/decision-clock.ts';
+import { trimAgentPod } from './workflow/cached-pod.ts';
 import { ApprovalReconciler } from './approval/reconciler.ts';
 import { Controller, type ControllerMetrics } from './controller.ts';
 import type { EventSink } from './events.ts';
@@ -33,6 +34,11 @@ export interface InformerSpec<T extends KubeObject> {
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
   readonly indexes?: Readonly<Record<string, IndexFunc<T>>>;
+  /**
+   * Shrinks each object before it is cached (default: drop managedFields). Set by the first
+   * caller of a given informer; later callers share what it caches.
+   */
+  readonly transform?: (obj: T) => T;
 }
 
 /** Returns the shared informer for a resource (+ selectors), creating it on first use. */
@@ -78,6 +84,8 @@ export function buildControllers(d: RegistryDeps): Controller[] {
   // Only agent pods: the operator never caches the cluster's other pods.
   const pods = d.informer<Pod>(POD, {
     labelSelector: `${LABEL_AGENT_POD}=true`,
+    // Only the fields the engine reads: 10,000 cached pods must fit the memory budget.
+    transform: trimAgentPod,
     indexes: { [INDEX_BY_OWNER_UID]: indexPodByOwnerUid },
   });
   const approvals = d.informer<Approval>(APPROVAL, {

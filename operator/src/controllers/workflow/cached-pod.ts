@@ -1,0 +1,62 @@
+// What the operator keeps of an agent pod in its cache: only what the workflow
+// engine and the pod watch mappers read. A pod as the API server sends it is
+// ~6.8 KB of JSON (spec, env, volumes, the rendered inputs annotation, managed
+// fields, conditions); the design budgets 150 MiB of RSS with 10,000 pods
+// cached, so each cached pod must be a small fraction of that.
+//
+// Kept: identity and ownership (name, namespace, uid, resourceVersion, labels,
+// ownerReferences, creation and deletion timestamps), spec.activeDeadlineSeconds
+// (quoted when a pod times out), status.phase and reason, and the agent
+// container's terminated state (exit code, reason, and the termination message
+// that carries the step's outputs). Everything else is dropped.
+import { AGENT_CONTAINER } from '../../api/labels.ts';
+import type { ContainerStatus, Pod } from '../../kube/core-types.ts';
+import type { ObjectMeta } from '../../kube/types.ts';
+
+export function trimAgentPod(pod: Pod): Pod {
+  const m = pod.metadata;
+  const metadata: ObjectMeta = {
+    ...(m.name !== undefined ? { name: m.name } : {}),
+    ...(m.namespace !== undefined ? { namespace: m.namespace } : {}),
+    ...(m.uid !== undefined ? { uid: m.uid } : {}),
+    ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
+    ...(m.creationTimestamp !== undefined ? { creationTimestamp: m.creationTimestamp } : {}),
+    ...(m.deletionTimestamp !== undefined ? { deletionTimestamp: m.deletionTimestamp } : {}),
+    ...(m.labels ? { labels: m.labels } : {}),
+    ...(m.ownerReferences ? { ownerReferences: m.ownerReferences } : {}),
+  };
+  const s = pod.status;
+  const term = s?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state?.terminated;
+  const agent: ContainerStatus | undefined = term
+    ? {
+        name: AGENT_CONTAINER,
+        state: {
+          terminated: {
+            exitCode: term.exitCode,
+            ...(term.reason !== undefined ? { reason: term.reason } : {}),
+            ...(term.message !== undefined ? { message: term.message } : {}),
+          },
+        },
+      }
+    : undefined;
+  return {
+    ...(pod.apiVersion ? { apiVersion: pod.apiVersion } : {}),
+    ...(pod.kind ? { kind: pod.kind } : {}),
+    metadata,
+    spec: {
+      containers: [],
+      ...(pod.spec.activeDeadlineSeconds !== undefined
+        ? { activeDeadlineSeconds: pod.spec.activeDeadlineSeconds }
+        : {}),
+    },
+    ...(s
+      ? {
+          status: {
+            ...(s.phase ? { phase: s.phase } : {}),
+            ...(s.reason !== undefined ? { reason: s.reason } : {}),
+            ...(agent ? { containerStatuses: [agent] } : {}),
+          },
+        }
+      : {}),
+  };
+}

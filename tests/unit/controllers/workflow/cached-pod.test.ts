@@ -1,0 +1,145 @@
+// The cached agent pod: small, and the engine decides exactly the same from it
+// as from the pod the API server sent.
+import { describe, expect, it } from 'vitest';
+import { AGENT_CONTAINER } from '../../../../operator/src/api/labels.ts';
+import { trimAgentPod } from '../../../../operator/src/controllers/workflow/cached-pod.ts';
+import type { Pod } from '../../../../operator/src/kube/core-types.ts';
+import { agent, SENSITIVE_SCHEMA, Sim, step, workflow } from './engine-sim.ts';
+
+/** A pod as the API server returns it: what we built, plus server fields and a full status. */
+function served(pod: Pod, status: Pod['status']): Pod {
+  return {
+    ...pod,
+    metadata: {
+      ...pod.metadata,
+      uid: `uid-${pod.metadata.name ?? ''}`,
+      resourceVersion: '4242',
+      creationTimestamp: '2025-03-01T10:00:00Z',
+      managedFields: [{ manager: 'paddock', operation: 'Apply', fieldsV1: { 'f:spec': {} } }],
+    },
+    spec: { ...pod.spec, nodeName: 'kwok-node-0' },
+    status: {
+      startTime: '2025-03-01T10:00:01Z',
+      message: 'some kubelet message',
+      ...status,
+      ...({
+        conditions: [{ type: 'Ready', status: 'False' }],
+        podIP: '10.0.0.7',
+        hostIP: '10.1.0.1',
+      } as object),
+    },
+  };
+}
+
+const terminated = (exitCode: number, message?: string, reason = exitCode === 0 ? 'Completed' : 'Error') => ({
+  containerStatuses: [
+    {
+      name: AGENT_CONTAINER,
+      ready: false,
+      restartCount: 0,
+      state: {
+        terminated: {
+          exitCode,
+          reason,
+          ...(message !== undefined ? { message } : {}),
+          startedAt: '2025-03-01T10:00:01Z',
+          finishedAt: '2025-03-01T10:00:02Z',
+        },
+      },
+    },
+  ],
+});
+
+describe('trimAgentPod', () => {
+  const sim = new Sim(
+    workflow([
+      step('a', { inputs: { id: 'x', token: 'secret-value' } }),
+      step('b', { inputs: { n: 1 } }),
+      step('c'),
+      step('d'),
+    ]),
+    [
+      agent('scanner', {
+        inputsSchema: SENSITIVE_SCHEMA,
+        outputsSchema: SENSITIVE_SCHEMA,
+        timeoutSeconds: 60,
+      }),
+    ],
+  );
+  const plan = sim.pass();
+  const built = new Map(plan.create.map((c) => [c.pod.metadata.name ?? '', c.pod]));
+
+  it('keeps identity, ownership, labels, the deadline, phase and the agent container end; drops the rest', () => {
+    const full = served(built.get('wf-a-1')!, {
+      phase: 'Succeeded',
+      ...terminated(0, '{"id":"x","token":"t"}'),
+    });
+    const t = trimAgentPod(full);
+    expect(t).toEqual({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'wf-a-1',
+        namespace: full.metadata.namespace,
+        uid: 'uid-wf-a-1',
+        resourceVersion: '4242',
+        creationTimestamp: '2025-03-01T10:00:00Z',
+        labels: full.metadata.labels,
+        ownerReferences: full.metadata.ownerReferences,
+      },
+      spec: { containers: [], activeDeadlineSeconds: 60 },
+      status: {
+        phase: 'Succeeded',
+        containerStatuses: [
+          {
+            name: AGENT_CONTAINER,
+            state: { terminated: { exitCode: 0, reason: 'Completed', message: '{"id":"x","token":"t"}' } },
+          },
+        ],
+      },
+    });
+    // The rendered inputs (with the secret) are not kept in memory.
+    expect(JSON.stringify(t)).not.toContain('secret-value');
+    expect(JSON.stringify(full)).toContain('secret-value');
+    expect(JSON.stringify(t).length).toBeLessThan(JSON.stringify(full).length / 3);
+  });
+
+  it('keeps a deletion timestamp and a pod-level reason', () => {
+    const full = served(built.get('wf-b-1')!, { phase: 'Failed', reason: 'DeadlineExceeded' });
+    full.metadata.deletionTimestamp = '2025-03-01T10:01:00Z';
+    const t = trimAgentPod(full);
+    expect(t.metadata.deletionTimestamp).toBe('2025-03-01T10:01:00Z');
+    expect(t.status).toEqual({ phase: 'Failed', reason: 'DeadlineExceeded' });
+  });
+
+  it('a pod without status stays without status', () => {
+    const t = trimAgentPod({ ...built.get('wf-c-1')!, status: undefined });
+    expect(t.status).toBeUndefined();
+  });
+
+  it('the engine plans the same from trimmed pods as from full ones, in every pod state', () => {
+    const states: Array<[string, Pod['status']]> = [
+      ['wf-a-1', { phase: 'Succeeded', ...terminated(0, '{"id":"x","token":"t"}') }],
+      ['wf-b-1', { phase: 'Failed', ...terminated(3, 'boom') }],
+      ['wf-c-1', { phase: 'Failed', reason: 'DeadlineExceeded' }],
+      [
+        'wf-d-1',
+        { phase: 'Running', containerStatuses: [{ name: AGENT_CONTAINER, state: { running: {} } }] },
+      ],
+    ];
+    const full = new Map(states.map(([n, st]) => [n, served(built.get(n)!, st)] as const));
+    const trimmed = new Map([...full].map(([n, p]) => [n, trimAgentPod(p)] as const));
+    for (const ms of [1_000, 61_000 + 30_000]) {
+      sim.now = new Date(Date.parse('2025-03-01T10:00:00Z') + ms);
+      const a = sim.plan({ pods: full });
+      const b = sim.plan({ pods: trimmed });
+      expect(b).toEqual(a);
+    }
+    // ...including a deleted pod and step outputs rendered into a later step's inputs.
+    const deleted = served(built.get('wf-d-1')!, { phase: 'Running' });
+    deleted.metadata.deletionTimestamp = '2025-03-01T10:00:30Z';
+    full.set('wf-d-1', deleted);
+    trimmed.set('wf-d-1', trimAgentPod(deleted));
+    expect(sim.plan({ pods: trimmed })).toEqual(sim.plan({ pods: full }));
+  });
+});
