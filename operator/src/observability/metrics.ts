@@ -264,7 +264,7 @@ export class Metrics {
     });
     this.approvalResumeLatency = new Histogram({
       name: 'paddock_approval_resume_seconds',
-      help: 'Time from an Approval being decided to its gated pod being created.',
+      help: 'Time from the operator receiving the decision that approved an Approval to its gated pod being created.',
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });

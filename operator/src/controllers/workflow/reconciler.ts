@@ -145,6 +145,8 @@ export class WorkflowReconciler implements Reconciler {
       this.approvalExpectations.set(a.metadata.name ?? '', now.getTime());
     }
     const { status, requeueMs, failedStarts } = await this.createPods(plan, wf, now, ctx);
+    // The approval resume latency ends when the gated pods exist, before the status write.
+    const podsCreatedAt = plan.resumed.length > 0 ? (this.deps.now ?? (() => new Date()))().getTime() : 0;
     let requeueAfterMs = plan.requeueAfterMs;
     if (requeueMs !== undefined)
       requeueAfterMs = requeueAfterMs === undefined ? requeueMs : Math.min(requeueAfterMs, requeueMs);
@@ -174,13 +176,11 @@ export class WorkflowReconciler implements Reconciler {
       });
       this.deps.metrics?.approvalSuperseded?.();
     }
-    if (plan.resumed.length > 0) {
-      // Read after the pods were created: the latency ends with the create.
-      const createdAt = (this.deps.now ?? (() => new Date()))().getTime();
-      for (const r of plan.resumed) {
-        const seen = this.deps.approvalDecidedAt?.(`${ns}/${r.approval}`);
-        if (seen !== undefined) this.deps.metrics?.approvalResumed?.(Math.max(0, (createdAt - seen) / 1000));
-      }
+    for (const r of plan.resumed) {
+      if (failedStarts.has(r.step)) continue;
+      const seen = this.deps.approvalDecidedAt?.(`${ns}/${r.approval}`);
+      if (seen !== undefined)
+        this.deps.metrics?.approvalResumed?.(Math.max(0, (podsCreatedAt - seen) / 1000));
     }
     for (const d of plan.delete) {
       try {
