@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# The Paddock operator image. Node.js 24 runs the TypeScript sources directly (type stripping):
-# there is no build step, only production dependencies.
+# The Paddock operator image: the operator compiled to JavaScript (`make build`, tsconfig.build.json)
+# and its production dependencies. Development runs the TypeScript sources directly (Node's type
+# stripping); the image does not, which saves ~18 MiB of RSS and startup time (docs/benchmarks.md).
 #
 #   docker build -t ghcr.io/paddock-dev/paddock-operator:0.1.0 .
 #
@@ -18,6 +19,16 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
+# --- build: tsc compiles operator/src to JavaScript (imports rewritten from .ts to .js) ------------
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY operator/src ./operator/src
+RUN node_modules/.bin/tsc -p tsconfig.build.json
+
 # --- runtime -----------------------------------------------------------------------------------
 FROM gcr.io/distroless/nodejs${NODE_VERSION}-debian12:nonroot
 ARG VERSION=0.1.0
@@ -30,11 +41,12 @@ ENV NODE_ENV=production \
     PADDOCK_VERSION=${VERSION}
 COPY --from=deps --chown=0:0 /app/node_modules ./node_modules
 COPY --chown=0:0 package.json ./
-COPY --chown=0:0 operator/src ./operator/src
+# Same layout as the sources (operator/src/*.js): paths relative to a module, like the CRDs', hold.
+COPY --from=build --chown=0:0 /app/dist/operator/src ./operator/src
 # The operator validates with the CRD schemas at run time (operator/src/api/schemas.ts reads crds/).
 COPY --chown=0:0 crds ./crds
 # Files owned by root and not writable: the process (65532) can read, never modify, its code.
 USER 65532:65532
 EXPOSE 8080 8081
 # distroless/nodejs's entrypoint is the node binary.
-CMD ["operator/src/main.ts"]
+CMD ["operator/src/main.js"]

@@ -24,6 +24,7 @@ import {
   type OperatorCost,
 } from './lib/analysis.ts';
 import { parseBenchArgs, USAGE, type BenchArgs } from './lib/args.ts';
+import { ensureCompiledOperator } from './lib/build.ts';
 import {
   APPROVER,
   ApprovalWatch,
@@ -254,7 +255,7 @@ async function phaseA(a: BenchArgs, report: Report): Promise<void> {
   report.environment.kubeVersion = env.kubeVersion;
   let op: BenchOperator | undefined;
   try {
-    op = await startOperator(env, a, 'a');
+    op = await startOperator(env, a, 'a', report);
     const o = op;
     report.environment.operatorArgs = op.args.filter((x) => !x.startsWith('--kubeconfig'));
     await setupNamespace(env, env.admin, {
@@ -478,7 +479,7 @@ async function phaseB(a: BenchArgs, report: Report): Promise<void> {
   report.environment.kubeVersion = env.kubeVersion;
   let op: BenchOperator | undefined;
   try {
-    op = await startOperator(env, a, 'b');
+    op = await startOperator(env, a, 'b', report);
     const o = op;
     await setupNamespace(env, env.admin, {
       namespace: NS,
@@ -619,11 +620,20 @@ async function takeHeapSnapshot(op: BenchOperator): Promise<string | undefined> 
   return undefined;
 }
 
-async function startOperator(env: BenchCluster, a: BenchArgs, tag: string): Promise<BenchOperator> {
+async function startOperator(
+  env: BenchCluster,
+  a: BenchArgs,
+  tag: string,
+  report: Report,
+): Promise<BenchOperator> {
   const diagDir = join(REPORTS, `prof-${tag}-${Date.now()}`);
   const diagnostics = a.cpuProf || a.heapSnapshot;
   if (diagnostics) mkdirSync(diagDir, { recursive: true });
+  const entry =
+    a.operatorEntry === 'js' ? ensureCompiledOperator(log) : join(REPO_ROOT, 'operator', 'src', 'main.ts');
+  report.environment.operatorEntry = entry.slice(REPO_ROOT.length + 1);
   return BenchOperator.start(env, {
+    entry,
     workers: a.workers,
     logLevel: a.logLevel,
     extraArgs: a.operatorArgs,
@@ -684,6 +694,7 @@ async function main(): Promise<void> {
       apiServerArgs: a.apiServerArgs,
       operatorArgs: [],
       operatorNodeOptions: [deploymentNodeOptions(), a.operatorNodeOptions].filter(Boolean).join(' '),
+      operatorEntry: '',
       busyCoresBefore: {},
     },
     phases: {},

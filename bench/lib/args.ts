@@ -32,6 +32,7 @@ export interface BenchArgs {
   heapSnapshot: boolean;
   experiments: string[];
   operatorNodeOptions: string;
+  operatorEntry: 'js' | 'ts';
   skip: Set<string>;
   label: string;
   waitQuietSeconds: number;
@@ -70,6 +71,8 @@ Both:
   --heap-snapshot          heap snapshot of the operator at the end of the RSS run (bench/reports/prof-b-*)
   --experiment NAME        preload bench/experiments/NAME.ts into the operator (repeatable; A/B of a fix)
   --operator-node-options S  extra NODE_OPTIONS for the operator (e.g. "--max-semi-space-size=2")
+  --operator-entry js|ts   run the compiled operator (dist/, compiled if stale; what the image runs)
+                           or the TypeScript sources through type stripping (default js)
   --skip LIST              comma list of: latency,approval,sustained,throughput,raw,rss
   --timeout SECONDS        per phase (default 900)
   --small                  quick preset: 30x3 burst, 5 paced, 5 approvals after 30 s idle,
@@ -110,6 +113,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
       'heap-snapshot': { type: 'boolean' },
       experiment: { type: 'string', multiple: true },
       'operator-node-options': { type: 'string' },
+      'operator-entry': { type: 'string' },
       skip: { type: 'string' },
       small: { type: 'boolean' },
       label: { type: 'string' },
@@ -135,6 +139,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
   const podGC = values['pod-gc'] ?? 'Never';
   if (!['Never', 'OnPodSuccess', 'OnWorkflowSuccess', 'OnWorkflowCompletion'].includes(podGC))
     throw new Error(`--pod-gc: unknown strategy ${podGC}`);
+  const entry = values['operator-entry'] ?? 'js';
+  if (entry !== 'js' && entry !== 'ts') throw new Error(`--operator-entry must be js or ts, got ${entry}`);
   const skip = new Set((values.skip ?? '').split(',').filter(Boolean));
   for (const s of skip)
     if (!['latency', 'approval', 'sustained', 'throughput', 'raw', 'rss'].includes(s))
@@ -168,6 +174,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
     heapSnapshot: values['heap-snapshot'] ?? false,
     experiments: values.experiment ?? [],
     operatorNodeOptions: values['operator-node-options'] ?? '',
+    operatorEntry: entry,
     skip,
     label: values.label ?? '',
     waitQuietSeconds: int('wait-quiet', values['wait-quiet'], 300),

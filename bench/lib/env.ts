@@ -75,6 +75,8 @@ export interface OperatorOptions {
   readonly nodeOptions: string;
   /** Where its CPU profiles and heap snapshots go. */
   readonly diagnosticDir?: string;
+  /** The operator's main script (compiled dist/ by default: what the image runs). */
+  readonly entry: string;
 }
 
 export class BenchOperator {
@@ -109,7 +111,7 @@ export class BenchOperator {
       `--workers=${o.workers}`,
       ...o.extraArgs,
     ];
-    const proc = new OperatorProcess(args, o.nodeOptions ? { NODE_OPTIONS: o.nodeOptions } : {});
+    const proc = new OperatorProcess(args, o.nodeOptions ? { NODE_OPTIONS: o.nodeOptions } : {}, o.entry);
     proc.start();
     const op = new BenchOperator(proc, port, args, o.diagnosticDir);
     const deadline = Date.now() + 60_000;

@@ -75,6 +75,8 @@ export interface Report {
     operatorArgs: readonly string[];
     /** NODE_OPTIONS of the operator: the Deployment's (config/manager) plus --operator-node-options. */
     operatorNodeOptions: string;
+    /** The operator's main script: compiled JavaScript (dist/) or the TypeScript sources. */
+    operatorEntry: string;
     /** Machine CPU busy (cores) just before each cluster started: should be ~0. */
     busyCoresBefore: Record<string, number>;
   };
@@ -352,7 +354,9 @@ export function printReport(r: Report): void {
   const e = r.environment;
   out.push(`Paddock benchmark  ${r.startedAt}  ${r.label}`);
   out.push(`${e.cpus} x ${e.cpuModel}, Node ${e.node}, Kubernetes ${e.kubeVersion}`);
-  out.push(`operator: ${e.operatorArgs.join(' ')}`);
+  out.push(
+    `operator: node ${e.operatorEntry} ${e.operatorArgs.join(' ')}${e.operatorNodeOptions ? `  (NODE_OPTIONS=${e.operatorNodeOptions})` : ''}`,
+  );
   const exps = (r.args['experiments'] as string[] | undefined) ?? [];
   if (exps.length)
     out.push(`EXPERIMENT preloaded into the operator: ${exps.join(', ')} (not the shipped code)`);

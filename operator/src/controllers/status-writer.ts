@@ -10,15 +10,23 @@
 // correct.
 import type { ResourceRef } from '../api/constants.ts';
 import { FIELD_MANAGER } from '../api/constants.ts';
+import { jsonEqual } from '../api/json-equal.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { objectKey } from '../kube/types.ts';
 
 interface Written {
   readonly resourceVersion: bigint;
-  readonly statusJson: string;
+  /** A copy of the status written (the caller's object may change after). */
+  readonly status: unknown;
   readonly at: number;
 }
+
+/**
+ * Left out when comparing statuses for "same write": a reconcile on a stale cache recomputes
+ * transitions with a later "now" while deciding exactly the same thing.
+ */
+const IGNORED_IN_COMPARISON: ReadonlySet<string> = new Set(['lastTransitionTime']);
 
 /** If the cache has not caught up with a write after this long, stop waiting for it. */
 const CATCH_UP_MS = 30_000;
@@ -62,7 +70,7 @@ export class StatusWriter {
       this.written.delete(key);
       return false;
     }
-    return w.statusJson === comparableJson(status);
+    return jsonEqual(w.status, status, IGNORED_IN_COMPARISON);
   }
 
   /** Applies `status` to the object's status subresource and records the write. */
@@ -82,7 +90,7 @@ export class StatusWriter {
     const rv = toBig(res.metadata.resourceVersion);
     const key = objectKey(obj);
     if (rv !== undefined)
-      this.written.set(key, { resourceVersion: rv, statusJson: comparableJson(status), at: Date.now() });
+      this.written.set(key, { resourceVersion: rv, status: structuredClone(status), at: Date.now() });
     return res;
   }
 
@@ -94,15 +102,6 @@ export class StatusWriter {
   get size(): number {
     return this.written.size;
   }
-}
-
-/**
- * The status as compared for "same write": lastTransitionTime is left out, because a
- * reconcile on a stale cache recomputes transitions with a later "now" while deciding
- * exactly the same thing.
- */
-function comparableJson(status: unknown): string {
-  return stableJson(status, new Set(['lastTransitionTime']));
 }
 
 function toBig(rv: string | undefined): bigint | undefined {

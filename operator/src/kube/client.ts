@@ -221,11 +221,14 @@ export class KubeClient {
     let buf = '';
     try {
       for await (const chunk of res) {
-        buf += chunk as string;
+        buf = buf ? buf + (chunk as string) : (chunk as string);
+        // One pass over the chunk: slicing the rest of the buffer after every line would copy
+        // it once per event (quadratic in the events per chunk).
+        let start = 0;
         let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
+        while ((nl = buf.indexOf('\n', start)) >= 0) {
+          const line = buf.slice(start, nl);
+          start = nl + 1;
           if (!line.trim()) continue;
           const ev = JSON.parse(line) as { type: WatchEvent<T>['type']; object: unknown };
           if (ev.type === 'ERROR') {
@@ -235,6 +238,7 @@ export class KubeClient {
           }
           yield { type: ev.type, object: ev.object as T };
         }
+        buf = start < buf.length ? buf.slice(start) : '';
       }
     } finally {
       res.destroy();

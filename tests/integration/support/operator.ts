@@ -41,10 +41,17 @@ export class OperatorProcess {
   private exitPromise: Promise<number | null> = Promise.resolve(null);
   readonly args: readonly string[];
   readonly env: NodeJS.ProcessEnv;
+  /** The script node runs: the TypeScript sources, or the compiled dist/ (the benchmark). */
+  readonly entry: string;
 
-  constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  constructor(
+    args: readonly string[],
+    env: NodeJS.ProcessEnv = {},
+    entry: string = join(REPO_ROOT, 'operator', 'src', 'main.ts'),
+  ) {
     this.args = args;
     this.env = env;
+    this.entry = entry;
   }
 
   static start(
@@ -68,7 +75,7 @@ export class OperatorProcess {
   }
 
   start(): void {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'operator', 'src', 'main.ts'), ...this.args], {
+    const child = spawn(process.execPath, [this.entry, ...this.args], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],

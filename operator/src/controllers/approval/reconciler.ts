@@ -3,13 +3,13 @@
 // Event and an audit line with the user the API server authenticated.
 import type { Approval } from '../../api/generated/index.ts';
 import { APPROVAL } from '../../api/constants.ts';
+import { jsonEqual } from '../../api/json-equal.ts';
 import type { Informer } from '../../kube/informer.ts';
 import { audit } from '../../observability/logger.ts';
 import { metaTime } from '../conditions.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../controller.ts';
 import type { EventSink } from '../events.ts';
 import type { StatusWriter } from '../status-writer.ts';
-import { stableJson } from '../status-writer.ts';
 import { approvalStatus, decide } from './decide.ts';
 
 export interface ApprovalMetricsSink {
@@ -48,7 +48,7 @@ export class ApprovalReconciler implements Reconciler {
       verdict.recheckAt !== undefined
         ? { requeueAfterMs: Math.max(0, verdict.recheckAt - now.getTime()) }
         : undefined;
-    const same = approval.status !== undefined && stableJson(approval.status) === stableJson(status);
+    const same = approval.status !== undefined && jsonEqual(approval.status, status);
     ctx.logger.debug(
       { phase: verdict.phase, same, requeueAfterMs: requeue?.requeueAfterMs },
       'approval verdict',

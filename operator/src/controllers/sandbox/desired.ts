@@ -58,7 +58,7 @@ import {
   type ServiceAccount,
 } from '../../kube/core-types.ts';
 import type { KubeObject, OwnerReference } from '../../kube/types.ts';
-import { stableJson } from '../status-writer.ts';
+import { jsonEqual } from '../../api/json-equal.ts';
 
 /** Selects the objects the sandbox informers cache (everything Paddock creates carries it). */
 export const SANDBOX_OWNED_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE}`;
@@ -633,5 +633,5 @@ function metadataInSync(desired: KubeObject, actual: KubeObject): boolean {
 }
 
 function same(a: unknown, b: unknown): boolean {
-  return stableJson(a) === stableJson(b);
+  return jsonEqual(a, b);
 }

@@ -29,7 +29,7 @@ import type { KubeObject } from '../../kube/types.ts';
 import { audit } from '../../observability/logger.ts';
 import type { MapFunc, ReconcileContext, ReconcileResult, Reconciler } from '../controller.ts';
 import type { EventSink } from '../events.ts';
-import { stableJson } from '../status-writer.ts';
+import { jsonEqual } from '../../api/json-equal.ts';
 import { desiredSandbox, sandboxObjectInSync, type DesiredObject } from './desired.ts';
 
 /** The caches the sandbox reads. The last four are filtered by SANDBOX_OWNED_SELECTOR. */
@@ -63,7 +63,8 @@ type Change = 'applied' | 'repaired';
 export class SandboxReconciler implements Reconciler {
   private readonly deps: SandboxReconcilerDeps;
   /** What was last applied to (or found in sync in) each object: tells drift from new intent. */
-  private readonly lastApplied = new Map<string, string>();
+  /** The desired object last applied or found in sync, by key (a copy). */
+  private readonly lastApplied = new Map<string, unknown>();
   /** resourceVersion of our last write per object, until its informer has caught up with it. */
   private readonly pending = new Map<string, bigint>();
 
@@ -175,19 +176,20 @@ export class SandboxReconciler implements Reconciler {
       if (seen !== undefined && seen < written) return undefined;
       this.pending.delete(key);
     }
-    const json = stableJson(d.object);
     const cached = informer.get(`${namespace}/${name}`);
+    const last = this.lastApplied.get(key);
+    const sameIntent = last !== undefined && jsonEqual(last, d.object);
     if (cached && sandboxObjectInSync(d.object, cached)) {
-      this.lastApplied.set(key, json);
+      if (!sameIntent) this.lastApplied.set(key, structuredClone(d.object));
       return undefined;
     }
     // Same intent as last time, yet the object differs or is gone: someone changed it.
-    const change: Change = this.lastApplied.get(key) === json ? 'repaired' : 'applied';
+    const change: Change = sameIntent ? 'repaired' : 'applied';
     const res = await this.deps.client.apply<KubeObject>(d.ref, d.object, {
       fieldManager: FIELD_MANAGER,
       force: true,
     });
-    this.lastApplied.set(key, json);
+    this.lastApplied.set(key, structuredClone(d.object));
     const rv = toBig(res.metadata.resourceVersion);
     if (rv !== undefined) this.pending.set(key, rv);
     return change;

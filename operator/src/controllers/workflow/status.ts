@@ -1,7 +1,7 @@
 // Comparing Workflow statuses, so a reconcile that decides nothing new writes nothing. Pure.
 import type { WorkflowStatus } from '../../api/generated/index.ts';
-import { stableJson } from '../status-writer.ts';
+import { jsonEqual } from '../../api/json-equal.ts';
 
 export function workflowStatusEqual(a: WorkflowStatus | undefined, b: WorkflowStatus): boolean {
-  return a !== undefined && stableJson(a) === stableJson(b);
+  return a !== undefined && jsonEqual(a, b);
 }
