@@ -439,6 +439,7 @@ describe('Helm chart (rendered)', () => {
       '  watchdogSeconds: 120',
       '  shutdownTimeoutSeconds: 20',
       '  maxOldSpaceSizeMiB: 300',
+      '  maxSemiSpaceSizeMiB: 32',
       '  extraArgs: ["--kubeconfig=/etc/paddock/kubeconfig"]',
       '  extraEnv: [{name: PADDOCK_EXTRA, value: "1"}]',
       'leaderElection: {leaseName: paddock-lease, leaseDurationSeconds: 20, renewDeadlineSeconds: 15, retryPeriodSeconds: 3}',
@@ -545,7 +546,7 @@ describe('Helm chart (rendered)', () => {
     expect(config.kubeconfig).toBe('/etc/paddock/kubeconfig');
     expect(c.env).toEqual(
       expect.arrayContaining([
-        { name: 'NODE_OPTIONS', value: '--max-old-space-size=300' },
+        { name: 'NODE_OPTIONS', value: '--max-old-space-size=300 --max-semi-space-size=32' },
         { name: 'PADDOCK_EXTRA', value: '1' },
       ]),
     );
