@@ -68,7 +68,7 @@ describe('jsonEqual', () => {
       return v;
     };
     const mutate = (v: unknown): unknown => {
-      if (Array.isArray(v)) return v.length && rnd(2) ? v.slice(1) : [...v, rnd(2)];
+      if (Array.isArray(v)) return v.length && rnd(2) ? v.slice(1) : [...(v as unknown[]), rnd(2)];
       if (v && typeof v === 'object') {
         const o = { ...(v as Record<string, unknown>) };
         const k = keys[rnd(keys.length)]!;
