@@ -28,14 +28,20 @@ import {
   MANAGED_BY_VALUE,
   podName,
 } from '../../api/labels.ts';
-import { compileUserSchema, redact, sensitivePaths } from '../../api/schemas.ts';
+import { compileUserSchema, redact, REDACTED, sensitivePaths } from '../../api/schemas.ts';
 import type { SandboxConfig } from '../../config.ts';
 import type { Pod } from '../../kube/core-types.ts';
 import { metaTime, setConditions, type Condition, type ConditionInput } from '../conditions.ts';
 import { decide } from '../approval/decide.ts';
 import type { EventInput } from '../events.ts';
 import { buildAgentPod, inputsDigest } from '../sandbox/pod.ts';
-import { evaluateCondition, render, type ExpressionContext } from './expressions.ts';
+import {
+  evaluateCondition,
+  referencedSteps,
+  render,
+  templateExpressions,
+  type ExpressionContext,
+} from './expressions.ts';
 import type { Graph } from './graph.ts';
 import { parseOutputs } from './outputs.ts';
 import { backoffMs, effectiveRetry, maxAttempts } from './retry.ts';
@@ -401,6 +407,11 @@ function advance(
         continue;
       }
       if (spec.when !== undefined) {
+        const gone = unavailableOutputs(referencedSteps(spec.when), wf, steps, input);
+        if (gone) {
+          finish(plan, st, spec, 'Failed', 'OutputsUnavailable', `when: ${gone}`, input);
+          continue;
+        }
         const cond = evaluateCondition(spec.when, context(wf, steps, input));
         if (!cond.ok) {
           finish(plan, st, spec, 'Failed', 'InvalidCondition', `when: ${cond.error}`, input);
@@ -642,6 +653,15 @@ function start(
     return false;
   }
   const rendered = render(spec.inputs ?? {}, context(wf, steps, input));
+  if (rendered.ok && containsRedacted(rendered.value)) {
+    // Rendered from the redacted copy in status: never hand an agent "[REDACTED]" for a value.
+    const refs = new Set(templateExpressions(spec.inputs ?? {}).flatMap((e) => [...referencedSteps(e)]));
+    const gone = unavailableOutputs(refs, wf, steps, input);
+    if (gone) {
+      finish(plan, st, spec, 'Failed', 'OutputsUnavailable', `inputs: ${gone}`, input);
+      return false;
+    }
+  }
   if (!rendered.ok) {
     finish(
       plan,
@@ -1107,9 +1127,43 @@ function realOutputs(
   const agent = input.agents.get(spec.agentRef.name);
   if (!agent?.spec.outputsSchema || sensitivePaths(agent.spec.outputsSchema).length === 0) return st.outputs;
   const pod = st.podName ? input.pods.get(st.podName) : undefined;
-  const term = pod?.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state?.terminated;
+  // Pod gone: only the redacted copy is left (a step that needs the real values fails closed).
+  if (!pod) return st.outputs;
+  const term = pod.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state?.terminated;
   const parsed = parseOutputs(term?.message, agent.spec.outputsSchema);
   return parsed.ok ? parsed.outputs : st.outputs;
+}
+
+/**
+ * Why the real outputs of one of `refs` cannot be read, if so: a succeeded step whose Agent marks
+ * outputs sensitive keeps them only redacted in status, and reads the real values back from its
+ * pod; when that pod is gone (deleted by hand, its node lost), they are gone too.
+ */
+function unavailableOutputs(
+  refs: ReadonlySet<string>,
+  wf: Workflow,
+  steps: ReadonlyMap<string, StepStatus>,
+  input: EngineInput,
+): string | undefined {
+  for (const name of refs) {
+    const st = steps.get(name);
+    const spec = wf.spec.steps.find((s) => s.name === name);
+    if (!st || !spec || st.phase !== 'Succeeded') continue;
+    const agent = input.agents.get(spec.agentRef.name);
+    if (!agent?.spec.outputsSchema || sensitivePaths(agent.spec.outputsSchema).length === 0) continue;
+    const pod = st.podName ? input.pods.get(st.podName) : undefined;
+    const term = pod?.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state?.terminated;
+    if (pod && parseOutputs(term?.message, agent.spec.outputsSchema).ok) continue;
+    return `step ${name}'s outputs are marked sensitive and its pod ${st.podName ?? '?'} is gone, so only their redacted copy in status remains; run the Workflow again`;
+  }
+  return undefined;
+}
+
+function containsRedacted(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes(REDACTED);
+  if (Array.isArray(v)) return v.some(containsRedacted);
+  if (v && typeof v === 'object') return Object.values(v).some(containsRedacted);
+  return false;
 }
 
 /** A failed attempt's termination message, shown in status and Events: sensitive outputs redacted. */

@@ -650,6 +650,55 @@ describe('planWorkflow: sensitive outputs', () => {
     expect(JSON.stringify(p.status)).not.toContain('s3cr3t');
   });
 
+  /** mint succeeds while the Workflow is suspended; then its pod is deleted; then it resumes. */
+  function mintPodGone(extra: Partial<Parameters<typeof step>[1]> = {}): Sim {
+    const sim = new Sim(
+      workflow([
+        step('mint', { agentRef: { name: 'vault' } }),
+        step('use', {
+          dependsOn: ['mint'],
+          inputs: { token: '{{ steps.mint.outputs.token }}', id: '{{ steps.mint.outputs.id }}' },
+          ...extra,
+        }),
+      ]),
+      [agent('scanner'), agent('vault', { outputsSchema: SENSITIVE_SCHEMA })],
+    );
+    sim.pass();
+    sim.spec({ suspend: true });
+    sim.tick(1_000).succeed('wf-mint-1', { token: 's3cr3t-value', id: '42' });
+    sim.pass();
+    expect(sim.step('mint').phase).toBe('Succeeded');
+    expect(sim.pods.has('wf-use-1')).toBe(false);
+    sim.pods.delete('wf-mint-1');
+    sim.spec({ suspend: false });
+    return sim;
+  }
+
+  it('fails the step that needs them, rather than render "[REDACTED]", once the pod that held them is gone', () => {
+    const sim = mintPodGone();
+    const p = sim.tick(1_000).pass();
+    expect(p.create).toEqual([]);
+    expect(sim.step('use')).toMatchObject({ phase: 'Failed', reason: 'OutputsUnavailable' });
+    expect(sim.step('use').message).toBe(
+      "inputs: step mint's outputs are marked sensitive and its pod wf-mint-1 is gone, so only their redacted copy in status remains; run the Workflow again",
+    );
+    expect(sim.wf.status?.phase).toBe('Failed');
+  });
+
+  it('a step reading only non-sensitive outputs of that step still runs from the status copy', () => {
+    const sim = mintPodGone({ inputs: { id: '{{ steps.mint.outputs.id }}' } });
+    const p = sim.tick(1_000).pass();
+    expect(created(p)).toEqual(['wf-use-1']);
+    expect(inputsOf(p.create[0]!.pod)).toEqual({ id: '42' });
+  });
+
+  it('a condition on such a step fails closed too', () => {
+    const sim = mintPodGone({ when: "steps.mint.outputs.token != ''", inputs: {} });
+    sim.tick(1_000).pass();
+    expect(sim.step('use')).toMatchObject({ phase: 'Failed', reason: 'OutputsUnavailable' });
+    expect(sim.step('use').message).toMatch(/^when: step mint's outputs are marked sensitive/);
+  });
+
   it('never writes them from the termination message of a failed attempt', () => {
     const sim = sensitiveSim();
     sim.tick(1_000).fail('wf-mint-1', 1, JSON.stringify({ token: 's3cr3t-value', id: '42' }));
