@@ -34,8 +34,9 @@ verify-generated: deps ## Fail if generated types are stale
 	$(NODE) operator/hack/generate-types.ts --check
 
 .PHONY: typecheck
-typecheck: deps ## Type-check everything (tsc, strict)
+typecheck: deps ## Type-check everything (tsc, strict): operator, cluster, tests, bench, and the kubectl plugin
 	$(BIN)/tsc -p tsconfig.json
+	$(BIN)/tsc -p cli/tsconfig.json
 
 .PHONY: lint
 lint: deps ## eslint + prettier check
