@@ -407,12 +407,13 @@ function advance(
         continue;
       }
       if (spec.when !== undefined) {
-        const gone = unavailableOutputs(referencedSteps(spec.when), wf, steps, input);
+        const scope = context(wf, steps, input);
+        const gone = lostOutputs(referencedSteps(spec.when), scope.lost);
         if (gone) {
           finish(plan, st, spec, 'Failed', 'OutputsUnavailable', `when: ${gone}`, input);
           continue;
         }
-        const cond = evaluateCondition(spec.when, context(wf, steps, input));
+        const cond = evaluateCondition(spec.when, scope.expr);
         if (!cond.ok) {
           finish(plan, st, spec, 'Failed', 'InvalidCondition', `when: ${cond.error}`, input);
           continue;
@@ -652,11 +653,12 @@ function start(
     );
     return false;
   }
-  const rendered = render(spec.inputs ?? {}, context(wf, steps, input));
-  if (rendered.ok && containsRedacted(rendered.value)) {
+  const scope = context(wf, steps, input);
+  const rendered = render(spec.inputs ?? {}, scope.expr);
+  if (rendered.ok && scope.lost.size > 0 && containsRedacted(rendered.value)) {
     // Rendered from the redacted copy in status: never hand an agent "[REDACTED]" for a value.
-    const refs = new Set(templateExpressions(spec.inputs ?? {}).flatMap((e) => [...referencedSteps(e)]));
-    const gone = unavailableOutputs(refs, wf, steps, input);
+    const refs = templateExpressions(spec.inputs ?? {}).flatMap((e) => [...referencedSteps(e)]);
+    const gone = lostOutputs(refs, scope.lost);
     if (gone) {
       finish(plan, st, spec, 'Failed', 'OutputsUnavailable', `inputs: ${gone}`, input);
       return false;
@@ -1104,57 +1106,46 @@ function context(
   wf: Workflow,
   steps: ReadonlyMap<string, StepStatus>,
   input: EngineInput,
-): ExpressionContext {
+): { expr: ExpressionContext; lost: ReadonlyMap<string, string> } {
   const out: Record<string, { outputs: Record<string, unknown>; phase: string }> = {};
+  const lost = new Map<string, string>();
   for (const spec of wf.spec.steps) {
     const st = steps.get(spec.name)!;
-    out[spec.name] = { outputs: realOutputs(st, spec, input) ?? {}, phase: st.phase };
+    const r = realOutputs(st, spec, input);
+    if (r.lostPod !== undefined) lost.set(spec.name, r.lostPod);
+    out[spec.name] = { outputs: r.outputs ?? {}, phase: st.phase };
   }
-  return { inputs: wf.spec.inputs ?? {}, steps: out };
+  return { expr: { inputs: wf.spec.inputs ?? {}, steps: out }, lost };
 }
 
 /**
  * Outputs for templating: status holds them with sensitive fields redacted, so
  * when the Agent marks outputs sensitive, the real values are read back from
- * the step's pod (kept until the workflow finishes for that reason).
+ * the step's pod (kept until the workflow finishes for that reason). When that
+ * pod is gone (deleted by hand, its node lost), only the redacted copy is left:
+ * `lostPod` names it, and a step that would read those values fails closed.
  */
 function realOutputs(
   st: StepStatus,
   spec: WorkflowStep,
   input: EngineInput,
-): Record<string, unknown> | undefined {
-  if (st.phase !== 'Succeeded') return st.outputs;
+): { outputs: Record<string, unknown> | undefined; lostPod?: string } {
+  if (st.phase !== 'Succeeded') return { outputs: st.outputs };
   const agent = input.agents.get(spec.agentRef.name);
-  if (!agent?.spec.outputsSchema || sensitivePaths(agent.spec.outputsSchema).length === 0) return st.outputs;
+  if (!agent?.spec.outputsSchema || sensitivePaths(agent.spec.outputsSchema).length === 0)
+    return { outputs: st.outputs };
   const pod = st.podName ? input.pods.get(st.podName) : undefined;
-  // Pod gone: only the redacted copy is left (a step that needs the real values fails closed).
-  if (!pod) return st.outputs;
-  const term = pod.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state?.terminated;
-  const parsed = parseOutputs(term?.message, agent.spec.outputsSchema);
-  return parsed.ok ? parsed.outputs : st.outputs;
+  const term = pod?.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state?.terminated;
+  const parsed = pod ? parseOutputs(term?.message, agent.spec.outputsSchema) : undefined;
+  return parsed?.ok ? { outputs: parsed.outputs } : { outputs: st.outputs, lostPod: st.podName ?? '?' };
 }
 
-/**
- * Why the real outputs of one of `refs` cannot be read, if so: a succeeded step whose Agent marks
- * outputs sensitive keeps them only redacted in status, and reads the real values back from its
- * pod; when that pod is gone (deleted by hand, its node lost), they are gone too.
- */
-function unavailableOutputs(
-  refs: ReadonlySet<string>,
-  wf: Workflow,
-  steps: ReadonlyMap<string, StepStatus>,
-  input: EngineInput,
-): string | undefined {
+/** Why one of `refs` cannot give its real outputs, if so (see realOutputs). */
+function lostOutputs(refs: Iterable<string>, lost: ReadonlyMap<string, string>): string | undefined {
   for (const name of refs) {
-    const st = steps.get(name);
-    const spec = wf.spec.steps.find((s) => s.name === name);
-    if (!st || !spec || st.phase !== 'Succeeded') continue;
-    const agent = input.agents.get(spec.agentRef.name);
-    if (!agent?.spec.outputsSchema || sensitivePaths(agent.spec.outputsSchema).length === 0) continue;
-    const pod = st.podName ? input.pods.get(st.podName) : undefined;
-    const term = pod?.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state?.terminated;
-    if (pod && parseOutputs(term?.message, agent.spec.outputsSchema).ok) continue;
-    return `step ${name}'s outputs are marked sensitive and its pod ${st.podName ?? '?'} is gone, so only their redacted copy in status remains; run the Workflow again`;
+    const pod = lost.get(name);
+    if (pod !== undefined)
+      return `step ${name}'s outputs are marked sensitive and its pod ${pod} is gone, so only their redacted copy in status remains; run the Workflow again`;
   }
   return undefined;
 }
