@@ -245,6 +245,20 @@ function approvalWatchDelta(
   return { restarts, relists };
 }
 
+/** The namespace under test with its simulated Agent, and a Tracker already watching it. */
+async function prepareNamespace(env: BenchCluster, a: BenchArgs): Promise<Tracker> {
+  await setupNamespace(env, env.admin, {
+    namespace: NS,
+    agent: AGENT_NAME,
+    duration: a.duration,
+    result: JSON.parse(a.result) as unknown,
+    quotaPods: 10_000,
+  });
+  const tracker = new Tracker(env.admin, NS);
+  await tracker.start();
+  return tracker;
+}
+
 async function phaseA(a: BenchArgs, report: Report): Promise<void> {
   const phases = report.phases;
   const wanted = ['latency', 'approval', 'sustained', 'throughput', 'raw'].some((p) => !a.skip.has(p));
@@ -258,15 +272,7 @@ async function phaseA(a: BenchArgs, report: Report): Promise<void> {
     op = await startOperator(env, a, 'a', report);
     const o = op;
     report.environment.operatorArgs = op.args.filter((x) => !x.startsWith('--kubeconfig'));
-    await setupNamespace(env, env.admin, {
-      namespace: NS,
-      agent: AGENT_NAME,
-      duration: a.duration,
-      result: JSON.parse(a.result) as unknown,
-      quotaPods: 10_000,
-    });
-    const tracker = new Tracker(env.admin, NS);
-    await tracker.start();
+    const tracker = await prepareNamespace(env, a);
     const common: Omit<WorkflowRunOptions, 'prefix' | 'count' | 'mode'> = {
       client: env.admin,
       tracker,
@@ -481,15 +487,7 @@ async function phaseB(a: BenchArgs, report: Report): Promise<void> {
   try {
     op = await startOperator(env, a, 'b', report);
     const o = op;
-    await setupNamespace(env, env.admin, {
-      namespace: NS,
-      agent: AGENT_NAME,
-      duration: a.duration,
-      result: JSON.parse(a.result) as unknown,
-      quotaPods: 10_000,
-    });
-    const tracker = new Tracker(env.admin, NS);
-    await tracker.start();
+    const tracker = await prepareNamespace(env, a);
     await sleep(2000);
     const idle = o.memory();
     const idleSockets = o.openSockets();

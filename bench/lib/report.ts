@@ -1,6 +1,7 @@
 // The report: its JSON shape, the verdict per DESIGN §7 target, and the
 // human-readable tables.
 import type { ApiServerCost, OperatorCost } from './analysis.ts';
+import type { WorkflowRunResult } from './scenarios.ts';
 import type { Summary } from './stats.ts';
 import { round } from './stats.ts';
 
@@ -13,18 +14,8 @@ export interface CpuUse {
 }
 
 export interface RunBlock {
-  readonly run: {
-    readonly workflows: number;
-    readonly stepsPerWorkflow: number;
-    readonly shape: string;
-    readonly submitted: number;
-    readonly succeeded: number;
-    readonly failed: readonly string[];
-    readonly timedOut: boolean;
-    readonly wallMs: number;
-    readonly completedSteps: number;
-    readonly stepsPerMin: number;
-  };
+  /** The run's counts (its latency samples are summarized below). */
+  readonly run: Omit<WorkflowRunResult, 'submitToFirstPodMs' | 'createRttMs' | 'stepToNextPodMs'>;
   readonly submitToFirstPodMs: Summary;
   readonly createRttMs: Summary;
   readonly stepToNextPodMs: Summary;
