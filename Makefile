@@ -82,5 +82,5 @@ demo: deps binaries ## The quick start: local cluster, CRDs, operator, examples,
 	$(NODE) operator/hack/demo.ts
 
 .PHONY: bench
-bench: deps binaries build ## Benchmark the compiled operator on the local control plane; writes bench/reports/*.json
+bench: deps binaries ## Benchmark the compiled operator (built when stale) on the local control plane; writes bench/reports/*.json
 	$(NODE) bench/run.ts

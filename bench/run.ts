@@ -319,7 +319,7 @@ async function phaseA(a: BenchArgs, report: Report): Promise<void> {
       });
       const watch = new ApprovalWatch(env.admin, NS);
       await watch.start();
-      const approver = approverClient(env);
+      const approver = await approverClient(env);
       const arm = (prefix: string): Promise<ApprovalRound> =>
         guard(
           o,

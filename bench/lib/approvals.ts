@@ -15,10 +15,10 @@ import { buildDecision, decisionApply, fieldManagerFor, type ApprovalView } from
 import { REPO_ROOT } from '../../cluster/src/paths.ts';
 import { AGENT, APPROVAL, WORKFLOW } from '../../operator/src/api/constants.ts';
 import type { Approval, Workflow } from '../../operator/src/api/generated/index.ts';
-import { KubeClient } from '../../operator/src/kube/client.ts';
+import type { KubeClient } from '../../operator/src/kube/client.ts';
 import { simAgent } from '../../tests/integration/support/workflows.ts';
 import type { BenchCluster } from './env.ts';
-import { WatchRecorder } from './kube.ts';
+import { pooledClient, WatchRecorder } from './kube.ts';
 import type { Tracker } from './scenarios.ts';
 import { now, sleep } from './stats.ts';
 
@@ -216,9 +216,6 @@ export async function decideRound(o: {
 }
 
 /** A client authenticated as the approver (static token of the local cluster). */
-export function approverClient(env: BenchCluster): KubeClient {
-  return KubeClient.load(env.cluster.kubeconfigFor(APPROVER), {
-    userAgent: 'paddock-bench-approver',
-    requestTimeoutMs: 60_000,
-  });
+export function approverClient(env: BenchCluster): Promise<KubeClient> {
+  return pooledClient(env.cluster.kubeconfigFor(APPROVER));
 }
