@@ -12,7 +12,14 @@ import type { KubeObject } from '../../operator/src/kube/types.ts';
 import { useCluster } from './support/cluster.ts';
 import { OperatorProcess, operatorKubeconfig } from './support/operator.ts';
 import { eventually } from './support/wait.ts';
-import { podsOf, simAgent, stepOf, waitForPhase, workflow } from './support/workflows.ts';
+import {
+  podsOf,
+  restrictedNamespace,
+  simAgent,
+  stepOf,
+  waitForPhase,
+  workflow,
+} from './support/workflows.ts';
 
 const NS = 'gated';
 
@@ -86,16 +93,7 @@ describe('approvals gate risky steps', () => {
 
   beforeAll(async () => {
     const kc = operatorKubeconfig(env());
-    env().kubectl(
-      ['apply', '-f', '-'],
-      `apiVersion: v1
-kind: Namespace
-metadata:
-  name: ${NS}
-  labels:
-    pod-security.kubernetes.io/enforce: restricted
-`,
-    );
+    env().kubectl(['apply', '-f', '-'], restrictedNamespace(NS));
     env().kubectl(['apply', '--server-side', '-k', join(REPO_ROOT, 'config', 'admission')]);
     // alice runs workflows; the sre group (bob, carol) may approve in this namespace only.
     env().kubectl(

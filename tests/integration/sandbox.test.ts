@@ -43,6 +43,7 @@ import { useCluster } from './support/cluster.ts';
 import { analyze, describeProbe, ensureNetpolAnalyzer, type Probe } from './support/netpol-analyzer.ts';
 import { operatorKubeconfig } from './support/operator.ts';
 import { eventually, sleep } from './support/wait.ts';
+import { restrictedNamespace } from './support/workflows.ts';
 
 const NS = 'sbx';
 const config = loadConfig(['--leader-elect=false'], {});
@@ -95,18 +96,7 @@ describe('sandbox', () => {
           writes.push(`${verb} ${resource} ${code}`);
       },
     });
-    env().kubectl(
-      ['apply', '-f', '-'],
-      [
-        'apiVersion: v1',
-        'kind: Namespace',
-        'metadata:',
-        `  name: ${NS}`,
-        '  labels:',
-        '    pod-security.kubernetes.io/enforce: restricted',
-        '    pod-security.kubernetes.io/enforce-version: latest',
-      ].join('\n'),
-    );
+    env().kubectl(['apply', '-f', '-'], restrictedNamespace(NS));
     const logger = createLogger({
       level: 'debug',
       destination: { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) },

@@ -13,6 +13,7 @@ import {
   createAll,
   inputsOfPod,
   podsOf,
+  restrictedNamespace,
   simAgent,
   stepOf,
   waitForPhase,
@@ -27,17 +28,7 @@ describe('workflows', () => {
 
   beforeAll(async () => {
     const kc = operatorKubeconfig(env());
-    env().kubectl(
-      ['apply', '-f', '-'],
-      `apiVersion: v1
-kind: Namespace
-metadata:
-  name: ${NS}
-  labels:
-    pod-security.kubernetes.io/enforce: restricted
-    pod-security.kubernetes.io/enforce-version: latest
-`,
-    );
+    env().kubectl(['apply', '-f', '-'], restrictedNamespace(NS));
     await createAll(env().admin, [
       simAgent('scanner', NS, { result: { findings: 2, patch: 'diff --git a/x b/x', summary: '2 issues' } }),
       simAgent('patcher', NS, { result: { applied: true, files: ['x'] } }),
@@ -424,18 +415,7 @@ metadata:
 
   it('makes steps wait with QuotaExceeded when the agent quota is full, and proceeds once room frees', async () => {
     const QNS = 'wf-quota';
-    env().kubectl(
-      ['apply', '-f', '-'],
-      `apiVersion: v1
-kind: Namespace
-metadata:
-  name: ${QNS}
-  labels:
-    pod-security.kubernetes.io/enforce: restricted
-  annotations:
-    paddock.dev/agent-quota-pods: "2"
-`,
-    );
+    env().kubectl(['apply', '-f', '-'], restrictedNamespace(QNS, { 'paddock.dev/agent-quota-pods': '2' }));
     await createAll(env().admin, [simAgent('worker', QNS, { result: { ok: true }, duration: '1500ms' })]);
     await eventually(
       'agent quota in place',

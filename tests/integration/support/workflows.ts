@@ -93,3 +93,19 @@ export function stepOf(wf: Workflow, name: string) {
 export function inputsOfPod(p: Pod): unknown {
   return JSON.parse(p.metadata.annotations?.['paddock.dev/inputs'] ?? 'null');
 }
+
+/** A Namespace manifest enforcing the `restricted` Pod Security profile, as agents run under it. */
+export function restrictedNamespace(name: string, annotations: Record<string, string> = {}): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name,
+      labels: {
+        'pod-security.kubernetes.io/enforce': 'restricted',
+        'pod-security.kubernetes.io/enforce-version': 'latest',
+      },
+      ...(Object.keys(annotations).length ? { annotations } : {}),
+    },
+  });
+}
