@@ -1,14 +1,36 @@
-// Writes kubeconfig files for the local cluster's users.
+// Writes kubeconfig files for the local cluster's users: bearer-token users and
+// client-certificate users (the certificate and key are embedded, so the file
+// stands alone).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 
-export interface KubeconfigOptions {
+interface KubeconfigBase {
   readonly server: string;
   readonly caFile: string;
   readonly user: string;
-  readonly token: string;
   readonly contextName?: string;
   readonly namespace?: string;
+}
+
+export interface TokenKubeconfigOptions extends KubeconfigBase {
+  readonly token: string;
+}
+
+export interface CertificateKubeconfigOptions extends KubeconfigBase {
+  /** PEM client certificate signed by the cluster CA. */
+  readonly certFile: string;
+  /** PEM private key of the client certificate. */
+  readonly keyFile: string;
+}
+
+export type KubeconfigOptions = TokenKubeconfigOptions | CertificateKubeconfigOptions;
+
+function credentials(o: KubeconfigOptions): Record<string, string> {
+  if ('token' in o) return { token: o.token };
+  return {
+    'client-certificate-data': readFileSync(o.certFile).toString('base64'),
+    'client-key-data': readFileSync(o.keyFile).toString('base64'),
+  };
 }
 
 export function kubeconfigYaml(o: KubeconfigOptions): string {
@@ -25,7 +47,7 @@ export function kubeconfigYaml(o: KubeconfigOptions): string {
         },
       },
     ],
-    users: [{ name: o.user, user: { token: o.token } }],
+    users: [{ name: o.user, user: credentials(o) }],
     contexts: [
       {
         name: ctx,

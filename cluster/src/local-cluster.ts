@@ -11,7 +11,7 @@ import { createPki, type Pki } from './pki.ts';
 import { freePorts } from './ports.ts';
 import { killFromPidFiles, ManagedProcess } from './process.ts';
 import { CLUSTER_DIR, CLUSTERS_ROOT } from './paths.ts';
-import { createUsers, writeTokenFile, type User } from './users.ts';
+import { createCertUsers, createUsers, writeTokenFile, type CertUser, type User } from './users.ts';
 
 export const COMPONENTS = [
   'etcd',
@@ -43,6 +43,8 @@ export interface ClusterInfo {
   readonly caFile: string;
   readonly kubeconfig: string;
   readonly users: readonly User[];
+  /** People who authenticate with client certificates (erin, frank, grace). */
+  readonly certUsers: readonly CertUser[];
 }
 
 interface Ports {
@@ -58,6 +60,7 @@ export class LocalCluster {
   private ports: Ports = { etcdClient: 0, etcdPeer: 0, apiServer: 0 };
   private pki: Pki | undefined;
   private users: User[] = [];
+  private certUsers: CertUser[] = [];
   private readonly procs = new Map<Component, ManagedProcess>();
   private readonly log: (msg: string) => void;
 
@@ -78,6 +81,7 @@ export class LocalCluster {
       caFile: this.pki.caCert,
       kubeconfig: join(this.dir, 'kubeconfig'),
       users: this.users,
+      certUsers: this.certUsers,
     };
   }
 
@@ -87,11 +91,34 @@ export class LocalCluster {
     return u;
   }
 
-  /** Writes a kubeconfig for one of the local users (alice, bob, ...) and returns its path. */
+  /** A person who authenticates with a client certificate (erin, frank, grace). */
+  certUser(name: string): CertUser {
+    const u = this.certUsers.find((x) => x.name === name);
+    if (!u) throw new Error(`no such local certificate user ${name}`);
+    return u;
+  }
+
+  /**
+   * Writes a kubeconfig for one of the local people and returns its path: a bearer token for the
+   * token users (alice, bob, ...), the client certificate and key for the certificate users
+   * (erin, frank, grace).
+   */
   kubeconfigFor(userName: string, server = this.info.server): string {
-    const u = this.user(userName);
     const path = join(this.dir, `kubeconfig-${userName.replace(/[^a-z0-9-]/gi, '_')}`);
-    writeKubeconfig(path, { server, caFile: this.info.caFile, user: u.name, token: u.token });
+    const caFile = this.info.caFile;
+    const cert = this.certUsers.find((x) => x.name === userName);
+    if (cert) {
+      writeKubeconfig(path, {
+        server,
+        caFile,
+        user: cert.name,
+        certFile: cert.certFile,
+        keyFile: cert.keyFile,
+      });
+      return path;
+    }
+    const u = this.user(userName);
+    writeKubeconfig(path, { server, caFile, user: u.name, token: u.token });
     return path;
   }
 
@@ -114,6 +141,7 @@ export class LocalCluster {
     this.ports = { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiServer: apiServer! };
     this.pki = createPki(this.dir);
     this.users = createUsers();
+    this.certUsers = createCertUsers(this.dir, this.pki);
     writeTokenFile(join(this.dir, 'tokens.csv'), this.users);
     const server = `https://127.0.0.1:${this.ports.apiServer}`;
     writeKubeconfig(this.info.kubeconfig, {
@@ -474,6 +502,6 @@ async function postJson(url: string, body: unknown): Promise<unknown> {
 export function writeCurrent(info: ClusterInfo): void {
   writeFileSync(
     join(CLUSTERS_ROOT, `${info.name}.json`),
-    JSON.stringify({ ...info, users: undefined }, null, 2),
+    JSON.stringify({ ...info, users: undefined, certUsers: undefined }, null, 2),
   );
 }
