@@ -105,6 +105,10 @@ rules:
 - apiGroups: [paddock.dev]
   resources: [workflows]
   verbs: [get, list, watch, create]
+# A Workflow's author must be allowed to get the Agents it runs (paddock-references, docs/security.md).
+- apiGroups: [paddock.dev]
+  resources: [agents]
+  verbs: [get]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
