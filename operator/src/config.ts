@@ -34,8 +34,11 @@ export interface SandboxConfig {
 export interface Config {
   /** kubeconfig path; undefined means in-cluster config, else $KUBECONFIG or ~/.kube/config. */
   readonly kubeconfig: string | undefined;
-  /** The only namespace to watch; "" watches all namespaces. */
-  readonly watchNamespace: string;
+  /**
+   * The namespaces the operator serves, each with its own watches (namespaced install mode,
+   * docs/operations.md); empty serves every namespace (cluster-wide mode).
+   */
+  readonly watchNamespaces: readonly string[];
   readonly leaderElect: boolean;
   readonly leaseName: string;
   readonly leaseNamespace: string;
@@ -123,7 +126,13 @@ const FLAGS = [
     'kubeconfig file to use instead of in-cluster config, $KUBECONFIG or ~/.kube/config',
     undefined,
   ],
-  ['watch-namespace', 'ns', 'watch only this namespace; empty watches all namespaces', '""'],
+  [
+    'watch-namespaces',
+    'ns,...',
+    'serve only these namespaces (comma-separated); empty serves all namespaces',
+    '""',
+  ],
+  ['watch-namespace', 'ns', 'the same as --watch-namespaces with one namespace', '""'],
   // A boolean: --leader-elect, --leader-elect=false and --no-leader-elect all work.
   ['leader-elect', 'bool', 'elect one active replica through a Lease', 'true'],
   [
@@ -357,10 +366,7 @@ export function loadConfig(
   const workers = integer('workers', 4, 1, 64);
   const watchdogSeconds = integer('watchdog-seconds', 300, 10, 3600);
   const shutdownTimeoutSeconds = integer('shutdown-timeout-seconds', 30, 1, 600);
-  const watchNamespace = text('watch-namespace') ?? '';
-  if (watchNamespace !== '' && !(watchNamespace.length <= 63 && DNS_LABEL.test(watchNamespace))) {
-    fail('watch-namespace', 'must be empty (all namespaces) or a namespace name', watchNamespace);
-  }
+  const watchNamespaces = namespaceList(text('watch-namespaces'), text('watch-namespace'), problems, label);
 
   // sandbox defaults
   const quotaPods = integer('agent-quota-pods', 50, 1, 10_000);
@@ -406,7 +412,7 @@ export function loadConfig(
 
   return deepFreeze({
     kubeconfig,
-    watchNamespace,
+    watchNamespaces,
     leaderElect: v.leaderElect,
     leaseName: v.leaseName,
     leaseNamespace: v.leaseNamespace,
@@ -434,6 +440,41 @@ export function loadConfig(
 const JITTER_FACTOR = 1.2;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * --watch-namespaces (or its one-namespace alias --watch-namespace): trimmed, empty entries
+ * dropped (a trailing comma is harmless), duplicates removed, order kept. Every name that is not
+ * a namespace name is a problem.
+ */
+function namespaceList(
+  list: string | undefined,
+  single: string | undefined,
+  problems: string[],
+  label: (flag: Flag) => string,
+): string[] {
+  if (list !== undefined && single !== undefined) {
+    problems.push(
+      `${label('watch-namespace')} is an alias of ${label('watch-namespaces')}: set only one, got ${JSON.stringify(single)} and ${JSON.stringify(list)}`,
+    );
+    return [];
+  }
+  const flag: Flag = single !== undefined ? 'watch-namespace' : 'watch-namespaces';
+  const names = [
+    ...new Set(
+      (list ?? single ?? '')
+        .split(',')
+        .map((n) => n.trim())
+        .filter((n) => n !== ''),
+    ),
+  ];
+  const invalid = names.filter((n) => !(n.length <= 63 && DNS_LABEL.test(n)));
+  if (invalid.length > 0) {
+    problems.push(
+      `${label(flag)} must be empty (all namespaces) or namespace names separated by commas, got ${invalid.map((n) => JSON.stringify(n)).join(', ')}`,
+    );
+  }
+  return names;
+}
 
 // The pod's own namespace, so the Lease lives next to the Deployment by default.
 function defaultNamespace(env: NodeJS.ProcessEnv, deps: ConfigDeps): string {

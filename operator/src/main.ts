@@ -73,7 +73,7 @@ try {
       version: VERSION,
       identity: config.identity,
       server: client.server,
-      namespace: config.watchNamespace || '(all)',
+      namespaces: config.watchNamespaces.length > 0 ? config.watchNamespaces : '(all)',
     },
     'starting paddock operator',
   );

@@ -76,11 +76,7 @@ export class Manager {
       checks: {
         healthz: () => [{ name: 'ping', ok: true }],
         readyz: () => [
-          ...this.informers.map((i) => ({
-            name: `informer-${i.ref.plural}`,
-            ok: i.hasSynced(),
-            ...(i.hasSynced() ? {} : { message: 'cache not synced' }),
-          })),
+          ...this.informers.map((i) => informerCheck(i)),
           {
             name: 'leader',
             ok: !config.leaderElect || this.leading,
@@ -159,12 +155,17 @@ export class Manager {
 
   /** One shared informer per resource and selector; indexes are merged in. */
   private informer<T extends KubeObject>(ref: ResourceRef, spec: InformerSpec<T> = {}): Informer<T> {
-    const key = `${ref.group}/${ref.plural}?${spec.labelSelector ?? ''}&${spec.fieldSelector ?? ''}`;
+    const names = spec.names ?? [];
+    const key = `${ref.group}/${ref.plural}?${spec.labelSelector ?? ''}&${spec.fieldSelector ?? ''}&${names.join(',')}`;
     let inf = this.informerByKey.get(key) as Informer<T> | undefined;
     if (!inf) {
       const { config, logger, metrics } = this.deps;
       inf = new Informer<T>(this.deps.client, ref, {
-        ...(config.watchNamespace && ref.namespaced ? { namespace: config.watchNamespace } : {}),
+        // Namespaced install mode: one list + watch per served namespace (docs/operations.md).
+        ...(ref.namespaced && config.watchNamespaces.length > 0
+          ? { namespaces: config.watchNamespaces }
+          : {}),
+        ...(names.length > 0 ? { names } : {}),
         ...(spec.labelSelector ? { labelSelector: spec.labelSelector } : {}),
         ...(spec.fieldSelector ? { fieldSelector: spec.fieldSelector } : {}),
         transform: spec.transform ?? stripForCache,
@@ -180,4 +181,16 @@ export class Manager {
     }
     return inf;
   }
+}
+
+/** The /readyz check of one informer; with several namespaces it names those not synced yet. */
+function informerCheck(i: Informer<KubeObject>): { name: string; ok: boolean; message?: string } {
+  const name = `informer-${i.ref.plural}`;
+  if (i.hasSynced()) return { name, ok: true };
+  const waiting = i.unsyncedScopes().filter((s) => s !== '');
+  return {
+    name,
+    ok: false,
+    message: waiting.length > 0 ? `cache not synced for ${waiting.join(', ')}` : 'cache not synced',
+  };
 }

@@ -432,10 +432,10 @@ describe('Helm chart (rendered)', () => {
       'image: {digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}',
       'imagePullSecrets: [{name: regcred}]',
       'serviceAccount: {name: paddock-sa, annotations: {example.com/role: operator}}',
+      'watchNamespaces: [team-a, team-b]',
       'operator:',
       '  logLevel: debug',
       '  workers: 8',
-      '  watchNamespace: team-a',
       '  watchdogSeconds: 120',
       '  shutdownTimeoutSeconds: 20',
       '  maxOldSpaceSizeMiB: 300',
@@ -527,7 +527,7 @@ describe('Helm chart (rendered)', () => {
     expect(config).toMatchObject({
       logLevel: 'debug',
       workers: 8,
-      watchNamespace: 'team-a',
+      watchNamespaces: ['team-a', 'team-b'],
       watchdogSeconds: 120,
       shutdownTimeoutSeconds: 20,
       leaseName: 'paddock-lease',
@@ -740,6 +740,11 @@ describe('Helm chart (rendered)', () => {
       'a namespace name that is not one',
       ['--set', 'operator.watchNamespace=Team_A'],
       '/operator/watchNamespace',
+    ],
+    [
+      'a namespace list entry that is not one',
+      ['--set', 'watchNamespaces={ok,Team_A}'],
+      '/watchNamespaces/1',
     ],
     ['a non-boolean toggle', ['--set', 'crds.install=maybe'], "'/crds/install': got string, want boolean"],
     [

@@ -50,6 +50,21 @@ app.kubernetes.io/component: operator
 {{- end }}
 {{- end }}
 
+{{/*
+The served namespaces as a JSON list ("[]": cluster-wide mode). operator.watchNamespace is the
+older one-namespace form of watchNamespaces.
+*/}}
+{{- define "paddock.watchNamespaces" -}}
+{{- $list := .Values.watchNamespaces | default list }}
+{{- with .Values.operator.watchNamespace }}
+{{- if $list }}
+{{- fail "set watchNamespaces or operator.watchNamespace (its older one-namespace form), not both" }}
+{{- end }}
+{{- $list = list . }}
+{{- end }}
+{{- $list | toJson }}
+{{- end }}
+
 {{- define "paddock.leaseName" -}}
 {{- default (include "paddock.operatorName" .) .Values.leaderElection.leaseName }}
 {{- end }}

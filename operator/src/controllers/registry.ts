@@ -33,6 +33,8 @@ import {
 export interface InformerSpec<T extends KubeObject> {
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
+  /** Cluster-scoped resources: only these objects, by name (one list + watch each). */
+  readonly names?: readonly string[];
   readonly indexes?: Readonly<Record<string, IndexFunc<T>>>;
   /**
    * Shrinks each object before it is cached (default: drop managedFields). Set by the first
@@ -170,7 +172,7 @@ export function buildControllers(d: RegistryDeps): Controller[] {
   });
   approvalController.watchPrimary(approvals);
 
-  const sandboxInformers = createSandboxInformers(d.informer, agents, d.config.watchNamespace);
+  const sandboxInformers = createSandboxInformers(d.informer, agents, d.config.watchNamespaces);
   const sandboxController = createSandboxController({
     client: d.client,
     informers: sandboxInformers,

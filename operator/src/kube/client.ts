@@ -65,12 +65,16 @@ const PATCH_CONTENT_TYPE: Record<PatchType | 'apply', string> = {
   apply: 'application/apply-patch+yaml',
 };
 
+type Pool = 'requests' | 'watches';
+const POOLS: readonly Pool[] = ['requests', 'watches'];
+
 export class KubeClient {
   readonly connection: Connection;
   readonly server: string;
   private readonly url: URL;
   private readonly opts: Required<Omit<ClientOptions, 'observe'>> & Pick<ClientOptions, 'observe'>;
-  private agent: HttpAgent | undefined;
+  /** Short requests and long-lived watches use separate pools (see agentFor). */
+  private readonly agents: Partial<Record<Pool, HttpAgent>> = {};
   private agentCert: Buffer | undefined;
 
   constructor(connection: Connection, opts: ClientOptions = {}) {
@@ -91,8 +95,10 @@ export class KubeClient {
 
   /** Closes pooled connections (tests and shutdown). */
   close(): void {
-    this.agent?.destroy();
-    this.agent = undefined;
+    for (const pool of POOLS) {
+      this.agents[pool]?.destroy();
+      delete this.agents[pool];
+    }
   }
 
   /** The URL path of a resource collection, an object, or one of its subresources. */
@@ -206,6 +212,7 @@ export class KubeClient {
       {
         ...(opts.signal ? { signal: opts.signal } : {}),
         timeoutMs: 0,
+        pool: 'watches',
       },
     );
     this.observe('watch', ref, res.statusCode ?? 0, started);
@@ -298,10 +305,10 @@ export class KubeClient {
     pathAndQuery: string,
     body: unknown,
     contentType: string | undefined,
-    o: { signal?: AbortSignal; timeoutMs: number },
+    o: { signal?: AbortSignal; timeoutMs: number; pool?: Pool },
   ): Promise<IncomingMessage> {
     const creds = await this.connection.credentials();
-    const agent = this.agentFor(creds);
+    const agent = this.agentFor(creds, o.pool ?? 'requests');
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string | number> = {
       accept: 'application/json',
@@ -339,21 +346,30 @@ export class KubeClient {
     });
   }
 
-  /** One pooled agent; rebuilt only if an exec plugin hands out a new client certificate. */
-  private agentFor(creds: Credentials): HttpAgent {
+  /**
+   * The pooled agent for requests or for watches; both are rebuilt only if an exec plugin hands
+   * out a new client certificate. A watch holds its connection for as long as it runs (one per
+   * informer scope: nine per served namespace in the namespaced install mode), so watches get a
+   * pool without a socket limit: in the shared 128-socket pool, enough of them would leave every
+   * other request queued forever.
+   */
+  private agentFor(creds: Credentials, pool: Pool): HttpAgent {
     const cert = creds.cert ?? this.connection.cert;
-    if (this.agent && cert === this.agentCert) return this.agent;
-    this.agent?.destroy();
+    if (cert !== this.agentCert) this.close();
+    this.agentCert = cert;
+    const existing = this.agents[pool];
+    if (existing) return existing;
     const common = {
       keepAlive: true,
       keepAliveMsecs: 30_000,
-      maxSockets: 128,
+      maxSockets: pool === 'watches' ? Infinity : 128,
       maxFreeSockets: 32,
       scheduling: 'lifo' as const,
     };
+    let agent: HttpAgent;
     if (this.url.protocol === 'https:') {
       const key = creds.key ?? this.connection.key;
-      this.agent = new HttpsAgent({
+      agent = new HttpsAgent({
         ...common,
         ...(this.connection.ca ? { ca: this.connection.ca } : {}),
         ...(cert ? { cert } : {}),
@@ -361,10 +377,10 @@ export class KubeClient {
         rejectUnauthorized: !this.connection.insecureSkipTLSVerify,
       });
     } else {
-      this.agent = new HttpAgent(common);
+      agent = new HttpAgent(common);
     }
-    this.agentCert = cert;
-    return this.agent;
+    this.agents[pool] = agent;
+    return agent;
   }
 
   private observe(verb: Verb, ref: ResourceRef, code: number, started: number): void {

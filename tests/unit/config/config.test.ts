@@ -41,7 +41,7 @@ describe('loadConfig defaults', () => {
   it('gives the documented defaults with no flags and no environment', () => {
     expect(load()).toEqual({
       kubeconfig: undefined,
-      watchNamespace: '',
+      watchNamespaces: [],
       leaderElect: true,
       leaseName: 'paddock-operator',
       leaseNamespace: 'paddock-system',
@@ -94,7 +94,7 @@ describe('flags and environment', () => {
   it('reads every setting from PADDOCK_* variables', () => {
     const config = load([], {
       PADDOCK_KUBECONFIG: '/home/me/.kube/config',
-      PADDOCK_WATCH_NAMESPACE: 'team-a',
+      PADDOCK_WATCH_NAMESPACES: 'team-a,team-b',
       PADDOCK_LEADER_ELECT: 'false',
       PADDOCK_LEASE_NAME: 'my.lease',
       PADDOCK_LEASE_NAMESPACE: 'ops',
@@ -118,7 +118,7 @@ describe('flags and environment', () => {
     });
     expect(config).toEqual({
       kubeconfig: '/home/me/.kube/config',
-      watchNamespace: 'team-a',
+      watchNamespaces: ['team-a', 'team-b'],
       leaderElect: false,
       leaseName: 'my.lease',
       leaseNamespace: 'ops',
@@ -177,6 +177,24 @@ describe('flags and environment', () => {
     });
   });
 
+  it('serves a list of namespaces: trimmed, empty entries dropped, duplicates removed, order kept', () => {
+    expect(load(['--watch-namespaces', ' team-b, team-a,,team-b ,']).watchNamespaces).toEqual([
+      'team-b',
+      'team-a',
+    ]);
+    expect(load([], { PADDOCK_WATCH_NAMESPACES: 'x' }).watchNamespaces).toEqual(['x']);
+    expect(load(['--watch-namespaces='], { PADDOCK_WATCH_NAMESPACES: '' }).watchNamespaces).toEqual([]);
+  });
+
+  it('keeps --watch-namespace (PADDOCK_WATCH_NAMESPACE) as an alias for one namespace', () => {
+    expect(load(['--watch-namespace=team-a']).watchNamespaces).toEqual(['team-a']);
+    expect(load([], { PADDOCK_WATCH_NAMESPACE: 'team-a' }).watchNamespaces).toEqual(['team-a']);
+    // The alias and the list from different sources are still two settings for one thing.
+    expect(problems(['--watch-namespace=a'], { PADDOCK_WATCH_NAMESPACES: 'b' })[0]).toMatch(
+      /is an alias of --watch-namespaces/,
+    );
+  });
+
   it('envName maps flags to PADDOCK_ variables', () => {
     expect(envName('lease-duration-seconds')).toBe('PADDOCK_LEASE_DURATION_SECONDS');
   });
@@ -231,7 +249,15 @@ describe('validation', () => {
     ],
     [
       ['--watch-namespace', '-x'],
-      '--watch-namespace (PADDOCK_WATCH_NAMESPACE) must be empty (all namespaces) or a namespace name, got "-x"',
+      '--watch-namespace (PADDOCK_WATCH_NAMESPACE) must be empty (all namespaces) or namespace names separated by commas, got "-x"',
+    ],
+    [
+      ['--watch-namespaces', 'team-a,Team_B,kube-system,x.y'],
+      '--watch-namespaces (PADDOCK_WATCH_NAMESPACES) must be empty (all namespaces) or namespace names separated by commas, got "Team_B", "x.y"',
+    ],
+    [
+      ['--watch-namespaces', 'a', '--watch-namespace', 'b'],
+      '--watch-namespace (PADDOCK_WATCH_NAMESPACE) is an alias of --watch-namespaces (PADDOCK_WATCH_NAMESPACES): set only one, got "b" and "a"',
     ],
     [
       ['--identity', 'has space'],
@@ -353,7 +379,7 @@ describe('help', () => {
       if (flag === undefined || flag === '--no-leader-elect') continue;
       expect(flat).toContain(`[env ${envName(flag.slice(2))}]`);
     }
-    expect(flags).toHaveLength(23);
+    expect(flags).toHaveLength(24);
     expect(flat).toContain('(default: 16Gi)');
     expect(flat).toContain('flag given on the command line wins');
   });

@@ -44,6 +44,8 @@ export {
 export interface SandboxInformerOptions {
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
+  /** Cluster-scoped resources: only these objects, by name (one list + watch each). */
+  readonly names?: readonly string[];
 }
 
 /** Creates (and registers) an informer; the manager's own factory. */
@@ -57,19 +59,17 @@ export type InformerFactory = <T extends KubeObject>(
  * the Agent controller already has (one cache per resource). The four sandbox kinds are
  * filtered to objects labelled app.kubernetes.io/managed-by=paddock, so the operator never
  * caches the cluster's other NetworkPolicies, quotas, LimitRanges or ServiceAccounts. With
- * `watchNamespace`, only that Namespace is cached.
+ * `watchNamespaces`, only those Namespace objects are read, each by name, which RBAC can allow
+ * with resourceNames instead of a cluster-wide list (docs/operations.md, "Install modes").
  */
 export function createSandboxInformers(
   make: InformerFactory,
   agents: Informer<Agent>,
-  watchNamespace = '',
+  watchNamespaces: readonly string[] = [],
 ): SandboxInformers {
   const owned = { labelSelector: SANDBOX_OWNED_SELECTOR };
   return {
-    namespaces: make<Namespace>(
-      NAMESPACE,
-      watchNamespace ? { fieldSelector: `metadata.name=${watchNamespace}` } : {},
-    ),
+    namespaces: make<Namespace>(NAMESPACE, watchNamespaces.length > 0 ? { names: watchNamespaces } : {}),
     agents,
     networkPolicies: make<NetworkPolicy>(NETWORK_POLICY, owned),
     resourceQuotas: make<ResourceQuota>(RESOURCE_QUOTA, owned),

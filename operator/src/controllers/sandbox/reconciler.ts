@@ -172,7 +172,7 @@ export class SandboxReconciler implements Reconciler {
     // report (and "repair") a difference that is already gone. Its event will bring us back.
     const written = this.pending.get(key);
     if (written !== undefined) {
-      const seen = toBig(informer.lastResourceVersion);
+      const seen = toBig(informer.lastResourceVersionFor(`${namespace}/${name}`));
       if (seen !== undefined && seen < written) return undefined;
       this.pending.delete(key);
     }

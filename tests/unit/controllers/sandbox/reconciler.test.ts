@@ -33,6 +33,10 @@ interface LogLine {
 class FakeInformer<T extends KubeObject> {
   readonly store = new Map<string, T>();
   lastResourceVersion = '0';
+  /** One scope: every key's position is the informer's. */
+  lastResourceVersionFor(_key: string): string {
+    return this.lastResourceVersion;
+  }
   get(key: string): T | undefined {
     return this.store.get(key);
   }
@@ -431,4 +435,7 @@ describe('sandbox key maps', () => {
 });
 
 // Type-level check that the fake informers fit where real ones go.
-export type _InformerShape = Pick<Informer<KubeObject>, 'get' | 'list' | 'lastResourceVersion'>;
+export type _InformerShape = Pick<
+  Informer<KubeObject>,
+  'get' | 'list' | 'lastResourceVersion' | 'lastResourceVersionFor'
+>;
