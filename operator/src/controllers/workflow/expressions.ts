@@ -6,155 +6,223 @@
 // Step names may contain '-', which CEL reads as minus; `steps.fix-cve.outputs`
 // is rewritten to `steps["fix-cve"].outputs` before parsing, so users can write
 // the natural form.
-import { isCelError, isCelList, isCelMap, isCelUint, parse, plan, celEnv } from '@bufbuild/cel';
+//
+// Limits (docs/workflow-authors.md#limits-of-expressions): every evaluation is
+// metered and stops past CEL_PER_CALL_COST_LIMIT (cel-cost.ts); a template's value
+// may not exceed MAX_TEMPLATE_RESULT_BYTES. Error messages never quote a value
+// (cel-errors.ts): they name the expression, the path and the kind of problem.
+import { celEnv, isCelError, isCelList, isCelMap, isCelUint, parse, plan } from '@bufbuild/cel';
+import {
+  CEL_PER_CALL_COST_LIMIT,
+  instrument,
+  metered,
+  meteredFunctions,
+  nodeCost,
+  type Expr,
+} from './cel-cost.ts';
+import { describeEvaluationError, type ExpressionFailureReason } from './cel-errors.ts';
+import { hasTemplate, parseTemplate, rewriteStepRefs, type TemplatePart } from './expr-text.ts';
+
+export { parseTemplate, referencedInputs, referencedSteps, rewriteStepRefs } from './expr-text.ts';
+export type { TemplatePart } from './expr-text.ts';
+export type { ExpressionFailureReason } from './cel-errors.ts';
+
+/**
+ * The most a template's value may take, serialized as JSON (about: characters of
+ * strings are counted as bytes). A larger value fails the render with
+ * ResultTooLarge, before it is built in full.
+ */
+export const MAX_TEMPLATE_RESULT_BYTES = 64 * 1024;
+
+/**
+ * The most all the templates of one render (one step's inputs) may produce together,
+ * serialized: a string may hold many templates, each under MAX_TEMPLATE_RESULT_BYTES.
+ */
+export const MAX_RENDERED_BYTES = 256 * 1024;
 
 export interface ExpressionContext {
   readonly inputs: Record<string, unknown>;
   readonly steps: Record<string, { outputs: Record<string, unknown>; phase: string }>;
 }
 
-export type EvalResult = { ok: true; value: unknown } | { ok: false; error: string };
-
-const STEP_REF = /\bsteps\.([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)(?=\.|\s|$|\)|\]|,)/g;
-const QUOTED_STEP_REF = /\bsteps\[\s*["']([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)["']\s*\]/g;
-const INPUT_REF = /\binputs\.([A-Za-z_][A-Za-z0-9_]*)/g;
-
-/** Rewrites `steps.a-b` into `steps["a-b"]` outside string literals. */
-export function rewriteStepRefs(expr: string): string {
-  let out = '';
-  let i = 0;
-  while (i < expr.length) {
-    const ch = expr[i]!;
-    if (ch === '"' || ch === "'") {
-      // Copy a string literal verbatim (with escapes).
-      let j = i + 1;
-      while (j < expr.length && expr[j] !== ch) j += expr[j] === '\\' ? 2 : 1;
-      out += expr.slice(i, j + 1);
-      i = j + 1;
-      continue;
-    }
-    let j = i;
-    while (j < expr.length && expr[j] !== '"' && expr[j] !== "'") j++;
-    out += expr
-      .slice(i, j)
-      .replace(STEP_REF, (_m, name: string) => (name.includes('-') ? `steps["${name}"]` : `steps.${name}`));
-    i = j;
-  }
-  return out;
-}
-
-/** Names of steps an expression refers to (`steps.x`, `steps["x"]`). */
-export function referencedSteps(expr: string): Set<string> {
-  const code = blankStringLiterals(expr);
-  const names = new Set<string>();
-  for (const m of code.matchAll(STEP_REF)) names.add(m[1]!);
-  for (const m of code.matchAll(QUOTED_STEP_REF)) names.add(m[1]!);
-  return names;
-}
-
-/**
- * The expression with string literals emptied, except the ones that index
- * `steps[...]`: text like "see steps.x" inside a string is not a reference.
- */
-function blankStringLiterals(expr: string): string {
-  let out = '';
-  let i = 0;
-  while (i < expr.length) {
-    const ch = expr[i]!;
-    if (ch !== '"' && ch !== "'") {
-      out += ch;
-      i++;
-      continue;
-    }
-    let j = i + 1;
-    while (j < expr.length && expr[j] !== ch) j += expr[j] === '\\' ? 2 : 1;
-    const literal = expr.slice(i, j + 1);
-    out += /steps\[\s*$/.test(out) ? literal : '""';
-    i = j + 1;
-  }
-  return out;
-}
-
-/** Names of workflow inputs an expression refers to (`inputs.x`). */
-export function referencedInputs(expr: string): Set<string> {
-  const names = new Set<string>();
-  for (const m of blankStringLiterals(expr).matchAll(INPUT_REF)) names.add(m[1]!);
-  return names;
-}
+export type EvalResult =
+  { ok: true; value: unknown } | { ok: false; error: string; reason: ExpressionFailureReason };
 
 type Planned = (ctx: { inputs: unknown; steps: unknown }) => unknown;
-const env = celEnv();
-const cache = new Map<string, Planned | string>();
+
+/** A parsed and planned expression. */
+export interface CompiledExpression {
+  /** The parsed AST (after the dashed step names were quoted), for cost estimation. */
+  readonly ast: Expr;
+  /** Evaluates the metered plan: a CEL value or a CelError. */
+  readonly run: Planned;
+  /** What evaluating the expression costs before any loop or function (cel-cost.ts nodeCost). */
+  readonly baseCost: number;
+  /** Names written in the expression (identifiers, fields, functions, string literals): may be quoted. */
+  readonly names: ReadonlySet<string>;
+}
+
+const env = celEnv({ funcs: meteredFunctions(celEnv().funcs) });
+const cache = new Map<string, CompiledExpression | string>();
 const CACHE_LIMIT = 2048;
 
+function specNames(e: Expr | undefined, out: Set<string>): Set<string> {
+  if (e === undefined) return out;
+  const k = e.exprKind;
+  switch (k.case) {
+    case 'constExpr':
+      if (k.value.constantKind.case === 'stringValue') out.add(k.value.constantKind.value);
+      break;
+    case 'identExpr':
+      out.add(k.value.name);
+      break;
+    case 'selectExpr':
+      out.add(k.value.field);
+      specNames(k.value.operand, out);
+      break;
+    case 'callExpr':
+      out.add(k.value.function);
+      specNames(k.value.target, out);
+      for (const a of k.value.args) specNames(a, out);
+      break;
+    case 'listExpr':
+      for (const a of k.value.elements) specNames(a, out);
+      break;
+    case 'structExpr':
+      for (const en of k.value.entries) {
+        if (en.keyKind.case === 'mapKey') specNames(en.keyKind.value, out);
+        specNames(en.value, out);
+      }
+      break;
+    case 'comprehensionExpr':
+      for (const x of [k.value.iterRange, k.value.accuInit, k.value.loopStep, k.value.result])
+        specNames(x, out);
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
 /** Parses and plans an expression once; returns an error message if it does not parse. */
-export function compile(expr: string): Planned | string {
+export function compile(expr: string): CompiledExpression | string {
   const hit = cache.get(expr);
   if (hit !== undefined) return hit;
-  let result: Planned | string;
+  let result: CompiledExpression | string;
   try {
-    const parsed = parse(rewriteStepRefs(expr));
-    result = plan(env, parsed) as unknown as Planned;
+    const ast = parse(rewriteStepRefs(expr)).expr;
+    const run = plan(env, instrument(ast)) as unknown as Planned;
+    result = { ast, run, baseCost: nodeCost(ast), names: specNames(ast, new Set()) };
   } catch (err) {
-    result = err instanceof Error ? err.message : String(err);
+    // Parse errors quote the expression's own text (spec), never a value.
+    const message = err instanceof Error ? err.message : String(err);
+    result = message.startsWith('Maximum call stack') ? 'the expression is nested too deeply' : message;
   }
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   cache.set(expr, result);
   return result;
 }
 
-export function evaluate(expr: string, ctx: ExpressionContext): EvalResult {
-  const fn = compile(expr);
-  if (typeof fn === 'string') return { ok: false, error: `cannot parse ${JSON.stringify(expr)}: ${fn}` };
+function quote(expr: string): string {
+  return JSON.stringify(expr);
+}
+
+/** The CEL forms of the context's inputs and steps, converted once per object. */
+const celForms = new WeakMap<object, unknown>();
+
+function celFormOf(v: object): unknown {
+  let c = celForms.get(v);
+  if (c === undefined) {
+    c = toCel(v);
+    celForms.set(v, c);
+  }
+  return c;
+}
+
+/** Runs a compiled expression under the cost meter; the raw CEL value or a failure. */
+function run(
+  expr: string,
+  ctx: ExpressionContext,
+): { ok: true; raw: unknown } | { ok: false; error: string; reason: ExpressionFailureReason } {
+  const compiled = compile(expr);
+  if (typeof compiled === 'string') {
+    return { ok: false, error: `cannot parse ${quote(expr)}: ${compiled}`, reason: 'ParseError' };
+  }
+  const vars = { inputs: celFormOf(ctx.inputs), steps: celFormOf(ctx.steps) };
   let raw: unknown;
+  let exceeded: boolean;
   try {
-    raw = fn({ inputs: toCel(ctx.inputs), steps: toCel(ctx.steps) });
+    const r = metered(compiled.baseCost, CEL_PER_CALL_COST_LIMIT, () => compiled.run(vars));
+    raw = r.value;
+    exceeded = r.exceeded;
   } catch (err) {
+    // plan() catches what evaluation throws; this is a last resort, and its message is not trusted.
+    const message = err instanceof Error ? err.message : '';
+    const d = describeEvaluationError(message, compiled.names);
+    return { ok: false, error: `${quote(expr)}: ${d.message}`, reason: d.reason };
+  }
+  if (exceeded) {
     return {
       ok: false,
-      error: `${JSON.stringify(expr)}: ${err instanceof Error ? err.message : String(err)}`,
+      error: `${quote(expr)}: cost limit exceeded (more than ${CEL_PER_CALL_COST_LIMIT} units)`,
+      reason: 'CostLimitExceeded',
     };
   }
-  if (isCelError(raw)) return { ok: false, error: `${JSON.stringify(expr)}: ${raw.message}` };
-  return { ok: true, value: fromCel(raw) };
+  if (isCelError(raw)) {
+    const d = describeEvaluationError(raw.message, compiled.names);
+    return { ok: false, error: `${quote(expr)}: ${d.message}`, reason: d.reason };
+  }
+  return { ok: true, raw };
+}
+
+/**
+ * The cost one evaluation of `expr` spends, as the meter counts it (cel-cost.ts),
+ * whatever its outcome; undefined when it does not parse. For tests and benchmarks
+ * that compare it with the estimate.
+ */
+export function evaluationCost(expr: string, ctx: ExpressionContext): number | undefined {
+  const compiled = compile(expr);
+  if (typeof compiled === 'string') return undefined;
+  const vars = { inputs: celFormOf(ctx.inputs), steps: celFormOf(ctx.steps) };
+  return metered(compiled.baseCost, CEL_PER_CALL_COST_LIMIT, () => compiled.run(vars)).cost;
+}
+
+/** Evaluates an expression to a JSON value of at most MAX_TEMPLATE_RESULT_BYTES. */
+export function evaluate(expr: string, ctx: ExpressionContext): EvalResult {
+  const r = run(expr, ctx);
+  if (!r.ok) return r;
+  const json = fromCelBounded(r.raw, MAX_TEMPLATE_RESULT_BYTES);
+  if (json === TOO_LARGE || json === TOO_DEEP) {
+    const what =
+      json === TOO_LARGE
+        ? `larger than ${MAX_TEMPLATE_RESULT_BYTES} bytes`
+        : `nested more than ${MAX_RESULT_DEPTH} levels deep`;
+    return { ok: false, error: `${quote(expr)}: the value is ${what}`, reason: 'ResultTooLarge' };
+  }
+  return { ok: true, value: json.value };
 }
 
 /** A `when` condition: must evaluate to a boolean. */
 export function evaluateCondition(
   expr: string,
   ctx: ExpressionContext,
-): { ok: true; value: boolean } | { ok: false; error: string } {
-  const r = evaluate(expr, ctx);
+): { ok: true; value: boolean } | { ok: false; error: string; reason: ExpressionFailureReason } {
+  const r = run(expr, ctx);
   if (!r.ok) return r;
-  if (typeof r.value !== 'boolean') {
+  if (typeof r.raw !== 'boolean') {
     return {
       ok: false,
-      error: `${JSON.stringify(expr)} must evaluate to a boolean, got ${describe(r.value)}`,
+      error: `${quote(expr)} must evaluate to a boolean, got ${describeKind(r.raw)}`,
+      reason: 'TypeError',
     };
   }
-  return { ok: true, value: r.value };
+  return { ok: true, value: r.raw };
 }
 
 // --- templates ------------------------------------------------------------
 
-export type TemplatePart = { kind: 'text'; text: string } | { kind: 'expr'; expr: string };
-
-const TEMPLATE = /\{\{(.*?)\}\}/gs;
-
-export function parseTemplate(s: string): TemplatePart[] {
-  const parts: TemplatePart[] = [];
-  let last = 0;
-  for (const m of s.matchAll(TEMPLATE)) {
-    if (m.index > last) parts.push({ kind: 'text', text: s.slice(last, m.index) });
-    parts.push({ kind: 'expr', expr: m[1]!.trim() });
-    last = m.index + m[0].length;
-  }
-  if (last < s.length) parts.push({ kind: 'text', text: s.slice(last) });
-  return parts;
-}
-
 export function isTemplated(value: unknown): boolean {
-  if (typeof value === 'string') return parseTemplate(value).some((p) => p.kind === 'expr');
+  if (typeof value === 'string') return hasTemplate(value);
   if (Array.isArray(value)) return value.some(isTemplated);
   if (value && typeof value === 'object') return Object.values(value).some(isTemplated);
   return false;
@@ -162,44 +230,48 @@ export function isTemplated(value: unknown): boolean {
 
 /** Every expression inside a (possibly nested) input value. */
 export function templateExpressions(value: unknown): string[] {
+  return templateExpressionsAt(value).map((t) => t.expr);
+}
+
+/** Every expression inside a (possibly nested) input value, with the JSON pointer of its string. */
+export function templateExpressionsAt(value: unknown, path = ''): { expr: string; path: string }[] {
   if (typeof value === 'string')
-    return parseTemplate(value).flatMap((p) => (p.kind === 'expr' ? [p.expr] : []));
-  if (Array.isArray(value)) return value.flatMap(templateExpressions);
-  if (value && typeof value === 'object') return Object.values(value).flatMap(templateExpressions);
+    return parseTemplate(value).flatMap((p) => (p.kind === 'expr' ? [{ expr: p.expr, path }] : []));
+  if (Array.isArray(value)) return value.flatMap((v: unknown, i) => templateExpressionsAt(v, `${path}/${i}`));
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => templateExpressionsAt(v, `${path}/${escapeKey(k)}`));
   return [];
 }
 
-export type RenderResult = { ok: true; value: unknown } | { ok: false; error: string; path: string };
+function escapeKey(k: string): string {
+  return k.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+export type RenderResult =
+  { ok: true; value: unknown } | { ok: false; error: string; path: string; reason: ExpressionFailureReason };
 
 /**
  * Renders templates in a value. A string that is exactly one `{{ expr }}` takes
  * the expression's value with its JSON type (number, list, object...); text
  * around expressions makes a string. A reference that does not resolve is an
- * error naming the input and the expression, never an empty string.
+ * error naming the input and the expression, never an empty string. What the
+ * templates produce together is bounded by MAX_RENDERED_BYTES.
  */
 export function render(value: unknown, ctx: ExpressionContext, path = ''): RenderResult {
-  if (typeof value === 'string') {
-    const parts = parseTemplate(value);
-    if (parts.length === 1 && parts[0]!.kind === 'expr') {
-      const r = evaluate(parts[0]!.expr, ctx);
-      return r.ok ? r : { ok: false, error: r.error, path };
-    }
-    let out = '';
-    for (const p of parts) {
-      if (p.kind === 'text') {
-        out += p.text;
-        continue;
-      }
-      const r = evaluate(p.expr, ctx);
-      if (!r.ok) return { ok: false, error: r.error, path };
-      out += typeof r.value === 'string' ? r.value : JSON.stringify(r.value);
-    }
-    return { ok: true, value: out };
-  }
+  return renderWithin(value, ctx, path, { left: MAX_RENDERED_BYTES });
+}
+
+function renderWithin(
+  value: unknown,
+  ctx: ExpressionContext,
+  path: string,
+  budget: { left: number },
+): RenderResult {
+  if (typeof value === 'string') return renderString(value, ctx, path, budget);
   if (Array.isArray(value)) {
     const out: unknown[] = [];
     for (let i = 0; i < value.length; i++) {
-      const r = render(value[i], ctx, `${path}/${i}`);
+      const r = renderWithin(value[i], ctx, `${path}/${i}`, budget);
       if (!r.ok) return r;
       out.push(r.value);
     }
@@ -208,13 +280,49 @@ export function render(value: unknown, ctx: ExpressionContext, path = ''): Rende
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      const r = render(v, ctx, `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+      const r = renderWithin(v, ctx, `${path}/${escapeKey(k)}`, budget);
       if (!r.ok) return r;
       out[k] = r.value;
     }
     return { ok: true, value: out };
   }
   return { ok: true, value };
+}
+
+function renderString(
+  value: string,
+  ctx: ExpressionContext,
+  path: string,
+  budget: { left: number },
+): RenderResult {
+  const parts: TemplatePart[] = parseTemplate(value);
+  const exprValue = (expr: string): RenderResult => {
+    const r = evaluate(expr, ctx);
+    if (!r.ok) return { ...r, path };
+    const size = jsonSize(r.value);
+    budget.left -= size;
+    if (budget.left < 0) {
+      return {
+        ok: false,
+        error: `${quote(expr)}: the templates of these inputs produce more than ${MAX_RENDERED_BYTES} bytes together`,
+        path,
+        reason: 'ResultTooLarge',
+      };
+    }
+    return { ok: true, value: r.value };
+  };
+  if (parts.length === 1 && parts[0]!.kind === 'expr') return exprValue(parts[0]!.expr);
+  let out = '';
+  for (const p of parts) {
+    if (p.kind === 'text') {
+      out += p.text;
+      continue;
+    }
+    const r = exprValue(p.expr);
+    if (!r.ok) return r;
+    out += typeof r.value === 'string' ? r.value : JSON.stringify(r.value);
+  }
+  return { ok: true, value: out };
 }
 
 // --- JSON <-> CEL values ------------------------------------------------------
@@ -227,28 +335,111 @@ export function toCel(v: unknown): unknown {
   return v;
 }
 
+/** The JSON form of a CEL value (no size bound: for values known to be small). */
 export function fromCel(v: unknown): unknown {
-  if (typeof v === 'bigint') return Number(v);
-  if (isCelUint(v)) return Number(v.value);
-  if (isCelList(v)) return [...v].map(fromCel);
-  if (isCelMap(v)) {
-    const out: Record<string, unknown> = {};
-    // Map keys here come from JSON objects: always strings (or CEL scalars, printed as such).
-    for (const [k, x] of v)
-      out[typeof k === 'string' ? k : typeof k === 'object' ? String(k.value) : String(k)] = fromCel(x);
-    return out;
-  }
-  if (v instanceof Map) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of v) out[String(k)] = fromCel(x);
-    return out;
-  }
-  if (Array.isArray(v)) return v.map(fromCel);
-  return v;
+  const r = fromCelBounded(v, Number.POSITIVE_INFINITY);
+  return typeof r === 'symbol' ? undefined : r.value;
 }
 
-function describe(v: unknown): string {
+const TOO_LARGE = Symbol('too large');
+const TOO_DEEP = Symbol('too deep');
+
+/** Stops the conversion walk (fromCelBounded) at once, from any depth. */
+class StopConversion extends Error {
+  readonly why: typeof TOO_LARGE | typeof TOO_DEEP;
+  constructor(why: typeof TOO_LARGE | typeof TOO_DEEP) {
+    super('conversion stopped');
+    this.why = why;
+  }
+}
+
+/** How deeply a template's value may nest lists and maps (JSON has no limit; this keeps recursion safe). */
+export const MAX_RESULT_DEPTH = 100;
+
+function mapKey(k: unknown): string {
+  // Map keys here come from JSON objects: always strings (or CEL scalars, printed as such).
+  if (typeof k === 'string') return k;
+  if (isCelUint(k)) return String(k.value);
+  return String(k);
+}
+
+/**
+ * The JSON form of a CEL value, or TOO_LARGE as soon as its serialized size passes
+ * `maxBytes`: the walk stops there, so a value that is huge (or shares its parts
+ * many times over) is never built in full.
+ */
+function fromCelBounded(
+  v: unknown,
+  maxBytes: number,
+): { value: unknown } | typeof TOO_LARGE | typeof TOO_DEEP {
+  let left = maxBytes;
+  const spend = (n: number): void => {
+    left -= n;
+    if (left < 0) throw new StopConversion(TOO_LARGE);
+  };
+  const convert = (x: unknown, depth: number): unknown => {
+    if (depth > MAX_RESULT_DEPTH) throw new StopConversion(TOO_DEEP);
+    if (typeof x === 'string') {
+      spend(x.length + 2);
+      return x;
+    }
+    if (typeof x === 'bigint') {
+      spend(String(x).length);
+      return Number(x);
+    }
+    if (isCelUint(x)) {
+      spend(String(x.value).length);
+      return Number(x.value);
+    }
+    if (isCelList(x) || Array.isArray(x)) {
+      spend(2);
+      const out: unknown[] = [];
+      for (const e of x as Iterable<unknown>) {
+        spend(1);
+        out.push(convert(e, depth + 1));
+      }
+      return out;
+    }
+    if (isCelMap(x) || x instanceof Map) {
+      spend(2);
+      const out: Record<string, unknown> = {};
+      for (const [k, e] of x as Iterable<[unknown, unknown]>) {
+        const key = mapKey(k);
+        spend(key.length + 4);
+        out[key] = convert(e, depth + 1);
+      }
+      return out;
+    }
+    if (x instanceof Uint8Array) {
+      // Bytes in JSON are base64, as in CEL's and protobuf's JSON mappings.
+      spend(Math.ceil(x.length / 3) * 4 + 2);
+      return Buffer.from(x).toString('base64');
+    }
+    spend(typeof x === 'number' ? String(x).length : 5);
+    return x;
+  };
+  try {
+    return { value: convert(v, 0) };
+  } catch (err) {
+    if (err instanceof StopConversion) return err.why;
+    throw err;
+  }
+}
+
+/** Size of a JSON value as JSON (for the render budget; the value is already bounded). */
+function jsonSize(v: unknown): number {
+  return typeof v === 'string' ? v.length + 2 : (JSON.stringify(v)?.length ?? 4);
+}
+
+/** The kind of a CEL value, never the value: "a string", "an int", "a list"... */
+function describeKind(v: unknown): string {
   if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  return typeof v === 'object' ? 'a map' : `${typeof v} ${JSON.stringify(v)}`;
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'bigint') return 'an int';
+  if (typeof v === 'number') return 'a double';
+  if (isCelUint(v)) return 'a uint';
+  if (isCelList(v) || Array.isArray(v)) return 'a list';
+  if (isCelMap(v) || v instanceof Map) return 'a map';
+  if (v instanceof Uint8Array) return 'bytes';
+  return 'a value of another type';
 }

@@ -180,6 +180,13 @@ describe('evaluate', () => {
 
   it('reports parse errors with the expression', () => {
     expect(err('inputs.n +')).toMatch(/^cannot parse "inputs\.n \+": /);
+    expect(evaluate('inputs.n +', ctx)).toMatchObject({ ok: false, reason: 'ParseError' });
+  });
+
+  it('gives a machine-readable reason with each failure', () => {
+    expect(evaluate('inputs.missing', ctx)).toMatchObject({ ok: false, reason: 'MissingReference' });
+    expect(evaluate('inputs.s + 1', ctx)).toMatchObject({ ok: false, reason: 'TypeError' });
+    expect(evaluate('1 / 0', ctx)).toMatchObject({ ok: false, reason: 'EvaluationError' });
   });
 
   it('reports runtime errors with the expression', () => {
@@ -194,15 +201,20 @@ describe('evaluateCondition', () => {
     expect(evaluateCondition('inputs.n > 3', ctx)).toEqual({ ok: true, value: false });
   });
 
-  it('refuses anything that is not a boolean, saying what it got', () => {
+  it('refuses anything that is not a boolean, saying what kind of value it got (never the value)', () => {
     expect(evaluateCondition('inputs.n', ctx)).toEqual({
       ok: false,
-      error: '"inputs.n" must evaluate to a boolean, got number 3',
+      error: '"inputs.n" must evaluate to a boolean, got an int',
+      reason: 'TypeError',
     });
     expect(evaluateCondition('inputs.s', ctx)).toEqual({
       ok: false,
-      error: '"inputs.s" must evaluate to a boolean, got string "x"',
+      error: '"inputs.s" must evaluate to a boolean, got a string',
+      reason: 'TypeError',
     });
+    const double = evaluateCondition('inputs.d', ctx);
+    if (double.ok) throw new Error('expected an error');
+    expect(double.error).toMatch(/got a double$/);
     const list = evaluateCondition('inputs.l', ctx);
     expect(list.ok).toBe(false);
     if (!list.ok) expect(list.error).toMatch(/got a list$/);
@@ -218,6 +230,7 @@ describe('evaluateCondition', () => {
     expect(evaluateCondition('inputs.missing == 1', ctx)).toEqual({
       ok: false,
       error: '"inputs.missing == 1": field not found: missing',
+      reason: 'MissingReference',
     });
   });
 });
@@ -322,6 +335,7 @@ describe('render', () => {
       ok: false,
       error: '"steps.later.outputs.result": field not found: result',
       path: '/b',
+      reason: 'MissingReference',
     });
   });
 
@@ -336,7 +350,12 @@ describe('render', () => {
 
   it('reports the first failing value and its expression', () => {
     const r = render({ a: '{{ inputs.first }}', b: '{{ inputs.second }}' }, ctx);
-    expect(r).toEqual({ ok: false, error: '"inputs.first": field not found: first', path: '/a' });
+    expect(r).toEqual({
+      ok: false,
+      error: '"inputs.first": field not found: first',
+      path: '/a',
+      reason: 'MissingReference',
+    });
   });
 
   it('renders the empty string and text-only strings as they are', () => {
@@ -348,10 +367,10 @@ describe('render', () => {
 // --- compile and CEL values --------------------------------------------------------------------
 
 describe('compile', () => {
-  it('returns the same planned function for the same expression', () => {
+  it('returns the same compiled expression for the same expression', () => {
     const a = compile('inputs.n + 41');
     const b = compile('inputs.n + 41');
-    expect(typeof a).toBe('function');
+    expect(typeof a).toBe('object');
     expect(b).toBe(a);
     expect(compile('inputs.n + 42')).not.toBe(a);
   });
@@ -363,7 +382,7 @@ describe('compile', () => {
   });
 
   it('plans dashed step references', () => {
-    expect(typeof compile('steps.fix-cve.outputs.count > 1')).toBe('function');
+    expect(typeof compile('steps.fix-cve.outputs.count > 1')).toBe('object');
   });
 });
 
