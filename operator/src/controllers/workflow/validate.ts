@@ -4,12 +4,24 @@
 import type { Agent, Workflow, WorkflowStep } from '../../api/generated/index.ts';
 import { compileUserSchema, isJsonObject } from '../../api/schemas.ts';
 import { buildGraph, type Graph } from './graph.ts';
+import { CEL_PER_CALL_COST_LIMIT, CEL_WORKFLOW_COST_LIMIT } from './cel-cost.ts';
+import {
+  MAX_OUTPUTS_BYTES,
+  MAX_PHASE_CHARS,
+  estimate,
+  jsonWithin,
+  shapeOfSchema,
+  shapeOfValue,
+  stringShape,
+  union,
+  type Shape,
+} from './cel-estimate.ts';
 import {
   compile,
   isTemplated,
   referencedInputs,
   referencedSteps,
-  templateExpressions,
+  templateExpressionsAt,
 } from './expressions.ts';
 
 export type ProblemReason =
@@ -22,7 +34,8 @@ export type ProblemReason =
   | 'InvalidCondition'
   | 'InvalidTemplate'
   | 'MissingInput'
-  | 'InputsSchemaMismatch';
+  | 'InputsSchemaMismatch'
+  | 'ExpressionTooExpensive';
 
 export interface WorkflowProblem {
   readonly reason: ProblemReason;
@@ -39,6 +52,8 @@ export function validateWorkflow(wf: Workflow, agents: ReadonlyMap<string, Agent
   const graph = g.graph;
   const problems: WorkflowProblem[] = [];
   const wfInputs = wf.spec.inputs ?? {};
+  const scope = expressionScope(wf, agents);
+  const total = { cost: 0 };
   for (const step of wf.spec.steps) {
     const at = `spec.steps[${step.name}]`;
     const agent = agents.get(step.agentRef.name);
@@ -58,26 +73,82 @@ export function validateWorkflow(wf: Workflow, agents: ReadonlyMap<string, Agent
     }
     const upstream = graph.ancestors.get(step.name) ?? new Set<string>();
     if (step.when !== undefined) {
+      const where = { field: `${at}.when`, step, upstream, wfInputs, scope, total };
+      problems.push(...checkExpression(step.when, where, 'InvalidCondition'));
+    }
+    for (const { expr, path } of templateExpressionsAt(step.inputs ?? {})) {
+      const field = `${at}.inputs${path.replace(/\//g, '.')}`;
       problems.push(
-        ...checkExpression(step.when, `${at}.when`, step, upstream, wfInputs, 'InvalidCondition'),
+        ...checkExpression(expr, { field, step, upstream, wfInputs, scope, total }, 'InvalidTemplate'),
       );
     }
-    for (const expr of templateExpressions(step.inputs ?? {})) {
-      problems.push(...checkExpression(expr, `${at}.inputs`, step, upstream, wfInputs, 'InvalidTemplate'));
-    }
     if (agent?.spec.inputsSchema) problems.push(...checkLiteralInputs(step, agent, at));
+  }
+  if (total.cost > CEL_WORKFLOW_COST_LIMIT) {
+    problems.push({
+      reason: 'ExpressionTooExpensive',
+      message: `spec.steps: the expressions of this Workflow have an estimated worst-case cost of ${formatCost(total.cost)} together, more than the limit of ${CEL_WORKFLOW_COST_LIMIT} per Workflow`,
+    });
   }
   return problems.length === 0 ? { ok: true, graph } : { ok: false, problems, graph };
 }
 
+/**
+ * Bounds of what expressions can see: `inputs` exactly (spec.inputs is immutable),
+ * each step's outputs by its Agent's outputsSchema and the termination message limit
+ * (MAX_OUTPUTS_BYTES), its phase by MAX_PHASE_CHARS.
+ */
+function expressionScope(wf: Workflow, agents: ReadonlyMap<string, Agent>): Map<string, Shape> {
+  const phase = stringShape(MAX_PHASE_CHARS);
+  const steps = new Map<string, Shape>();
+  let elem: Shape | undefined;
+  for (const step of wf.spec.steps) {
+    const schema = agents.get(step.agentRef.name)?.spec.outputsSchema;
+    const outputs = schema ? shapeOfSchema(schema, MAX_OUTPUTS_BYTES) : jsonWithin(MAX_OUTPUTS_BYTES);
+    const fields = new Map([
+      ['outputs', outputs],
+      ['phase', phase],
+    ]);
+    const shape: Shape = {
+      items: 2,
+      chars: 0,
+      deep: 1 + outputs.deep + phase.deep + 12,
+      elem: union(union(outputs, phase), stringShape('outputs'.length))!,
+      fields,
+    };
+    steps.set(step.name, shape);
+    elem = union(union(elem, shape), stringShape(step.name.length));
+  }
+  let deep = 1;
+  for (const [name, s] of steps) deep += s.deep + 1 + 0.1 * name.length;
+  const stepsShape: Shape = { items: steps.size, chars: 0, deep, ...(elem ? { elem } : {}), fields: steps };
+  return new Map([
+    ['inputs', shapeOfValue(wf.spec.inputs ?? {})],
+    ['steps', stepsShape],
+  ]);
+}
+
+function formatCost(cost: number): string {
+  return cost < 1e15 ? String(Math.ceil(cost)) : cost.toExponential(2);
+}
+
+interface ExpressionSite {
+  /** The field the expression is written in, e.g. spec.steps[notify].inputs.text. */
+  readonly field: string;
+  readonly step: WorkflowStep;
+  readonly upstream: ReadonlySet<string>;
+  readonly wfInputs: Record<string, unknown>;
+  readonly scope: ReadonlyMap<string, Shape>;
+  /** Running sum of the Workflow's estimates (of the expressions under the per-call limit). */
+  readonly total: { cost: number };
+}
+
 function checkExpression(
   expr: string,
-  field: string,
-  step: WorkflowStep,
-  upstream: ReadonlySet<string>,
-  wfInputs: Record<string, unknown>,
+  site: ExpressionSite,
   reason: 'InvalidCondition' | 'InvalidTemplate',
 ): WorkflowProblem[] {
+  const { field, step, upstream, wfInputs } = site;
   const out: WorkflowProblem[] = [];
   const compiled = compile(expr);
   if (typeof compiled === 'string') {
@@ -105,6 +176,17 @@ function checkExpression(
         message: `${field}: ${JSON.stringify(expr)} refers to inputs.${name}, which spec.inputs does not define`,
       });
     }
+  }
+  if (out.length > 0) return out;
+  const { cost } = estimate(compiled.ast, site.scope);
+  // An expression refused on its own is reported once, not again in the Workflow's total.
+  if (cost <= CEL_PER_CALL_COST_LIMIT) site.total.cost += cost;
+  if (cost > CEL_PER_CALL_COST_LIMIT) {
+    out.push({
+      reason: 'ExpressionTooExpensive',
+      step: step.name,
+      message: `${field}: ${JSON.stringify(expr)} has an estimated worst-case cost of ${formatCost(cost)}, more than the limit of ${CEL_PER_CALL_COST_LIMIT} per evaluation (bound list sizes with maxItems/maxLength in the Agent's outputsSchema, or avoid nested loops)`,
+    });
   }
   return out;
 }

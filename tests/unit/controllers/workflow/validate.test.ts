@@ -240,7 +240,7 @@ describe('validateWorkflow', () => {
           reason: 'InvalidTemplate',
           step: 'b',
           message:
-            'spec.steps[b].inputs: "steps.a.outputs.v" refers to step "a", which is not among this step\'s dependencies (dependsOn, directly or transitively)',
+            'spec.steps[b].inputs.deep.0: "steps.a.outputs.v" refers to step "a", which is not among this step\'s dependencies (dependsOn, directly or transitively)',
         },
       ]);
     });
@@ -254,7 +254,7 @@ describe('validateWorkflow', () => {
       );
       expect(p).toHaveLength(1);
       expect(p[0]).toMatchObject({ reason: 'InvalidTemplate', step: 'a' });
-      expect(p[0]!.message).toMatch(/^spec\.steps\[a\]\.inputs: cannot parse "1 \+": /);
+      expect(p[0]!.message).toMatch(/^spec\.steps\[a\]\.inputs\.v: cannot parse "1 \+": /);
     });
 
     it('reports an undefined workflow input as MissingInput (also without spec.inputs at all)', () => {
@@ -269,7 +269,7 @@ describe('validateWorkflow', () => {
           reason: 'MissingInput',
           step: 'a',
           message:
-            'spec.steps[a].inputs: "inputs.cve" refers to inputs.cve, which spec.inputs does not define',
+            'spec.steps[a].inputs.v: "inputs.cve" refers to inputs.cve, which spec.inputs does not define',
         },
       ]);
       const ok = validateWorkflow(
@@ -367,6 +367,74 @@ describe('validateWorkflow', () => {
         's2:AgentNotFound',
         's2:MissingInput',
       ]);
+    });
+  });
+
+  describe('expression cost', () => {
+    const big = { l: Array.from({ length: 200 }, (_, i) => i), secret: 'Cnry7Secret' };
+    const steps = (when: string, template: string): WorkflowStep[] => [
+      { name: 'scan', agentRef: { name: 'a' } },
+      { name: 'next', agentRef: { name: 'a' }, dependsOn: ['scan'], when, inputs: { deep: { t: template } } },
+    ];
+
+    it('refuses a cubic when and a cubic template with ExpressionTooExpensive, naming field, estimate and limit', () => {
+      const cubic = 'inputs.l.map(x, inputs.l.map(y, inputs.l.map(z, z + inputs.secret.size())))';
+      const p = problems(
+        validateWorkflow(wf(steps(`${cubic}.size() > 0`, `{{ ${cubic} }}`), big), agents(agent('a'))),
+      );
+      expect(p.map((x) => `${x.step}:${x.reason}`)).toEqual([
+        'next:ExpressionTooExpensive',
+        'next:ExpressionTooExpensive',
+      ]);
+      expect(p[0]!.message).toMatch(
+        /^spec\.steps\[next\]\.when: ".*" has an estimated worst-case cost of \d+, more than the limit of 1000000 per evaluation/,
+      );
+      expect(p[1]!.message).toMatch(/^spec\.steps\[next\]\.inputs\.deep\.t: /);
+      for (const x of p) expect(x.message).not.toContain('Cnry7Secret');
+    });
+
+    it('accepts a loop over outputs without declared bounds, and a loop over inputs', () => {
+      const v = validateWorkflow(
+        wf(
+          steps(
+            'steps.scan.outputs.files.exists(f, f.endsWith(".go"))',
+            '{{ steps.scan.outputs.files.map(f, f + ".orig") + inputs.l.map(x, string(x)) }}',
+          ),
+          big,
+        ),
+        agents(agent('a')),
+      );
+      expect(v.ok).toBe(true);
+    });
+
+    it('refuses a quadratic loop over outputs unless the outputsSchema bounds the list', () => {
+      const when = 'steps.scan.outputs.files.all(f, steps.scan.outputs.files.exists(g, g == f))';
+      const open = validateWorkflow(wf(steps(when, 'x'), big), agents(agent('a')));
+      expect(problems(open).map((x) => x.reason)).toEqual(['ExpressionTooExpensive']);
+      const bounded = agent('a', {
+        outputsSchema: {
+          type: 'object',
+          properties: { files: { type: 'array', maxItems: 100, items: { type: 'string', maxLength: 64 } } },
+        },
+      });
+      expect(validateWorkflow(wf(steps(when, 'x'), big), agents(bounded)).ok).toBe(true);
+    });
+
+    it('refuses a Workflow whose expressions together are over the per-Workflow limit', () => {
+      const each = 'inputs.l.map(x, inputs.l.filter(y, y > x).size())';
+      const many: WorkflowStep[] = Array.from({ length: 60 }, (_, i) => ({
+        name: `s${i}`,
+        agentRef: { name: 'a' },
+        inputs: { v: `{{ ${each} }}` },
+      }));
+      const p = problems(validateWorkflow(wf(many, big), agents(agent('a'))));
+      expect(p).toHaveLength(1);
+      expect(p[0]!.reason).toBe('ExpressionTooExpensive');
+      expect(p[0]!.step).toBeUndefined();
+      expect(p[0]!.message).toMatch(
+        /^spec\.steps: the expressions of this Workflow have an estimated worst-case cost of \d+ together, more than the limit of 10000000 per Workflow$/,
+      );
+      expect(validateWorkflow(wf(many.slice(0, 5), big), agents(agent('a'))).ok).toBe(true);
     });
   });
 });
