@@ -15,6 +15,8 @@ import type { KubeObject } from './kube/types.ts';
 import type { Metrics } from './observability/metrics.ts';
 import { startHealthServer, type HealthServer } from './server/http.ts';
 import type { ResourceRef } from './api/constants.ts';
+import { realClock } from './kube/clock.ts';
+import { afterLostLeadership, gracefulShutdown, lostLeadershipFlushMs } from './shutdown.ts';
 
 export interface ManagerDeps {
   readonly config: Config;
@@ -30,6 +32,7 @@ export class Manager {
   private readonly informers: Informer<KubeObject>[] = [];
   private readonly informerByKey = new Map<string, Informer<KubeObject>>();
   private readonly controllers: Controller[] = [];
+  private events: EventRecorder | undefined;
   private server: HealthServer | undefined;
   private elector: LeaderElector | undefined;
   private readonly electionAbort = new AbortController();
@@ -55,6 +58,7 @@ export class Manager {
       logger: logger.child({ component: 'events' }),
       onEmit: (reason: string, type: 'Normal' | 'Warning') => metrics.eventEmitted(reason, type),
     });
+    this.events = events;
     this.controllers.push(
       ...buildControllers({
         config,
@@ -114,7 +118,18 @@ export class Manager {
               { lease: config.leaseName },
               'lost leadership; exiting so a fresh process can compete again',
             );
-            this.deps.onLostLeadership();
+            void afterLostLeadership(
+              {
+                // A deposed leader starts no reconcile; the Events of work already done are kept.
+                stopNewWork: () => {
+                  for (const c of this.controllers) c.queue.shutDown();
+                },
+                flushEvents: () => events.flush(),
+                exit: () => this.deps.onLostLeadership(),
+              },
+              lostLeadershipFlushMs(config),
+              realClock,
+            );
           }
         },
         onNewLeader: (id: string) => logger.info({ leader: id }, 'leader observed'),
@@ -126,21 +141,47 @@ export class Manager {
     }
   }
 
-  /** Graceful stop: no new work, finish in-flight reconciles, release the lease. */
+  /**
+   * Graceful stop within --shutdown-timeout-seconds: no new work, finish in-flight reconciles,
+   * write the Events still queued while the lease is released (shutdown.ts).
+   */
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     const { logger, config } = this.deps;
     logger.info('shutting down');
-    await Promise.all(this.controllers.map((c) => c.stop(config.shutdownTimeoutSeconds * 1000)));
-    await Promise.all(this.informers.map((i) => i.stop()));
-    if (this.elector) {
-      await this.elector.release();
-      this.electionAbort.abort();
-      await this.electionDone;
+    const outcome = await gracefulShutdown(
+      {
+        stopControllers: async (timeoutMs) => {
+          await Promise.all(this.controllers.map((c) => c.stop(timeoutMs)));
+        },
+        flushEvents: () => this.events?.flush() ?? Promise.resolve(),
+        releaseLeadership: async () => {
+          await Promise.all(this.informers.map((i) => i.stop()));
+          if (this.elector) {
+            await this.elector.release();
+            this.electionAbort.abort();
+            await this.electionDone;
+          }
+        },
+        closeServer: async () => {
+          await this.server?.close();
+        },
+      },
+      config.shutdownTimeoutSeconds * 1000,
+      realClock,
+    );
+    const events = this.events?.stats();
+    if (!outcome.eventsFlushed) {
+      logger.warn(
+        { pending: events?.pending, budgetMs: outcome.flushBudgetMs },
+        'shutdown timeout: Events not yet written are abandoned',
+      );
     }
-    await this.server?.close();
-    logger.info('shutdown complete');
+    logger.info(
+      events ? { events: { created: events.created, patched: events.patched, failed: events.failed } } : {},
+      'shutdown complete',
+    );
   }
 
   private async startControllers(): Promise<void> {
