@@ -6,9 +6,23 @@
 //
 // What ajv does not check: the CEL rules (x-kubernetes-validations). Only the API server runs them;
 // the validators here catch structural mistakes (types, bounds, patterns, enums, unknown fields).
+//
+// User schemas validate data the operator does not control (rendered inputs, agents' outputs) on its
+// only thread, so nothing in them may take more than linear time in the data: `pattern` and
+// `patternProperties` run on RE2 (@bufbuild/re2), not on JavaScript's backtracking RegExp;
+// `uniqueItems` compares canonical JSON texts in a Set instead of every pair of items; the `url`
+// format, quadratic in ajv-formats, refuses strings longer than MAX_URL_FORMAT_LENGTH
+// (docs/agent-authors.md#regular-expressions-and-formats).
 
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type Options as AjvOptions, type ValidateFunction } from 'ajv';
+import { RE2JS } from '@bufbuild/re2';
+import {
+  Ajv,
+  type AnySchema,
+  type ErrorObject,
+  type Options as AjvOptions,
+  type ValidateFunction,
+} from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
@@ -227,12 +241,170 @@ export type CompiledUserSchema = { ok: true; validate: UserSchemaValidator } | {
 const DRAFT_2020 = 'https://json-schema.org/draft/2020-12/schema';
 const DRAFT_07 = 'http://json-schema.org/draft-07/schema';
 
-function withSensitiveKeyword<T extends Ajv | Ajv2020>(ajv: T): T {
+/**
+ * The longest string the `url` format checks: ajv-formats' url expression takes time quadratic in the
+ * string (measured 2.6 s for 48,000 characters), and browsers and servers refuse URLs far shorter.
+ */
+export const MAX_URL_FORMAT_LENGTH = 2048;
+
+/** ajv's interface for a regular-expression engine (Options.code.regExp). */
+type RegExpEngine = NonNullable<NonNullable<AjvOptions['code']>['regExp']>;
+
+/**
+ * ECMAScript's `\uXXXX` and `\u{X...}` escapes in RE2's spelling (`\x{XXXX}`), so that the usual
+ * JSON Schema patterns compile; everything else is left as written. Linear.
+ */
+export function toRe2Syntax(pattern: string): string {
+  let out = '';
+  let i = 0;
+  while (i < pattern.length) {
+    const c = pattern[i]!;
+    if (c !== '\\' || i + 1 >= pattern.length) {
+      out += c;
+      i++;
+      continue;
+    }
+    if (pattern[i + 1] === 'u') {
+      const four = /^[0-9A-Fa-f]{4}$/.test(pattern.slice(i + 2, i + 6))
+        ? pattern.slice(i + 2, i + 6)
+        : undefined;
+      if (four !== undefined) {
+        out += `\\x{${four}}`;
+        i += 6;
+        continue;
+      }
+      const close = pattern[i + 2] === '{' ? pattern.indexOf('}', i + 3) : -1;
+      if (close > i + 3 && close <= i + 9 && /^[0-9A-Fa-f]+$/.test(pattern.slice(i + 3, close))) {
+        out += `\\x{${pattern.slice(i + 3, close)}}`;
+        i = close + 1;
+        continue;
+      }
+    }
+    out += pattern.slice(i, i + 2);
+    i += 2;
+  }
+  return out;
+}
+
+/** ajv's regular-expression engine for user schemas: RE2, linear in the text. */
+const re2Engine: RegExpEngine = Object.assign(
+  (pattern: string): { test: (s: string) => boolean; toString: () => string } => {
+    const re = RE2JS.compile(toRe2Syntax(pattern));
+    // ajv keys compiled patterns by toString(): one per pattern text.
+    return { test: (s: string) => re.test(s), toString: () => `re2:${pattern}` };
+  },
+  { code: 'paddockRe2' },
+);
+
+/** Why RE2 cannot run `pattern`, or undefined when it can. */
+function re2Problem(pattern: string): string | undefined {
+  try {
+    RE2JS.compile(toRe2Syntax(pattern));
+    return undefined;
+  } catch (err) {
+    const detail = err instanceof Error ? err.message.replace(/^error parsing regexp: /, '') : String(err);
+    return detail;
+  }
+}
+
+/** Keywords whose values are data, not schemas: a "pattern" key inside them is not the keyword. */
+const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples', 'example']);
+
+/**
+ * Every `pattern` and `patternProperties` pattern of a schema that RE2 cannot run, as messages that
+ * name the keyword, its JSON pointer and the pattern (the schema's own text).
+ */
+function nonRe2Patterns(node: unknown, pointer: string, out: string[]): string[] {
+  if (Array.isArray(node)) {
+    node.forEach((x: unknown, i) => nonRe2Patterns(x, `${pointer}/${i}`, out));
+    return out;
+  }
+  if (!isJsonObject(node)) return out;
+  const advice =
+    'user schemas are matched with RE2 (linear time): RE2 syntax is required, without backreferences or lookaround';
+  const pattern = node['pattern'];
+  if (typeof pattern === 'string') {
+    const problem = re2Problem(pattern);
+    if (problem)
+      out.push(`${pointer}/pattern: ${JSON.stringify(pattern)} is not RE2 syntax (${problem}); ${advice}`);
+  }
+  const patternProps = node['patternProperties'];
+  if (isJsonObject(patternProps)) {
+    for (const key of Object.keys(patternProps)) {
+      const problem = re2Problem(key);
+      if (problem)
+        out.push(
+          `${pointer}/patternProperties: ${JSON.stringify(key)} is not RE2 syntax (${problem}); ${advice}`,
+        );
+    }
+  }
+  for (const [key, value] of Object.entries(node)) {
+    if (!DATA_KEYWORDS.has(key)) nonRe2Patterns(value, `${pointer}/${escapePointerSegment(key)}`, out);
+  }
+  return out;
+}
+
+/** A canonical JSON text of a value: object keys sorted, so equal JSON values give equal texts. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map((x: unknown) => canonicalJson(x)).join(',')}]`;
+  if (isJsonObject(v)) {
+    const keys = Object.keys(v).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/**
+ * `uniqueItems` in linear time (ajv's compares every pair of non-scalar items: 21 s for 32,000
+ * objects): items are equal as JSON values exactly when their canonical texts are.
+ */
+function uniqueItemsKeyword(ajv: Ajv | Ajv2020): void {
+  ajv.removeKeyword('uniqueItems');
+  const validate = (unique: boolean, data: unknown[]): boolean => {
+    if (!unique) return true;
+    const seen = new Set<string>();
+    for (const item of data) {
+      const text = canonicalJson(item);
+      if (seen.has(text)) {
+        validate.errors = [{ keyword: 'uniqueItems', message: 'must NOT have duplicate items', params: {} }];
+        return false;
+      }
+      seen.add(text);
+    }
+    return true;
+  };
+  validate.errors = [] as Partial<ErrorObject>[];
+  ajv.addKeyword({ keyword: 'uniqueItems', type: 'array', schemaType: 'boolean', errors: true, validate });
+}
+
+/** The `url` format, refusing strings longer than MAX_URL_FORMAT_LENGTH before its quadratic check. */
+function boundedUrlFormat(ajv: Ajv | Ajv2020): void {
+  const check = formatCheck(ajv.formats['url']);
+  if (check === undefined) return;
+  ajv.addFormat('url', {
+    type: 'string',
+    validate: (s: string) => s.length <= MAX_URL_FORMAT_LENGTH && check(s),
+  });
+}
+
+/** A format as ajv-formats adds it (a RegExp, a function or {validate}), as a function. */
+function formatCheck(format: unknown): ((s: string) => boolean) | undefined {
+  if (format instanceof RegExp) return (s) => format.test(s);
+  if (typeof format === 'function') return (s) => (format as (s: string) => unknown)(s) === true;
+  if (isJsonObject(format)) return formatCheck(format['validate']);
+  return undefined;
+}
+
+function userAjv<T extends Ajv | Ajv2020>(ajv: T): T {
   // Annotation only: it never fails validation, but its value must be a boolean.
   ajv.addKeyword({ keyword: SENSITIVE_KEYWORD, schemaType: 'boolean' });
   addFormats(ajv);
+  boundedUrlFormat(ajv);
+  uniqueItemsKeyword(ajv);
   return ajv;
 }
+
+const USER_AJV_OPTIONS = { strict: false, allErrors: true, code: { regExp: re2Engine } } as const;
 
 let userAjv2020: Ajv2020 | undefined;
 let userAjv07: Ajv | undefined;
@@ -240,14 +412,14 @@ let userAjv07: Ajv | undefined;
 function userAjvFor(schema: JsonObject): Ajv | Ajv2020 | string {
   const declared = schema['$schema'];
   if (declared === undefined) {
-    return (userAjv2020 ??= withSensitiveKeyword(new Ajv2020({ strict: false, allErrors: true })));
+    return (userAjv2020 ??= userAjv(new Ajv2020(USER_AJV_OPTIONS)));
   }
   const normalized = typeof declared === 'string' ? declared.replace(/#$/, '') : '';
   if (normalized === DRAFT_2020) {
-    return (userAjv2020 ??= withSensitiveKeyword(new Ajv2020({ strict: false, allErrors: true })));
+    return (userAjv2020 ??= userAjv(new Ajv2020(USER_AJV_OPTIONS)));
   }
   if (normalized === DRAFT_07 || normalized === DRAFT_07.replace('http:', 'https:')) {
-    return (userAjv07 ??= withSensitiveKeyword(new Ajv({ strict: false, allErrors: true })));
+    return (userAjv07 ??= userAjv(new Ajv(USER_AJV_OPTIONS)));
   }
   return `unsupported $schema ${JSON.stringify(declared)}: use ${DRAFT_2020} (the default when $schema is left out) or ${DRAFT_07}#`;
 }
@@ -269,9 +441,11 @@ function compileUncached(schema: unknown): CompiledUserSchema {
     const problems = (ajv.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
     return { ok: false, error: `not a valid JSON Schema: ${problems.join('; ')}` };
   }
+  const patterns = nonRe2Patterns(schema, '', []);
+  if (patterns.length > 0) return { ok: false, error: patterns.join('; ') };
   let validate: ValidateFunction;
   try {
-    validate = ajv.compile(schema);
+    validate = ajv.compile(schema as AnySchema);
   } catch (err) {
     return {
       ok: false,

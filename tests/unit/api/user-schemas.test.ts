@@ -2,10 +2,109 @@ import { describe, expect, it } from 'vitest';
 import {
   compileUserSchema,
   MAX_REF_EXPANSIONS,
+  MAX_URL_FORMAT_LENGTH,
   REDACTED,
   redact,
   sensitivePaths,
+  toRe2Syntax,
+  type UserSchemaValidator,
 } from '../../../operator/src/api/schemas.ts';
+
+function compiled(schema: unknown): UserSchemaValidator {
+  const c = compileUserSchema(schema);
+  if (!c.ok) throw new Error(c.error);
+  return c.validate;
+}
+
+describe('user schemas run in linear time', () => {
+  it('matches pattern with RE2: ^(a+)+$ on 10,000 and 100,000 characters returns (JavaScript needs seconds at 29)', () => {
+    const v = compiled({ type: 'object', properties: { s: { type: 'string', pattern: '^(a+)+$' } } });
+    for (const n of [29, 10_000, 100_000]) {
+      expect(v({ s: `${'a'.repeat(n)}!` })).toEqual({
+        ok: false,
+        errors: [{ path: '/s', message: 'must match pattern "^(a+)+$"' }],
+      });
+      expect(v({ s: 'a'.repeat(n) })).toEqual({ ok: true });
+    }
+  });
+
+  it('matches patternProperties and propertyNames with RE2', () => {
+    const v = compiled({
+      type: 'object',
+      patternProperties: { '^x-(a+)+$': { type: 'integer' } },
+      propertyNames: { pattern: '^(x-a+|plain)$' },
+    });
+    expect(v({ 'x-aaa': 1, plain: 'y' })).toEqual({ ok: true });
+    expect(v({ 'x-aaa': 'no' })).toMatchObject({ ok: false, errors: [{ path: '/x-aaa' }] });
+    const hostile = `x-${'a'.repeat(50_000)}!`;
+    expect(v({ [hostile]: 1 }).ok).toBe(false);
+  });
+
+  it('keeps the usual ECMAScript spellings RE2 lacks: \\uXXXX and \\u{X}', () => {
+    expect(toRe2Syntax('^\\u0041\\u{1F600}[\\u0061-\\u007A]$')).toBe(
+      '^\\x{0041}\\x{1F600}[\\x{0061}-\\x{007A}]$',
+    );
+    expect(toRe2Syntax('\\\\u0041')).toBe('\\\\u0041');
+    const v = compiled({ type: 'string', pattern: '^[\\u0041-\\u005A]+$' });
+    expect(v('ABC')).toEqual({ ok: true });
+    expect(v('abc').ok).toBe(false);
+  });
+
+  it('refuses patterns RE2 cannot run, naming the keyword, where it is, and that RE2 syntax is required', () => {
+    for (const [schema, at] of [
+      [{ type: 'object', properties: { s: { type: 'string', pattern: '(a)\\1' } } }, '/properties/s/pattern'],
+      [{ type: 'array', items: { type: 'string', pattern: '^(?=x)' } }, '/items/pattern'],
+      [{ type: 'object', patternProperties: { '(?<!a)b': {} } }, '/patternProperties'],
+    ] as const) {
+      const c = compileUserSchema(schema);
+      expect(c.ok).toBe(false);
+      if (!c.ok) {
+        expect(c.error.startsWith(`${at}: `)).toBe(true);
+        expect(c.error).toContain('is not RE2 syntax');
+        expect(c.error).toContain('RE2 syntax is required, without backreferences or lookaround');
+      }
+    }
+    // "pattern" as data (a default, an enum) or as a property name is not the keyword.
+    expect(
+      compileUserSchema({
+        type: 'object',
+        properties: { pattern: { type: 'string', default: '(?=x)', enum: ['(?=x)'] } },
+      }).ok,
+    ).toBe(true);
+  });
+
+  it('checks uniqueItems by canonical JSON, in linear time', () => {
+    const v = compiled({ type: 'array', uniqueItems: true });
+    const many = Array.from({ length: 30_000 }, (_, i) => ({ a: i, l: [i, { b: i }] }));
+    expect(v(many)).toEqual({ ok: true });
+    expect(v([...many, { l: [29_999, { b: 29_999 }], a: 29_999 }])).toEqual({
+      ok: false,
+      errors: [{ path: '', message: 'must NOT have duplicate items' }],
+    });
+    expect(v([1, '1', [1], { a: 1 }, null, true, 1.5])).toEqual({ ok: true });
+    expect(v([1, 1.0]).ok).toBe(false);
+    expect(compiled({ type: 'array', uniqueItems: false })([1, 1])).toEqual({ ok: true });
+  });
+
+  it('refuses url strings longer than MAX_URL_FORMAT_LENGTH before the quadratic check', () => {
+    const v = compiled({ type: 'string', format: 'url' });
+    expect(v('https://example.com/a?b=c')).toEqual({ ok: true });
+    expect(v(`https://example.com/${'a'.repeat(MAX_URL_FORMAT_LENGTH)}`).ok).toBe(false);
+    expect(v(`http://${'@:'.repeat(50_000)}`).ok).toBe(false);
+  });
+
+  it('uses RE2 for draft-07 schemas too', () => {
+    const v = compiled({
+      $schema: 'http://json-schema.org/draft-07/schema#',
+      type: 'string',
+      pattern: '^(a|aa)+$',
+    });
+    expect(v(`${'a'.repeat(50_000)}b`).ok).toBe(false);
+    expect(
+      compileUserSchema({ $schema: 'http://json-schema.org/draft-07/schema#', pattern: '(?=a)' }).ok,
+    ).toBe(false);
+  });
+});
 
 describe('compileUserSchema', () => {
   const schema = {
