@@ -4,6 +4,7 @@ import {
   evaluate,
   evaluateCondition,
   fromCel,
+  MAX_EXPRESSION_LENGTH,
   isTemplated,
   parseTemplate,
   referencedInputs,
@@ -379,6 +380,14 @@ describe('compile', () => {
     const a = compile('inputs.(');
     expect(typeof a).toBe('string');
     expect(compile('inputs.(')).toBe(a);
+  });
+
+  it('refuses expressions longer than MAX_EXPRESSION_LENGTH, and nested too deeply to parse', () => {
+    const long = `1${' + 1'.repeat(MAX_EXPRESSION_LENGTH / 4)}`;
+    expect(compile(long)).toBe(`the expression is longer than ${MAX_EXPRESSION_LENGTH} characters`);
+    expect(evaluate(long, ctx)).toMatchObject({ ok: false, reason: 'ParseError' });
+    expect(typeof compile(`1${' + 1'.repeat(MAX_EXPRESSION_LENGTH / 4 - 1)}`)).toBe('object');
+    expect(compile(`${'['.repeat(1000)}${']'.repeat(1000)}`)).toBe('the expression is nested too deeply');
   });
 
   it('plans dashed step references', () => {
