@@ -121,7 +121,7 @@ export function union(a: Shape | undefined, b: Shape | undefined, depth = 0): Sh
 
 /** The exact shape of a JSON value (a Workflow's spec.inputs are known before it starts). */
 export function shapeOfValue(v: unknown, depth = 0): Shape {
-  if (depth > MAX_DEPTH) return jsonWithin(JSON.stringify(v)?.length ?? 4);
+  if (depth > MAX_DEPTH) return jsonWithin(jsonBytes(v));
   if (typeof v === 'string') return { ...stringShape(v.length), bytes: v.length + 2 };
   if (Array.isArray(v)) {
     let elem: Shape | undefined;
@@ -160,6 +160,27 @@ export function shapeOfValue(v: unknown, depth = 0): Shape {
   }
   // A number, boolean or null: its JSON text (deep cost 1 is within it).
   return { ...SCALAR, bytes: Math.max(1, JSON.stringify(v)?.length ?? 4) };
+}
+
+/** About the JSON size of a value (as shapeOfValue counts it), without recursion: any depth is fine. */
+function jsonBytes(v: unknown): number {
+  let total = 0;
+  const stack: unknown[] = [v];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (typeof x === 'string') total += x.length + 2;
+    else if (Array.isArray(x)) {
+      total += 2 + x.length;
+      for (const e of x as unknown[]) stack.push(e);
+    } else if (isObject(x)) {
+      for (const [k, e] of Object.entries(x)) {
+        total += k.length + 4;
+        stack.push(e);
+      }
+      total += 2;
+    } else total += Math.max(1, JSON.stringify(x)?.length ?? 4);
+  }
+  return total;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

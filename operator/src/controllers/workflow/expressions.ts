@@ -165,7 +165,17 @@ function run(
   if (typeof compiled === 'string') {
     return { ok: false, error: `cannot parse ${quote(expr)}: ${compiled}`, reason: 'ParseError' };
   }
-  const vars = { inputs: celFormOf(ctx.inputs), steps: celFormOf(ctx.steps) };
+  let vars: { inputs: unknown; steps: unknown };
+  try {
+    vars = { inputs: celFormOf(ctx.inputs), steps: celFormOf(ctx.steps) };
+  } catch {
+    // Only a value nested deeper than the stack allows gets here (RangeError).
+    return {
+      ok: false,
+      error: `${quote(expr)}: the inputs or outputs are nested too deeply to evaluate`,
+      reason: 'EvaluationError',
+    };
+  }
   let raw: unknown;
   let exceeded: boolean;
   try {
@@ -200,7 +210,12 @@ function run(
 export function evaluationCost(expr: string, ctx: ExpressionContext): number | undefined {
   const compiled = compile(expr);
   if (typeof compiled === 'string') return undefined;
-  const vars = { inputs: celFormOf(ctx.inputs), steps: celFormOf(ctx.steps) };
+  let vars: { inputs: unknown; steps: unknown };
+  try {
+    vars = { inputs: celFormOf(ctx.inputs), steps: celFormOf(ctx.steps) };
+  } catch {
+    return undefined;
+  }
   return metered(compiled.baseCost, CEL_PER_CALL_COST_LIMIT, () => compiled.run(vars)).cost;
 }
 
@@ -238,10 +253,25 @@ export function evaluateCondition(
 
 // --- templates ------------------------------------------------------------
 
+/**
+ * How deep in a step's inputs a template may be: deeper values are kept as they are when they hold
+ * no template, and fail the render when they do (the walks below never recurse past it).
+ */
+export const MAX_TEMPLATE_DEPTH = 64;
+
 export function isTemplated(value: unknown): boolean {
-  if (typeof value === 'string') return hasTemplate(value);
-  if (Array.isArray(value)) return value.some(isTemplated);
-  if (value && typeof value === 'object') return Object.values(value).some(isTemplated);
+  // Iterative: step inputs may nest as deep as the API server allows.
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (hasTemplate(v)) return true;
+    } else if (Array.isArray(v)) {
+      for (const x of v as unknown[]) stack.push(x);
+    } else if (v && typeof v === 'object') {
+      for (const x of Object.values(v)) stack.push(x);
+    }
+  }
   return false;
 }
 
@@ -252,12 +282,23 @@ export function templateExpressions(value: unknown): string[] {
 
 /** Every expression inside a (possibly nested) input value, with the JSON pointer of its string. */
 export function templateExpressionsAt(value: unknown, path = ''): { expr: string; path: string }[] {
-  if (typeof value === 'string')
-    return parseTemplate(value).flatMap((p) => (p.kind === 'expr' ? [{ expr: p.expr, path }] : []));
-  if (Array.isArray(value)) return value.flatMap((v: unknown, i) => templateExpressionsAt(v, `${path}/${i}`));
-  if (value && typeof value === 'object')
-    return Object.entries(value).flatMap(([k, v]) => templateExpressionsAt(v, `${path}/${escapeKey(k)}`));
-  return [];
+  const out: { expr: string; path: string }[] = [];
+  const stack: { v: unknown; path: string }[] = [{ v: value, path }];
+  while (stack.length > 0) {
+    const { v, path: at } = stack.pop()!;
+    if (typeof v === 'string') {
+      for (const p of parseTemplate(v)) if (p.kind === 'expr') out.push({ expr: p.expr, path: at });
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i] as unknown, path: `${at}/${i}` });
+    } else if (v && typeof v === 'object') {
+      const entries: [string, unknown][] = Object.entries(v as Record<string, unknown>);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [k, x] = entries[i]!;
+        stack.push({ v: x, path: `${at}/${escapeKey(k)}` });
+      }
+    }
+  }
+  return out;
 }
 
 function escapeKey(k: string): string {
@@ -283,12 +324,22 @@ function renderWithin(
   ctx: ExpressionContext,
   path: string,
   budget: { left: number },
+  depth = 0,
 ): RenderResult {
   if (typeof value === 'string') return renderString(value, ctx, path, budget);
+  if (depth >= MAX_TEMPLATE_DEPTH && value !== null && typeof value === 'object') {
+    if (!isTemplated(value)) return { ok: true, value };
+    return {
+      ok: false,
+      error: `a template is nested more than ${MAX_TEMPLATE_DEPTH} levels deep in the inputs`,
+      path,
+      reason: 'EvaluationError',
+    };
+  }
   if (Array.isArray(value)) {
     const out: unknown[] = [];
     for (let i = 0; i < value.length; i++) {
-      const r = renderWithin(value[i], ctx, `${path}/${i}`, budget);
+      const r = renderWithin(value[i], ctx, `${path}/${i}`, budget, depth + 1);
       if (!r.ok) return r;
       out.push(r.value);
     }
@@ -297,7 +348,7 @@ function renderWithin(
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      const r = renderWithin(v, ctx, `${path}/${escapeKey(k)}`, budget);
+      const r = renderWithin(v, ctx, `${path}/${escapeKey(k)}`, budget, depth + 1);
       if (!r.ok) return r;
       out[k] = r.value;
     }

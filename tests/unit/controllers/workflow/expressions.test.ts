@@ -5,6 +5,7 @@ import {
   evaluateCondition,
   fromCel,
   MAX_EXPRESSION_LENGTH,
+  MAX_TEMPLATE_DEPTH,
   isTemplated,
   parseTemplate,
   referencedInputs,
@@ -357,6 +358,29 @@ describe('render', () => {
       path: '/a',
       reason: 'MissingReference',
     });
+  });
+
+  it('walks inputs of any depth: deep plain values are kept, templates too deep fail the render', () => {
+    let plain: unknown = 'leaf';
+    let templated: unknown = '{{ inputs.n }}';
+    for (let i = 0; i < 10_000; i++) {
+      plain = { a: [plain] };
+      templated = { a: [templated] };
+    }
+    expect(isTemplated(plain)).toBe(false);
+    expect(isTemplated(templated)).toBe(true);
+    expect(templateExpressions(templated)).toEqual(['inputs.n']);
+    expect(render({ keep: plain, n: '{{ inputs.n }}' }, ctx)).toEqual({
+      ok: true,
+      value: { keep: plain, n: 3 },
+    });
+    const r = render({ deep: templated }, ctx);
+    expect(r).toMatchObject({ ok: false, reason: 'EvaluationError' });
+    if (!r.ok)
+      expect(r.error).toBe(`a template is nested more than ${MAX_TEMPLATE_DEPTH} levels deep in the inputs`);
+    let shallow: unknown = '{{ inputs.n }}';
+    for (let i = 0; i < 20; i++) shallow = { a: [shallow] };
+    expect(render(shallow, ctx).ok).toBe(true);
   });
 
   it('renders the empty string and text-only strings as they are', () => {
