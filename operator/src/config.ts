@@ -42,6 +42,8 @@ export interface Config {
   readonly leaderElect: boolean;
   readonly leaseName: string;
   readonly leaseNamespace: string;
+  /** Secret (in leaseNamespace, the operator's own namespace) with the signing key (kube/signing-key.ts). */
+  readonly signingKeySecret: string;
   /** This replica's holder identity on the Lease. */
   readonly identity: string;
   readonly leaseDurationSeconds: number;
@@ -148,6 +150,12 @@ const FLAGS = [
     '$POD_NAMESPACE, the service account namespace, or paddock-system',
   ],
   ['identity', 'id', "this replica's holder identity on the Lease", '$POD_NAME, or hostname_<random>'],
+  [
+    'signing-key-secret',
+    'name',
+    "Secret in the Lease's namespace holding the key the operator signs Approvals and agent pods with (created if missing)",
+    'paddock-signing-key',
+  ],
   ['lease-duration-seconds', 'n', 'how long non-leaders wait before taking an unrenewed lease (5-600)', '15'],
   [
     'renew-deadline-seconds',
@@ -315,6 +323,13 @@ export function loadConfig(
     63,
     'a namespace name (lowercase letters, digits and "-")',
   );
+  const signingKeySecret = name(
+    'signing-key-secret',
+    'paddock-signing-key',
+    DNS_SUBDOMAIN,
+    253,
+    'a Secret name (lowercase letters, digits, "-" and ".")',
+  );
   const identity =
     text('identity') ?? nonEmpty(env['POD_NAME']) ?? `${deps.hostname()}_${deps.randomSuffix()}`;
   if (identity.length > 253 || /\s/.test(identity))
@@ -392,6 +407,7 @@ export function loadConfig(
     leaderElect,
     leaseName,
     leaseNamespace,
+    signingKeySecret,
     leaseDurationSeconds,
     renewDeadlineSeconds,
     retryPeriodSeconds,
@@ -416,6 +432,7 @@ export function loadConfig(
     leaderElect: v.leaderElect,
     leaseName: v.leaseName,
     leaseNamespace: v.leaseNamespace,
+    signingKeySecret: v.signingKeySecret,
     identity,
     leaseDurationSeconds: v.leaseDurationSeconds,
     renewDeadlineSeconds: v.renewDeadlineSeconds,

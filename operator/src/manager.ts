@@ -14,6 +14,9 @@ import { ApiLeaseStore, LeaderElector } from './kube/leaderelection.ts';
 import type { KubeObject } from './kube/types.ts';
 import type { Metrics } from './observability/metrics.ts';
 import { startHealthServer, type HealthServer } from './server/http.ts';
+import { Provenance } from './controllers/provenance.ts';
+import { loadOrCreateSigningKey } from './kube/signing-key.ts';
+import { errorFields } from './observability/logger.ts';
 import type { ResourceRef } from './api/constants.ts';
 import { realClock } from './kube/clock.ts';
 import { afterLostLeadership, gracefulShutdown, lostLeadershipFlushMs } from './shutdown.ts';
@@ -40,6 +43,9 @@ export class Manager {
   private leading = false;
   private controllersStarted = false;
   private shuttingDown = false;
+  private provenance: Provenance | undefined;
+  private signingKeyProblem = 'not loaded yet';
+  private signingKeyLoaded: Promise<void> = Promise.resolve();
 
   constructor(deps: ManagerDeps) {
     this.deps = deps;
@@ -68,6 +74,11 @@ export class Manager {
         events,
         informer: <T extends KubeObject>(ref: ResourceRef, spec?: InformerSpec<T>) =>
           this.informer<T>(ref, spec),
+        provenance: () => {
+          // Controllers start only after the key is loaded (startControllers).
+          if (!this.provenance) throw new Error('the signing key is not loaded');
+          return this.provenance;
+        },
       }),
     );
     for (const c of this.controllers) metrics.initController(c.name);
@@ -82,6 +93,11 @@ export class Manager {
         readyz: () => [
           ...this.informers.map((i) => informerCheck(i)),
           {
+            name: 'signing-key',
+            ok: this.provenance !== undefined,
+            ...(this.provenance ? {} : { message: this.signingKeyProblem }),
+          },
+          {
             name: 'leader',
             ok: !config.leaderElect || this.leading,
             ...(!config.leaderElect || this.leading
@@ -94,6 +110,7 @@ export class Manager {
     logger.info({ address: this.server.address }, 'probe server listening');
 
     for (const i of this.informers) i.start();
+    this.signingKeyLoaded = this.loadSigningKey();
 
     // Every replica reports the gauge (0 on standbys), so "nobody leads" is visible as a sum of 0.
     metrics.setLeader(config.leaseName, !config.leaderElect);
@@ -188,10 +205,37 @@ export class Manager {
     if (this.controllersStarted) return;
     this.controllersStarted = true;
     // Reconcile from a synced cache only: an empty cache would look like "everything was deleted".
-    await Promise.all(this.informers.map((i) => i.waitForSync()));
-    if (this.shuttingDown) return;
+    await Promise.all([...this.informers.map((i) => i.waitForSync()), this.signingKeyLoaded]);
+    if (this.shuttingDown || !this.provenance) return;
     for (const c of this.controllers) c.start();
     this.deps.logger.info({ controllers: this.controllers.map((c) => c.name) }, 'controllers started');
+  }
+
+  /**
+   * Reads (or first creates) the signing key, retrying with backoff until it succeeds or the
+   * process stops: a missing RBAC grant or an unreachable API server keeps the replica unready
+   * (/readyz names the problem) instead of crash-looping.
+   */
+  private async loadSigningKey(): Promise<void> {
+    const { config, logger } = this.deps;
+    let delayMs = 1_000;
+    while (!this.shuttingDown) {
+      try {
+        const key = await loadOrCreateSigningKey(
+          this.deps.client,
+          config.leaseNamespace,
+          config.signingKeySecret,
+        );
+        this.provenance = new Provenance(key);
+        logger.info({ secret: `${config.leaseNamespace}/${config.signingKeySecret}` }, 'signing key loaded');
+        return;
+      } catch (err) {
+        this.signingKeyProblem = `cannot read or create Secret ${config.leaseNamespace}/${config.signingKeySecret}: ${err instanceof Error ? err.message : String(err)}`;
+        logger.error(errorFields(err), 'cannot load the signing key; retrying');
+      }
+      await new Promise((r) => setTimeout(r, delayMs));
+      delayMs = Math.min(30_000, delayMs * 2);
+    }
   }
 
   /** One shared informer per resource and selector; indexes are merged in. */

@@ -541,7 +541,7 @@ describe('approvals: admission policies and RBAC on the real API server', () => 
             },
           }),
         ]);
-      refused(withDecision({ digest: `sha256:${'f'.repeat(64)}` }), 'spec.request is immutable');
+      refused(withDecision({ digest: `hmac-sha256:${'f'.repeat(64)}` }), 'spec.request is immutable');
       refused(withDecision({ image: 'evil.example/agent:latest' }), 'spec.request is immutable');
       // A renamed key of the free-form inputs passes the CRD rule; the policy compares the JSON exactly.
       refused(

@@ -198,7 +198,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: sre}]
       agentGeneration: 1,
       inputs: { patch: 'diff', token: '[REDACTED]' },
     });
-    expect(a.spec.request.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(a.spec.request.digest).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
     expect(a.spec.requestedBy).toBe('alice');
     expect(a.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Workflow', name: 'one' });
     expect(JSON.stringify(a)).not.toContain('s3cret-token');

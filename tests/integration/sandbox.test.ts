@@ -9,11 +9,11 @@ import { AGENT, API_VERSION, EVENT, POD, WORKFLOW } from '../../operator/src/api
 import type { Agent, Workflow } from '../../operator/src/api/generated/index.ts';
 import { loadConfig } from '../../operator/src/config.ts';
 import type { Controller } from '../../operator/src/controllers/controller.ts';
+import { Provenance } from '../../operator/src/controllers/provenance.ts';
 import {
   buildAgentPod,
   createSandboxController,
   createSandboxInformers,
-  inputsDigest,
   isSandboxNotReady,
   type AgentPodInput,
   type SandboxInformerOptions,
@@ -45,6 +45,8 @@ import { operatorKubeconfig } from './support/operator.ts';
 import { eventually, sleep } from './support/wait.ts';
 import { restrictedNamespace } from './support/workflows.ts';
 
+/** Signs the pods this test builds as the operator would (the sandbox itself does not look at signatures). */
+const PROVENANCE = new Provenance(Buffer.alloc(32, 4));
 const NS = 'sbx';
 const config = loadConfig(['--leader-elect=false'], {});
 const defaults = config.sandbox;
@@ -138,9 +140,10 @@ describe('sandbox', () => {
       attempt: 1,
       agent: { name: 'none', generation: 1, spec: { image: 'registry.example/a:1' } },
       inputs: {},
-      inputsDigest: 'sha256:0',
+      inputsDigest: PROVENANCE.inputsDigest(1, 'registry.example/a:1', {}),
       timeoutSeconds: 60,
       defaults,
+      provenance: PROVENANCE,
     });
     const err = await admin()
       .create<Pod>(POD, pod)
@@ -453,9 +456,10 @@ describe('sandbox', () => {
         attempt,
         agent: { name: agent.metadata.name!, generation: agent.metadata.generation!, spec: agent.spec },
         inputs,
-        inputsDigest: inputsDigest({ generation: agent.metadata.generation! }, agent.spec.image, inputs),
+        inputsDigest: PROVENANCE.inputsDigest(agent.metadata.generation!, agent.spec.image, inputs),
         timeoutSeconds: 600,
         defaults,
+        provenance: PROVENANCE,
       };
     };
     const agentPod = (attempt: number, mutate: (p: Pod) => void = () => {}): Pod => {

@@ -42,6 +42,14 @@ export const APPROVAL: ResourceRef = {
 };
 
 export const POD: ResourceRef = { group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true };
+/** Only the operator's own signing key (operator/src/kube/signing-key.ts): the operator reads no other Secret. */
+export const SECRET: ResourceRef = {
+  group: '',
+  version: 'v1',
+  kind: 'Secret',
+  plural: 'secrets',
+  namespaced: true,
+};
 export const EVENT: ResourceRef = {
   group: 'events.k8s.io',
   version: 'v1',

@@ -20,8 +20,13 @@ export const SANDBOX_COMPONENT_SERVICE_ACCOUNT = 'service-account';
 
 /** Rendered inputs of a step (JSON), delivered to the container as a file through the downward API. */
 export const ANNOTATION_INPUTS = 'paddock.dev/inputs';
-/** sha256 of the canonical rendered inputs, image and Agent generation (what an Approval binds to). */
+/** Keyed digest of the canonical rendered inputs, image and Agent generation (what an Approval binds to). */
 export const ANNOTATION_INPUTS_DIGEST = 'paddock.dev/inputs-digest';
+/**
+ * The operator's HMAC signature on what it creates and later trusts (Approvals, agent pods): an
+ * object without a valid one was not made by the operator and is never adopted (controllers/provenance.ts).
+ */
+export const ANNOTATION_SIGNATURE = 'paddock.dev/signature';
 
 /** Per-namespace overrides of the sandbox defaults (annotations on the Namespace). */
 export const ANNOTATION_NS_QUOTA_PODS = 'paddock.dev/agent-quota-pods';

@@ -19,6 +19,7 @@ import { ApprovalReconciler } from './approval/reconciler.ts';
 import { Controller, type ControllerMetrics } from './controller.ts';
 import type { EventSink } from './events.ts';
 import { createSandboxController, createSandboxInformers } from './sandbox/index.ts';
+import type { Provenance } from './provenance.ts';
 import { StatusWriter } from './status-writer.ts';
 import { WAIT_TO_CREATE } from './workflow/engine.ts';
 import {
@@ -53,6 +54,8 @@ export interface RegistryDeps {
   readonly metrics: Metrics;
   readonly events: EventSink;
   readonly informer: InformerFactory;
+  /** The operator's signing key; the manager loads it before any controller starts. */
+  readonly provenance: () => Provenance;
 }
 
 function indexByWorkflowOwner(o: {
@@ -125,6 +128,7 @@ export function buildControllers(d: RegistryDeps): Controller[] {
       approvals,
       approvalStatus,
       approvalDecidedAt: (key) => decisionClock.decidedAt(key),
+      provenance: d.provenance,
       events: d.events,
       status: new StatusWriter(d.client),
       sandbox: d.config.sandbox,
@@ -164,6 +168,7 @@ export function buildControllers(d: RegistryDeps): Controller[] {
       approvals,
       status: approvalStatus,
       events: d.events,
+      provenance: d.provenance,
       metrics: { outcome: (p) => d.metrics.approvalOutcome(p) },
     }),
     logger: d.logger,

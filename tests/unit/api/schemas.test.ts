@@ -217,7 +217,7 @@ describe('validateAgent / validateWorkflow / validateApproval', () => {
       spec: {
         workflowRef: { name: 'fix-cve' },
         step: 'patch',
-        request: { agent: 'patcher', agentGeneration: 3, image, digest: `sha256:${'0'.repeat(64)}` },
+        request: { agent: 'patcher', agentGeneration: 3, image, digest: `hmac-sha256:${'0'.repeat(64)}` },
         policy: { required: 2, approvers: { groups: ['sre'] }, expiresAt: '2026-01-01T00:00:00Z' },
         decisions: [{ user: 'bob', decision: 'Approve', at: '2026-01-01T00:00:00Z' }],
       },

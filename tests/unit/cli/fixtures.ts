@@ -34,7 +34,7 @@ export function approval(over: {
         image: over.image ?? 'ghcr.io/acme/deployer:1.2.0',
         capabilities: over.capabilities ?? ['network', 'write-repo'],
         inputs: over.inputs ?? { env: 'prod', replicas: 3, token: '<redacted>' },
-        digest: `sha256:${'a'.repeat(64)}`,
+        digest: `hmac-sha256:${'a'.repeat(64)}`,
       },
       policy: {
         required: over.required ?? 2,

@@ -80,7 +80,7 @@ describe('describe', () => {
     expect(out).toContain('Requested By: alice\n');
     expect(out).toContain('  Agent:        deployer (generation 3)\n');
     expect(out).toContain('  Capabilities: network, write-repo\n');
-    expect(out).toContain(`  Digest:       sha256:${'a'.repeat(64)}\n`);
+    expect(out).toContain(`  Digest:       hmac-sha256:${'a'.repeat(64)}\n`);
     expect(out).toContain('  Expires:   2026-03-01T13:00:00Z (in 60m)\n');
     expect(out).toContain('Inputs (sensitive fields redacted):\n  {\n    "env": "prod",\n');
     expect(out).toContain('    "token": "<redacted>"\n');

@@ -45,6 +45,7 @@ describe('loadConfig defaults', () => {
       leaderElect: true,
       leaseName: 'paddock-operator',
       leaseNamespace: 'paddock-system',
+      signingKeySecret: 'paddock-signing-key',
       identity: 'node-1_abcd1234',
       leaseDurationSeconds: 15,
       renewDeadlineSeconds: 10,
@@ -98,6 +99,7 @@ describe('flags and environment', () => {
       PADDOCK_LEADER_ELECT: 'false',
       PADDOCK_LEASE_NAME: 'my.lease',
       PADDOCK_LEASE_NAMESPACE: 'ops',
+      PADDOCK_SIGNING_KEY_SECRET: 'my-key',
       PADDOCK_IDENTITY: 'me',
       PADDOCK_LEASE_DURATION_SECONDS: '60',
       PADDOCK_RENEW_DEADLINE_SECONDS: '40',
@@ -122,6 +124,7 @@ describe('flags and environment', () => {
       leaderElect: false,
       leaseName: 'my.lease',
       leaseNamespace: 'ops',
+      signingKeySecret: 'my-key',
       identity: 'me',
       leaseDurationSeconds: 60,
       renewDeadlineSeconds: 40,
@@ -242,6 +245,10 @@ describe('validation', () => {
     [
       ['--lease-name', 'Bad_Name'],
       '--lease-name (PADDOCK_LEASE_NAME) must be a DNS subdomain name (lowercase letters, digits, "-" and "."), got "Bad_Name"',
+    ],
+    [
+      ['--signing-key-secret', 'Key'],
+      '--signing-key-secret (PADDOCK_SIGNING_KEY_SECRET) must be a Secret name (lowercase letters, digits, "-" and "."), got "Key"',
     ],
     [
       ['--lease-namespace', 'a.b'],
@@ -379,7 +386,7 @@ describe('help', () => {
       if (flag === undefined || flag === '--no-leader-elect') continue;
       expect(flat).toContain(`[env ${envName(flag.slice(2))}]`);
     }
-    expect(flags).toHaveLength(24);
+    expect(flags).toHaveLength(25);
     expect(flat).toContain('(default: 16Gi)');
     expect(flat).toContain('flag given on the command line wins');
   });

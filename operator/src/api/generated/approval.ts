@@ -9,9 +9,9 @@ import type { Approvers, Condition } from './common.ts';
 
 export type DecisionValue = 'Approve' | 'Reject';
 /**
- * Pending until decided. Approved, Rejected and Expired are final, except that Approved becomes Superseded when what was approved (the Agent, image or inputs) changed before the step ran; a newer Approval (status.supersededBy) then asks again. Superseded is final.
+ * Pending until decided. Approved, Rejected and Expired are final, except that Approved becomes Superseded when what was approved (the Agent, image or inputs) changed before the step ran; a newer Approval (status.supersededBy) then asks again. Superseded is final. Invalid (final): the operator did not create this Approval (it carries no valid operator signature), so it gates nothing and takes no decisions.
  */
-export type ApprovalPhase = 'Pending' | 'Approved' | 'Rejected' | 'Expired' | 'Superseded';
+export type ApprovalPhase = 'Pending' | 'Approved' | 'Rejected' | 'Expired' | 'Superseded' | 'Invalid';
 
 /**
  * Approval is a human decision that gates one step of a Workflow. It records what is asked (agent, its generation, image and a digest of the rendered inputs), the policy, and the decisions, each made with the identity the API server authenticated. Decisions are append-only and a decided Approval is immutable.
@@ -78,7 +78,7 @@ export interface ApprovalRequest {
    */
   inputs?: { [k: string]: unknown };
   /**
-   * sha256 over the agent, its generation, the image and the full rendered inputs.
+   * HMAC-SHA256, keyed with the operator's signing key, over the agent's generation, the image and the full rendered inputs, sensitive values included; being keyed, it cannot be used to confirm guesses of those values.
    */
   digest: string;
 }

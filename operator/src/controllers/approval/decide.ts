@@ -7,13 +7,24 @@
 // can (users list, requester) as defence in depth.
 import type { Approval, ApprovalStatus, Decision } from '../../api/generated/index.ts';
 
-export type ApprovalPhase = 'Pending' | 'Approved' | 'Rejected' | 'Expired' | 'Superseded';
+export type ApprovalPhase = 'Pending' | 'Approved' | 'Rejected' | 'Expired' | 'Superseded' | 'Invalid';
 export const TERMINAL_APPROVAL: ReadonlySet<string> = new Set([
   'Approved',
   'Rejected',
   'Expired',
   'Superseded',
+  'Invalid',
 ]);
+
+export interface DecideOptions {
+  /**
+   * Whether an `Approved` already in status stands by itself (default true: the Approval
+   * controller keeps its own verdicts). The Workflow controller passes false: a step starts only
+   * when the admitted decisions themselves make the Approval approved, whatever the status says.
+   * Closing verdicts in status (Rejected, Expired, Superseded, Invalid) always stand.
+   */
+  readonly trustApprovedStatus?: boolean;
+}
 
 export interface Verdict {
   readonly phase: ApprovalPhase;
@@ -29,8 +40,9 @@ export interface Verdict {
   readonly ignored: Array<{ user: string; why: string }>;
 }
 
-export function decide(approval: Approval, nowMs: number): Verdict {
-  const current = approval.status?.phase;
+export function decide(approval: Approval, nowMs: number, opts: DecideOptions = {}): Verdict {
+  const stored = approval.status?.phase;
+  const current = stored === 'Approved' && opts.trustApprovedStatus === false ? undefined : stored;
   const decisions: readonly Decision[] = approval.spec.decisions ?? [];
   const policy = approval.spec.policy;
   const required = Math.max(1, policy.required);
@@ -116,6 +128,22 @@ export function decide(approval: Approval, nowMs: number): Verdict {
     message: `${approvedBy.length} of ${required} approvals${policy.expiresAt ? `; expires at ${policy.expiresAt}` : ''}`,
     ...(Number.isFinite(expires) ? { recheckAt: expires } : {}),
     ignored,
+  };
+}
+
+/**
+ * The verdict for an Approval the operator did not create (no valid signature): final, counts no
+ * decision. Whoever made it, it never gates or opens a step (docs/approvals.md).
+ */
+export function invalidVerdict(): Verdict {
+  return {
+    phase: 'Invalid',
+    approvedBy: [],
+    rejectedBy: [],
+    reason: 'NotCreatedByOperator',
+    message:
+      'this Approval was not created by the Paddock operator (no valid operator signature): it gates nothing and takes no decisions',
+    ignored: [],
   };
 }
 

@@ -9,8 +9,9 @@ import { audit } from '../../observability/logger.ts';
 import { metaTime } from '../conditions.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../controller.ts';
 import type { EventSink } from '../events.ts';
+import type { Provenance } from '../provenance.ts';
 import type { StatusWriter } from '../status-writer.ts';
-import { approvalStatus, decide } from './decide.ts';
+import { approvalStatus, decide, invalidVerdict } from './decide.ts';
 
 export interface ApprovalMetricsSink {
   outcome(phase: string): void;
@@ -21,6 +22,8 @@ export interface ApprovalReconcilerDeps {
   readonly status: StatusWriter;
   readonly events: EventSink;
   readonly metrics?: ApprovalMetricsSink;
+  /** The operator's signing key: an Approval it did not sign is marked Invalid (gates nothing). */
+  readonly provenance: () => Provenance;
   readonly now?: () => Date;
 }
 
@@ -42,7 +45,12 @@ export class ApprovalReconciler implements Reconciler {
       return;
     }
     const now = (this.deps.now ?? (() => new Date()))();
-    const verdict = decide(approval, now.getTime());
+    // Not made by this operator (no valid signature): it gates nothing and takes no decisions.
+    // Only an undecided Approval is marked; a decided one keeps its verdict (status.phase is final),
+    // and the Workflow controller checks the signature itself before anything counts.
+    const forged = !this.deps.provenance().verifyApproval(approval);
+    const open = (approval.status?.phase ?? 'Pending') === 'Pending';
+    const verdict = forged && open ? invalidVerdict() : decide(approval, now.getTime());
     const status = approvalStatus(approval, verdict, metaTime(now), now.toISOString());
     const requeue =
       verdict.recheckAt !== undefined
@@ -63,7 +71,7 @@ export class ApprovalReconciler implements Reconciler {
       workflow: approval.spec.workflowRef.name,
       step: approval.spec.step,
     };
-    if (approval.status === undefined) {
+    if (approval.status === undefined && verdict.phase !== 'Invalid') {
       // First sight of a new request: the Approval's own record of who asked, for what.
       const p = approval.spec.policy;
       const who = [
@@ -79,6 +87,22 @@ export class ApprovalReconciler implements Reconciler {
           1024,
         ),
       });
+    }
+    if (verdict.phase === 'Invalid') {
+      this.deps.metrics?.outcome(verdict.phase);
+      this.deps.events.record(approval, {
+        type: 'Warning',
+        reason: 'Invalid',
+        action: 'Verify',
+        note: verdict.message,
+      });
+      audit(ctx.logger, {
+        ...base,
+        event: 'approval.invalid',
+        reason: verdict.reason,
+        message: verdict.message,
+      });
+      return requeue;
     }
     // Decisions not yet reflected in the previous status: one Event each, naming the user.
     const prevApproved = new Set(approval.status?.approvedBy ?? []);

@@ -32,7 +32,7 @@ import {
 } from './reconciler.ts';
 
 export { SANDBOX_OWNED_SELECTOR } from './desired.ts';
-export { buildAgentPod, inputsDigest, isSandboxNotReady, type AgentPodInput } from './pod.ts';
+export { buildAgentPod, isSandboxNotReady, MAX_INPUTS_BYTES, type AgentPodInput } from './pod.ts';
 export {
   SandboxReconciler,
   sandboxKeysForNamespace,

@@ -5,7 +5,6 @@
 // everything an Approval binds to (the inputs digest). Inputs reach the container as a file
 // (downward API from a pod annotation) and an env var; outputs come back as the container's
 // termination message. Secrets reach it only as secretKeyRef: the operator never reads them.
-import { createHash } from 'node:crypto';
 import { API_VERSION } from '../../api/constants.ts';
 import type { AgentSpec } from '../../api/generated/index.ts';
 import {
@@ -14,6 +13,7 @@ import {
   AGENT_UID,
   ANNOTATION_INPUTS,
   ANNOTATION_INPUTS_DIGEST,
+  ANNOTATION_SIGNATURE,
   ENV_ATTEMPT,
   ENV_INPUTS,
   ENV_INPUTS_FILE,
@@ -37,7 +37,7 @@ import { tryParseQuantity } from '../../api/quantity.ts';
 import type { SandboxConfig } from '../../config.ts';
 import type { EnvVar, Pod, ResourceList, ResourceRequirements } from '../../kube/core-types.ts';
 import { ApiError } from '../../kube/errors.ts';
-import { stableJson } from '../status-writer.ts';
+import type { Provenance } from '../provenance.ts';
 
 export interface AgentPodInput {
   readonly namespace: string;
@@ -48,11 +48,26 @@ export interface AgentPodInput {
   readonly agent: { readonly name: string; readonly generation: number; readonly spec: AgentSpec };
   /** The step's rendered inputs (any JSON value, usually an object). */
   readonly inputs: unknown;
-  /** inputsDigest(agent, image, inputs), computed once by the caller (the Approval binds to it). */
+  /** Provenance.inputsDigest(generation, image, inputs), computed once by the caller (the Approval binds to it). */
   readonly inputsDigest: string;
   /** Wall-clock limit of this attempt; becomes activeDeadlineSeconds. */
   readonly timeoutSeconds: number;
   readonly defaults: SandboxConfig;
+  /** Signs the pod, so the operator can tell it from a pod someone else made under its name. */
+  readonly provenance: Provenance;
+}
+
+/**
+ * The most rendered inputs (bytes of JSON) a step can take. They reach the container twice: as the
+ * env var PADDOCK_INPUTS, where Linux limits one "NAME=value" string to 128 KiB (MAX_ARG_STRLEN;
+ * above it the container cannot start), and as a pod annotation, where all annotations together are
+ * limited to 256 KiB. A step whose inputs are larger fails before any pod (InputsTooLarge).
+ */
+export const MAX_INPUTS_BYTES = 120 * 1024;
+
+/** Size of the inputs as delivered (UTF-8 bytes of their JSON). */
+export function inputsBytes(inputs: unknown): number {
+  return Buffer.byteLength(JSON.stringify(inputs ?? null), 'utf8');
 }
 
 const INPUTS_VOLUME = 'paddock-inputs';
@@ -99,6 +114,15 @@ export function buildAgentPod(input: AgentPodInput): Pod {
       annotations: {
         [ANNOTATION_INPUTS]: inputsJson,
         [ANNOTATION_INPUTS_DIGEST]: input.inputsDigest,
+        [ANNOTATION_SIGNATURE]: input.provenance.signPod({
+          namespace,
+          name: podName(workflow.name, step, attempt),
+          workflow: workflow.name,
+          workflowUid: workflow.uid,
+          step,
+          attempt,
+          inputsDigest: input.inputsDigest,
+        }),
       },
       ownerReferences: [
         {
@@ -215,17 +239,6 @@ function smaller(a: string, b: string): string {
   const x = tryParseQuantity(a);
   const y = tryParseQuantity(b);
   return x !== undefined && y !== undefined && y < x ? b : a;
-}
-
-/**
- * What an Approval binds to (DESIGN §4): sha256 over the canonical JSON (object keys sorted at
- * every depth, no whitespace) of `{agentGeneration, image, inputs}`, as `sha256:<64 hex>`. Equal
- * for equal values whatever their key order; any change to the image, the Agent's generation or
- * the rendered inputs changes it.
- */
-export function inputsDigest(agent: { readonly generation: number }, image: string, inputs: unknown): string {
-  const canonical = stableJson({ agentGeneration: agent.generation, image, inputs: inputs ?? null });
-  return `sha256:${createHash('sha256').update(canonical, 'utf8').digest('hex')}`;
 }
 
 /**

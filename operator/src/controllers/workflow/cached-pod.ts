@@ -5,11 +5,13 @@
 // cached, so each cached pod must be a small fraction of that.
 //
 // Kept: identity and ownership (name, namespace, uid, resourceVersion, labels,
-// ownerReferences, creation and deletion timestamps), spec.activeDeadlineSeconds
+// ownerReferences, creation and deletion timestamps, and the two annotations the
+// operator's signature covers: the inputs digest and the signature itself),
+// spec.activeDeadlineSeconds
 // (quoted when a pod times out), status.phase and reason, and the agent
 // container's terminated state (exit code, reason, and the termination message
 // that carries the step's outputs). Everything else is dropped.
-import { AGENT_CONTAINER } from '../../api/labels.ts';
+import { AGENT_CONTAINER, ANNOTATION_INPUTS_DIGEST, ANNOTATION_SIGNATURE } from '../../api/labels.ts';
 import type { ContainerStatus, Pod } from '../../kube/core-types.ts';
 import type { ObjectMeta } from '../../kube/types.ts';
 
@@ -25,6 +27,12 @@ export function trimAgentPod(pod: Pod): Pod {
     ...(m.labels ? { labels: m.labels } : {}),
     ...(m.ownerReferences ? { ownerReferences: m.ownerReferences } : {}),
   };
+  const kept: Record<string, string> = {};
+  for (const k of [ANNOTATION_INPUTS_DIGEST, ANNOTATION_SIGNATURE]) {
+    const v = m.annotations?.[k];
+    if (v !== undefined) kept[k] = v;
+  }
+  if (Object.keys(kept).length > 0) metadata.annotations = kept;
   const s = pod.status;
   const term = s?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state?.terminated;
   const agent: ContainerStatus | undefined = term

@@ -19,22 +19,24 @@ import type {
   WorkflowStep,
 } from '../../api/generated/index.ts';
 import { CONDITION_READY, CONDITION_RECONCILING, CONDITION_STALLED } from '../../api/constants.ts';
-import {
-  AGENT_CONTAINER,
-  LABEL_ATTEMPT,
-  LABEL_MANAGED_BY,
-  LABEL_STEP,
-  LABEL_WORKFLOW,
-  MANAGED_BY_VALUE,
-  podName,
-} from '../../api/labels.ts';
+import { AGENT_CONTAINER, LABEL_ATTEMPT, LABEL_STEP, podName } from '../../api/labels.ts';
 import { compileUserSchema, redact, REDACTED, sensitivePaths } from '../../api/schemas.ts';
 import type { SandboxConfig } from '../../config.ts';
 import type { Pod } from '../../kube/core-types.ts';
 import { metaTime, setConditions, type Condition, type ConditionInput } from '../conditions.ts';
 import { decide } from '../approval/decide.ts';
 import type { EventInput } from '../events.ts';
-import { buildAgentPod, inputsDigest } from '../sandbox/pod.ts';
+import type { Provenance } from '../provenance.ts';
+import { buildAgentPod, inputsBytes, MAX_INPUTS_BYTES } from '../sandbox/pod.ts';
+import {
+  approvalName,
+  approvalPolicyOf,
+  approvalSeq,
+  buildApproval,
+  matchRequest,
+  type ApprovalPolicy,
+  type RequestInput,
+} from './approval-request.ts';
 import {
   evaluateCondition,
   referencedSteps,
@@ -56,8 +58,18 @@ export const CACHE_LAG_MS = 30_000;
 export const QUOTA_RETRY_MS = { min: 1_000, max: 30_000 };
 
 export const TERMINAL_STEP = new Set(['Succeeded', 'Failed', 'Skipped', 'Cancelled']);
-/** Waiting reasons where the attempt's pod was refused, not created: the same attempt is tried again. */
-export const WAIT_TO_CREATE = new Set(['QuotaExceeded', 'SandboxNotReady']);
+/** Why a step waits to create its child (pod or Approval) again, with what it waits for. */
+export const CREATE_WAIT_REASONS = {
+  QuotaExceeded: "waiting for room in the namespace's agent ResourceQuota",
+  SandboxNotReady: "waiting for the namespace's agent sandbox (ServiceAccount paddock-agent)",
+  OperatorForbidden: "the operator is not allowed to create the step's child here (RBAC); retrying",
+  CreateFailed: "the API server did not create the step's child; retrying",
+  ApprovalRequestFailed: 'the API server did not create the Approval request; retrying',
+} as const;
+export type CreateWaitReason = keyof typeof CREATE_WAIT_REASONS;
+
+/** Waiting reasons where the attempt's child was refused, not created: the same attempt is tried again. */
+export const WAIT_TO_CREATE: ReadonlySet<string> = new Set(Object.keys(CREATE_WAIT_REASONS));
 const TERMINAL_WORKFLOW = new Set(['Succeeded', 'Failed', 'Cancelled']);
 
 export interface EngineInput {
@@ -72,14 +84,16 @@ export interface EngineInput {
   readonly expectedPods?: ReadonlySet<string>;
   /** Pods the API server confirmed do not exist (asked because the cache lacked them). */
   readonly gonePods?: ReadonlySet<string>;
-  /** Approvals owned by this Workflow, by name. */
-  readonly approvals?: ReadonlyMap<string, Approval>;
+  /**
+   * Approvals of the Workflow's namespace, looked up by name. Whatever the lookup finds is checked
+   * (signature, run, step, request, policy) before it counts: finding it under a name proves nothing.
+   */
+  readonly approvals?: { get(name: string): Approval | undefined };
+  /** The operator's signing key: signs what it creates, verifies what it finds (controllers/provenance.ts). */
+  readonly provenance: Provenance;
   /** Approvals this operator created recently that the cache has not shown yet. */
   readonly expectedApprovals?: ReadonlySet<string>;
 }
-
-/** Default time a request for approval stays open (fail closed after). */
-export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 24 * 3600;
 
 export interface PodToCreate {
   readonly step: string;
@@ -456,6 +470,9 @@ function adoptNewerPod(plan: Plan, st: StepStatus, input: EngineInput): void {
   let newestAttempt = 0;
   for (const pod of input.pods.values()) {
     if (pod.metadata.labels?.[LABEL_STEP] !== st.name) continue;
+    // Only a pod this operator made is adopted; a foreign one under an attempt's name fails that
+    // attempt when the step looks at it (observeRunning).
+    if (!input.provenance.verifyPod(pod)) continue;
     const a = Number(pod.metadata.labels[LABEL_ATTEMPT] ?? 0);
     if (a > newestAttempt) {
       newest = pod;
@@ -505,6 +522,20 @@ function observeRunning(
     } else {
       plan.unknownPods.push(name);
     }
+    return;
+  }
+  if (!input.provenance.verifyPod(pod)) {
+    // Someone else's pod under this attempt's name: its outcome and outputs mean nothing. Fail
+    // closed, without retrying into a race with whoever made it.
+    finish(
+      plan,
+      st,
+      spec,
+      'Failed',
+      'PodMismatch',
+      `pod ${name} was not created by the Paddock operator (no valid signature); its outcome is ignored`,
+      input,
+    );
     return;
   }
   const phase = pod.status?.phase;
@@ -695,8 +726,22 @@ function start(
       return false;
     }
   }
-  const digest = inputsDigest(
-    { generation: agent.metadata.generation ?? 0 },
+  const size = inputsBytes(rendered.value);
+  if (size > MAX_INPUTS_BYTES) {
+    // Refused before any Approval or pod: the container could never receive them (pod.ts).
+    finish(
+      plan,
+      st,
+      spec,
+      'Failed',
+      'InputsTooLarge',
+      `rendered inputs are ${size} bytes of JSON; at most ${MAX_INPUTS_BYTES} can be delivered to an agent`,
+      input,
+    );
+    return false;
+  }
+  const digest = input.provenance.inputsDigest(
+    agent.metadata.generation ?? 0,
     agent.spec.image,
     rendered.value,
   );
@@ -713,6 +758,7 @@ function start(
     inputsDigest: digest,
     timeoutSeconds: stepTimeoutSeconds(spec, agent),
     defaults: input.sandbox,
+    provenance: input.provenance,
   });
   plan.create.push({ step: spec.name, attempt, pod });
   const first = attempt === 1;
@@ -733,45 +779,16 @@ function start(
   return true;
 }
 
-/** The approval policy of a step: its own, else its Agent's when the Agent is ApprovalRequired. */
-export function approvalPolicyOf(
-  spec: WorkflowStep,
-  agent: Agent,
-):
-  | { required: number; approvers?: { users?: string[]; groups?: string[] }; timeoutSeconds?: number }
-  | undefined {
-  const own = (
-    spec as WorkflowStep & {
-      approval?: {
-        required?: number;
-        approvers?: { users?: string[]; groups?: string[] };
-        timeoutSeconds?: number;
-      };
-    }
-  ).approval;
-  if (own)
-    return {
-      required: own.required ?? 1,
-      ...(own.approvers ? { approvers: own.approvers } : {}),
-      ...(own.timeoutSeconds ? { timeoutSeconds: own.timeoutSeconds } : {}),
-    };
-  if (agent.spec.riskLevel !== 'ApprovalRequired') return undefined;
-  const a = agent.spec.approval;
-  return {
-    required: a?.required ?? 1,
-    ...(a?.approvers ? { approvers: a.approvers } : {}),
-    ...(a?.timeoutSeconds ? { timeoutSeconds: a.timeoutSeconds } : {}),
-  };
-}
-
-export function approvalName(workflow: string, step: string, seq: number): string {
-  return `${workflow}-${step}-approval-${seq}`;
-}
+/** How many names of a step an earlier run of the same Workflow name may hold before we give up. */
+export const MAX_APPROVAL_NAME_SKIPS = 32;
 
 /**
- * Decides whether a gated step may start now. An Approval binds to a digest of
- * the Agent generation, image and rendered inputs: if any of them changed since
- * it was requested, it is superseded and a new one requested (DESIGN §4).
+ * Decides whether a gated step may start now. The operator honours only an Approval it signed, for
+ * this run and step, whose request and policy equal what it would ask for now (approval-request.ts).
+ * If what would run changed since the request, it is superseded and a new one requested (an
+ * Approval binds to a keyed digest of the Agent generation, image and rendered inputs). An
+ * Approval under one of this step's names that the operator did not sign fails the step closed
+ * (ApprovalMismatch), with an Event naming it; it is never adopted.
  */
 function approvalGate(
   plan: Plan,
@@ -783,71 +800,149 @@ function approvalGate(
   digest: string,
   input: EngineInput,
 ): 'proceed' | 'wait' | 'failed' {
-  const policy = approvalPolicyOf(spec, agent);
+  const recorded = st.approvalName ? input.approvals?.get(st.approvalName) : undefined;
+  const policy = approvalPolicyOf(spec, agent) ?? latchedPolicy(st, recorded, input);
   if (!policy) return 'proceed';
-  const wfName = wf.metadata.name ?? '';
-  const seq = st.approvalName ? Number(/-approval-(\d+)$/.exec(st.approvalName)?.[1] ?? '0') : 0;
-  const current = st.approvalName ? input.approvals?.get(st.approvalName) : undefined;
-  const request = (next: number, why: string): 'wait' => {
-    const name = approvalName(wfName, spec.name, next);
-    const timeout = policy.timeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS;
-    const requestedBy = (wf.spec as { requestedBy?: string }).requestedBy;
-    plan.createApprovals.push({
-      apiVersion: 'paddock.dev/v1alpha1',
-      kind: 'Approval',
-      metadata: {
-        name,
-        namespace: wf.metadata.namespace ?? '',
-        labels: { [LABEL_WORKFLOW]: wfName, [LABEL_STEP]: spec.name, [LABEL_MANAGED_BY]: MANAGED_BY_VALUE },
-        ownerReferences: [
-          {
-            apiVersion: 'paddock.dev/v1alpha1',
-            kind: 'Workflow',
-            name: wfName,
-            uid: wf.metadata.uid ?? '',
-            controller: true,
-            blockOwnerDeletion: true,
-          },
-        ],
-      },
-      spec: {
-        workflowRef: { name: wfName, ...(wf.metadata.uid ? { uid: wf.metadata.uid } : {}) },
-        step: spec.name,
-        request: {
+  const req: RequestInput = { workflow: wf, step: spec, agent, rendered, digest, policy, nowMs: plan.nowMs };
+
+  const mismatch = (name: string, what: string): 'failed' => {
+    finish(
+      plan,
+      st,
+      spec,
+      'Failed',
+      'ApprovalMismatch',
+      `Approval ${name} ${what}; it gates nothing, and the step failed closed`,
+      input,
+    );
+    return 'failed';
+  };
+  /** Requests the first free name from `seq` on, skipping an earlier run's requests. */
+  const request = (seq: number, why: string): 'proceed' | 'wait' | 'failed' => {
+    for (let n = seq; n < seq + MAX_APPROVAL_NAME_SKIPS; n++) {
+      const name = approvalName(wf.metadata.name ?? '', spec.name, n);
+      if (input.expectedApprovals?.has(name)) return waitFor(name);
+      const found = input.approvals?.get(name);
+      if (!found) {
+        plan.createApprovals.push(buildApproval(req, n, input.provenance));
+        st.approvalName = name;
+        plan.record('ApprovalRequested', {
+          step: spec.name,
+          reason: why,
+          message: `Approval ${name}: waiting for ${policy.required} approval(s)`,
           agent: agent.metadata.name ?? '',
-          agentGeneration: agent.metadata.generation ?? 0,
-          image: agent.spec.image,
-          ...(agent.spec.capabilities?.length ? { capabilities: agent.spec.capabilities } : {}),
-          inputs: (agent.spec.inputsSchema ? redact(rendered, agent.spec.inputsSchema) : rendered) as Record<
-            string,
-            unknown
-          >,
-          digest,
-        },
-        policy: {
-          required: policy.required,
-          ...(policy.approvers ? { approvers: policy.approvers } : {}),
-          expiresAt: metaTime(new Date(plan.nowMs + timeout * 1000)),
-        },
-        ...(requestedBy ? { requestedBy } : {}),
-      },
-    });
+        });
+        return waitFor(name);
+      }
+      const m = matchRequest(found, req, input.provenance);
+      if (m.kind === 'stale') continue;
+      if (m.kind === 'ours' || m.kind === 'changed') {
+        // Our own request from a pass whose status write was lost (a crash): take it up again.
+        st.approvalName = name;
+        return judge(found);
+      }
+      return mismatch(
+        name,
+        m.kind === 'unverified'
+          ? 'already exists under the name the operator would use, but the operator did not create it (no valid signature)'
+          : `already exists under the name the operator would use, but ${m.what}`,
+      );
+    }
+    return mismatch(
+      approvalName(wf.metadata.name ?? '', spec.name, seq + MAX_APPROVAL_NAME_SKIPS - 1),
+      `and the ${MAX_APPROVAL_NAME_SKIPS - 1} names before it belong to earlier runs of this Workflow name`,
+    );
+  };
+  const waitFor = (name: string): 'wait' => {
     st.phase = 'WaitingForApproval';
-    st.approvalName = name;
     st.reason = 'WaitingForApproval';
     st.message = `waiting for ${policy.required} approval(s) on Approval ${name}`;
-    plan.record('ApprovalRequested', {
-      step: spec.name,
-      reason: why,
-      message: `Approval ${name}: ${st.message}`,
-      agent: agent.metadata.name ?? '',
-    });
+    return 'wait';
+  };
+  /** What the Approval the step waits on says now. */
+  const judge = (current: Approval): 'proceed' | 'wait' | 'failed' => {
+    const name = current.metadata.name ?? '';
+    const seq = approvalSeq(name);
+    const m = matchRequest(current, req, input.provenance);
+    if (m.kind === 'unverified') {
+      // Named by our own status, so once requested by us: signed with an earlier key, or its
+      // signature was tampered with. Never count it; ask again under a new name.
+      plan.record('ApprovalUnverified', {
+        step: spec.name,
+        reason: 'ApprovalUnverified',
+        message: `Approval ${name} no longer carries a valid operator signature; it gates nothing`,
+        warning: true,
+      });
+      return request(seq + 1, 'ApprovalUnverified');
+    }
+    if (m.kind === 'stale') return mismatch(name, 'belongs to another run of this Workflow name');
+    if (m.kind === 'mismatch') return mismatch(name, m.what);
+    // The verdict comes from the admitted decisions themselves (the same pure function the
+    // Approval controller writes to status), so the step starts on the decision's own watch event
+    // instead of one status write and one more watch delivery later. A closing verdict already in
+    // status (Rejected, Expired, Superseded, Invalid) stands; an Approved status is never taken on
+    // trust: the decisions must make it so.
+    const verdict = decide(current, plan.nowMs, { trustApprovedStatus: false });
+    const phase = verdict.phase;
+    if (
+      phase === 'Superseded' ||
+      phase === 'Invalid' ||
+      (m.kind === 'changed' && (phase === 'Pending' || phase === 'Approved'))
+    ) {
+      const next = approvalName(wf.metadata.name ?? '', spec.name, seq + 1);
+      if (m.kind === 'changed' && phase !== 'Superseded' && phase !== 'Invalid') {
+        plan.supersede.push({
+          name,
+          by: next,
+          message: `the ${m.what} changed after the request; superseded by ${next}`,
+        });
+        plan.record('ApprovalSuperseded', {
+          step: spec.name,
+          reason: 'RequestChanged',
+          message: `Approval ${name}: the ${m.what} changed; requesting ${next}`,
+          warning: true,
+        });
+      }
+      return request(seq + 1, phase === 'Invalid' ? 'ApprovalInvalid' : 'RequestChanged');
+    }
+    if (phase === 'Approved') {
+      if (st.phase === 'WaitingForApproval') {
+        plan.record('StepApproved', {
+          step: spec.name,
+          reason: 'Approved',
+          message: verdict.decidedBy ? `approved (last by ${verdict.decidedBy})` : 'approved',
+        });
+        plan.resumed.push({ step: spec.name, approval: name });
+      }
+      return 'proceed';
+    }
+    if (phase === 'Rejected') {
+      const msg = verdict.message || `rejected by ${verdict.decidedBy ?? 'an approver'}`;
+      finish(plan, st, spec, 'Failed', 'Rejected', `Approval ${name}: ${msg}`, input);
+      return 'failed';
+    }
+    if (phase === 'Expired') {
+      finish(
+        plan,
+        st,
+        spec,
+        'Failed',
+        'ApprovalExpired',
+        `Approval ${name} expired before enough approvals`,
+        input,
+      );
+      return 'failed';
+    }
+    // Pending: keep waiting. At the deadline both this engine and the Approval controller (which
+    // marks it Expired) see it expire, whichever looks first.
+    waitFor(name);
+    if (verdict.recheckAt !== undefined && verdict.recheckAt > plan.nowMs) plan.wakeAt(verdict.recheckAt);
     return 'wait';
   };
 
   if (!st.approvalName) return request(1, 'GatedStep');
-  if (!current) {
-    if (input.expectedApprovals?.has(st.approvalName)) return 'wait';
+  if (!recorded) {
+    if (input.expectedApprovals?.has(st.approvalName)) return waitFor(st.approvalName);
     // It existed (the status names it) and is gone: someone deleted the request. Fail closed.
     finish(
       plan,
@@ -860,100 +955,50 @@ function approvalGate(
     );
     return 'failed';
   }
-  if (current.spec.workflowRef.uid && wf.metadata.uid && current.spec.workflowRef.uid !== wf.metadata.uid) {
-    // An Approval for an earlier Workflow of the same name: never let it gate (or open) this one.
-    finish(
-      plan,
-      st,
-      spec,
-      'Failed',
-      'ApprovalMismatch',
-      `Approval ${current.metadata.name ?? ''} belongs to another Workflow`,
-      input,
-    );
-    return 'failed';
-  }
-  // The verdict comes from the admitted decisions themselves (the same pure function the
-  // Approval controller writes to status), so the step starts on the decision's own watch event
-  // instead of one status write and one more watch delivery later. A verdict already in status
-  // (Superseded, Expired, ...) is kept as it is.
-  const verdict = decide(current, plan.nowMs);
-  const phase = verdict.phase;
-  const req = current.spec.request;
-  const changed =
-    req.digest !== digest ||
-    req.agentGeneration !== (agent.metadata.generation ?? 0) ||
-    req.image !== agent.spec.image;
-  if (phase === 'Superseded' || (changed && (phase === 'Pending' || phase === 'Approved'))) {
-    const next = approvalName(wfName, spec.name, seq + 1);
-    if (phase !== 'Superseded') {
-      const what =
-        req.image !== agent.spec.image
-          ? 'image'
-          : req.agentGeneration !== (agent.metadata.generation ?? 0)
-            ? 'Agent generation'
-            : 'rendered inputs';
-      plan.supersede.push({
-        name: current.metadata.name ?? '',
-        by: next,
-        message: `the ${what} changed after the request; superseded by ${next}`,
-      });
-      plan.record('ApprovalSuperseded', {
-        step: spec.name,
-        reason: 'RequestChanged',
-        message: `Approval ${current.metadata.name ?? ''}: the ${what} changed; requesting ${next}`,
-        warning: true,
-      });
-    }
-    return request(seq + 1, 'RequestChanged');
-  }
-  if (phase === 'Approved') {
-    if (st.phase === 'WaitingForApproval') {
-      plan.record('StepApproved', {
-        step: spec.name,
-        reason: 'Approved',
-        message: verdict.decidedBy ? `approved (last by ${verdict.decidedBy})` : 'approved',
-      });
-      plan.resumed.push({ step: spec.name, approval: current.metadata.name ?? '' });
-    }
-    return 'proceed';
-  }
-  if (phase === 'Rejected') {
-    const msg = verdict.message || `rejected by ${verdict.decidedBy ?? 'an approver'}`;
-    finish(plan, st, spec, 'Failed', 'Rejected', `Approval ${current.metadata.name ?? ''}: ${msg}`, input);
-    return 'failed';
-  }
-  if (phase === 'Expired') {
-    finish(
-      plan,
-      st,
-      spec,
-      'Failed',
-      'ApprovalExpired',
-      `Approval ${current.metadata.name ?? ''} expired before enough approvals`,
-      input,
-    );
-    return 'failed';
-  }
-  // Pending: keep waiting. At the deadline both this engine and the Approval controller (which
-  // marks it Expired) see it expire, whichever looks first.
-  st.phase = 'WaitingForApproval';
-  if (verdict.recheckAt !== undefined && verdict.recheckAt > plan.nowMs) plan.wakeAt(verdict.recheckAt);
-  return 'wait';
+  return judge(recorded);
 }
 
 /**
- * The pod could not be created because the namespace's ResourceQuota is full:
- * the step waits and tries again with backoff, saying so in its status.
- * `refusals` counts consecutive refusals for this step (1 for the first).
+ * A step gated once in this run stays gated: if its Agent was switched to Auto (or lost its
+ * approval policy) after the request, the last request's policy still applies.
+ */
+function latchedPolicy(
+  st: StepStatus,
+  recorded: Approval | undefined,
+  input: EngineInput,
+): ApprovalPolicy | undefined {
+  if (!st.approvalName) return undefined;
+  if (recorded && input.provenance.verifyApproval(recorded))
+    return {
+      required: recorded.spec.policy.required,
+      ...(recorded.spec.policy.approvers ? { approvers: recorded.spec.policy.approvers } : {}),
+    };
+  return { required: 1 };
+}
+
+/** History entries this pass recorded for a start (or request) the API server then refused. */
+function refusedStart(h: HistoryEntry, step: string, now: Date): boolean {
+  return (
+    h.step === step && (h.type === 'StepStarted' || h.type === 'ApprovalRequested') && h.at === metaTime(now)
+  );
+}
+
+/**
+ * The API server did not create the step's pod (or its Approval request) for a reason that may
+ * pass: a full ResourceQuota, the sandbox not ready yet, missing RBAC, an overloaded or failing API
+ * server or admission webhook. The step waits and tries again with backoff, saying so in its
+ * status (and, the first time, in its history). `refusals` counts consecutive refusals for this
+ * step (1 for the first). `approvalName` is the request the persisted status names, restored when
+ * the refused child was a new Approval request.
  */
 export function creationRefused(
   status: WorkflowStatus,
   step: string,
-  reason: 'QuotaExceeded' | 'SandboxNotReady',
+  reason: CreateWaitReason,
   message: string,
   refusals: number,
   now: Date,
+  approvalName?: string,
 ): {
   status: WorkflowStatus;
   retryInMs: number;
@@ -964,43 +1009,32 @@ export function creationRefused(
   const steps = (status.steps ?? []).map((s) => {
     if (s.name !== step) return s;
     // The status passed in is the plan's, where start() cleared the reason: whether the step
-    // already waits for this is read from its last history entry (the refused StepStarted aside).
-    const last = (status.history ?? [])
-      .filter((h) => h.step === step && !(h.type === 'StepStarted' && h.at === metaTime(now)))
-      .at(-1);
+    // already waits for this is read from its last history entry (the refused start aside).
+    const last = (status.history ?? []).filter((h) => h.step === step && !refusedStart(h, step, now)).at(-1);
     firstTime = s.reason !== reason && !(last?.type === 'StepWaiting' && last.reason === reason);
-    const why =
-      reason === 'QuotaExceeded'
-        ? "waiting for room in the namespace's agent ResourceQuota"
-        : "waiting for the namespace's agent sandbox (ServiceAccount paddock-agent)";
     const next: StepStatus = {
       ...s,
       phase: 'Waiting',
       reason,
-      message: `${why}: ${truncate(message, 512)}`,
+      message: `${CREATE_WAIT_REASONS[reason]}: ${truncate(message, 512)}`,
       nextRetryAt: new Date(now.getTime() + retryInMs).toISOString(),
     };
     delete next.podName;
+    if (reason === 'ApprovalRequestFailed') {
+      if (approvalName === undefined) delete next.approvalName;
+      else next.approvalName = approvalName;
+    }
     // No pod ran yet for a first attempt: the step has not started.
     if ((s.attempt ?? 1) === 1) delete next.startedAt;
     return next;
   });
+  const kept = (status.history ?? []).filter((h) => !refusedStart(h, step, now));
   const history = firstTime
     ? [
-        ...(status.history ?? []).filter(
-          (h) => !(h.type === 'StepStarted' && h.step === step && h.at === metaTime(now)),
-        ),
-        {
-          at: metaTime(now),
-          type: 'StepWaiting',
-          step,
-          reason,
-          message: truncate(message, 1024),
-        },
+        ...kept,
+        { at: metaTime(now), type: 'StepWaiting', step, reason, message: truncate(message, 1024) },
       ].slice(-HISTORY_LIMIT)
-    : (status.history ?? []).filter(
-        (h) => !(h.type === 'StepStarted' && h.step === step && h.at === metaTime(now)),
-      );
+    : kept;
   return { status: { ...status, steps, history }, retryInMs, firstTime };
 }
 
@@ -1134,7 +1168,8 @@ function realOutputs(
   const agent = input.agents.get(spec.agentRef.name);
   if (!agent?.spec.outputsSchema || sensitivePaths(agent.spec.outputsSchema).length === 0)
     return { outputs: st.outputs };
-  const pod = st.podName ? input.pods.get(st.podName) : undefined;
+  const found = st.podName ? input.pods.get(st.podName) : undefined;
+  const pod = found && input.provenance.verifyPod(found) ? found : undefined;
   const term = pod?.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state?.terminated;
   const parsed = pod ? parseOutputs(term?.message, agent.spec.outputsSchema) : undefined;
   return parsed?.ok ? { outputs: parsed.outputs } : { outputs: st.outputs, lostPod: st.podName ?? '?' };

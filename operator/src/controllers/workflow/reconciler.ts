@@ -6,18 +6,26 @@
 //   4. Events, audit lines, metrics.
 import type { Agent, Approval, Workflow } from '../../api/generated/index.ts';
 import { APPROVAL, POD, WORKFLOW } from '../../api/constants.ts';
-import { LABEL_WORKFLOW } from '../../api/labels.ts';
+import { ANNOTATION_INPUTS, LABEL_WORKFLOW } from '../../api/labels.ts';
 import type { SandboxConfig } from '../../config.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { Pod } from '../../kube/core-types.ts';
-import { ApiError, isAlreadyExists, isNotFound, isQuotaExceeded } from '../../kube/errors.ts';
+import { isAlreadyExists, isNotFound } from '../../kube/errors.ts';
 import type { Informer } from '../../kube/informer.ts';
 import { audit } from '../../observability/logger.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../controller.ts';
 import type { EventSink } from '../events.ts';
 import type { StatusWriter } from '../status-writer.ts';
+import type { Provenance } from '../provenance.ts';
 import { CACHE_LAG_MS, creationRefused, planWorkflow, type EnginePlan, type StepOutcome } from './engine.ts';
-import { isSandboxNotReady } from '../sandbox/pod.ts';
+import {
+  apiMessage,
+  approvalRefusal,
+  inputStrings,
+  podRefusal,
+  scrubValues,
+  type RefusalVerdict,
+} from './refusals.ts';
 import { workflowStatusEqual } from './status.ts';
 
 export const INDEX_BY_NAMESPACE = 'namespace';
@@ -46,6 +54,8 @@ export interface WorkflowReconcilerDeps {
   readonly approvalStatus?: StatusWriter;
   /** When the operator saw an Approval's latest decision (ms), by namespace/name. */
   readonly approvalDecidedAt?: (key: string) => number | undefined;
+  /** The operator's signing key (loaded before any controller starts). */
+  readonly provenance: () => Provenance;
   readonly now?: () => Date;
 }
 
@@ -55,8 +65,8 @@ export class WorkflowReconciler implements Reconciler {
   private readonly expectations = new Map<string, number>();
   /** Approvals we created, by name, with when. */
   private readonly approvalExpectations = new Map<string, number>();
-  /** Consecutive quota refusals per "namespace/workflow/step", for the retry backoff. */
-  private readonly quotaRefusals = new Map<string, number>();
+  /** Consecutive refusals per "namespace/workflow/step" (quota, API errors), for the retry backoff. */
+  private readonly refusals = new Map<string, number>();
 
   constructor(deps: WorkflowReconcilerDeps) {
     this.deps = deps;
@@ -83,16 +93,18 @@ export class WorkflowReconciler implements Reconciler {
         .map((p) => [p.metadata.name ?? '', p] as const),
     );
     const expectedPods = this.pendingExpectations(pods, now.getTime());
-    const approvals = new Map(
-      (this.deps.approvals?.byIndex(INDEX_BY_OWNER_UID, wf.metadata.uid ?? '') ?? []).map(
-        (a) => [a.metadata.name ?? '', a] as const,
-      ),
-    );
+    // Looked up by name in the whole namespace, owner or not: the engine decides whether what it
+    // finds is a request it made (a forgery under the name it would use fails the step closed).
+    const approvalInformer = this.deps.approvals;
+    const approvals = {
+      get: (name: string): Approval | undefined => approvalInformer?.get(`${ns}/${name}`),
+    };
     const expectedApprovals = new Set<string>();
     for (const [name, at] of this.approvalExpectations) {
-      if (approvals.has(name) || now.getTime() - at > CACHE_LAG_MS) this.approvalExpectations.delete(name);
+      if (approvals.get(name) || now.getTime() - at > CACHE_LAG_MS) this.approvalExpectations.delete(name);
       else expectedApprovals.add(name);
     }
+    const provenance = this.deps.provenance();
     const input = {
       workflow: wf,
       agents,
@@ -102,6 +114,7 @@ export class WorkflowReconciler implements Reconciler {
       expectedPods,
       approvals,
       expectedApprovals,
+      provenance,
     };
     let plan = planWorkflow(input);
     if (plan.unknownPods.length > 0) {
@@ -136,15 +149,21 @@ export class WorkflowReconciler implements Reconciler {
     }
 
     // Approval requests first: a step shows WaitingForApproval only once its request exists.
-    for (const a of plan.createApprovals) {
-      try {
-        await this.deps.client.create(APPROVAL, a);
-      } catch (err) {
-        if (!isAlreadyExists(err)) throw err;
-      }
-      this.approvalExpectations.set(a.metadata.name ?? '', now.getTime());
+    const requested = await this.createApprovals(plan, wf, now, ctx);
+    if (requested === 'taken') {
+      // Something already holds a name we were about to use, and our cache does not show it yet.
+      // Write nothing: the next pass sees it and decides (ours after a crash, an earlier run's, or
+      // a forgery that fails the step closed).
+      return { requeueAfterMs: 1_000 };
     }
-    const { status, requeueMs, failedStarts } = await this.createPods(plan, wf, now, ctx);
+    const { status, requeueMs, failedStarts } = await this.createPods(
+      plan,
+      requested,
+      wf,
+      now,
+      ctx,
+      provenance,
+    );
     // The approval resume latency ends when the gated pods exist, before the status write.
     const podsCreatedAt = plan.resumed.length > 0 ? (this.deps.now ?? (() => new Date()))().getTime() : 0;
     let requeueAfterMs = plan.requeueAfterMs;
@@ -191,92 +210,210 @@ export class WorkflowReconciler implements Reconciler {
     }
 
     const startedButRefused = (action: string, reason: string): boolean =>
-      reason === 'StepStarted' && failedStarts.has(action.replace(/^Step\//, ''));
+      (reason === 'StepStarted' || reason === 'ApprovalRequested') &&
+      failedStarts.has(action.replace(/^Step\//, ''));
     for (const e of plan.events) if (!startedButRefused(e.action, e.reason)) this.deps.events.record(wf, e);
     for (const a of plan.audits) {
-      if (a.event === 'step.started' && a.step && failedStarts.has(a.step)) continue;
+      if (
+        (a.event === 'step.started' || a.event === 'approval.requested') &&
+        a.step &&
+        failedStarts.has(a.step)
+      )
+        continue;
       audit(ctx.logger, { ...a, event: a.event, namespace: ns, workflow: wf.metadata.name });
     }
     for (const o of plan.outcomes) this.deps.metrics?.stepFinished(o);
     return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
   }
 
-  /** Creates the planned pods in parallel; quota refusals turn into a waiting step. */
-  private async createPods(
+  /**
+   * Creates the planned Approval requests. Returns the plan's status with refused requests turned
+   * into waiting or failed steps, or 'taken' when a name was already in use (see reconcile).
+   */
+  private async createApprovals(
     plan: EnginePlan,
     wf: Workflow,
     now: Date,
     ctx: ReconcileContext,
-  ): Promise<{ status: EnginePlan['status']; requeueMs: number | undefined; failedStarts: Set<string> }> {
+  ): Promise<
+    { status: EnginePlan['status']; requeueMs: number | undefined; refused: Set<string> } | 'taken'
+  > {
     let status = plan.status;
     let requeueMs: number | undefined;
-    const failedStarts = new Set<string>();
+    const refused = new Set<string>();
+    for (const a of plan.createApprovals) {
+      const name = a.metadata.name ?? '';
+      const step = a.spec.step;
+      const key = this.refusalKey(wf, step);
+      try {
+        await this.deps.client.create(APPROVAL, a);
+        this.approvalExpectations.set(name, now.getTime());
+        this.refusals.delete(key);
+        continue;
+      } catch (err) {
+        if (isAlreadyExists(err)) {
+          ctx.logger.info(
+            { approval: name, step },
+            'an Approval already holds this name; deciding on the next pass',
+          );
+          return 'taken';
+        }
+        const verdict = approvalRefusal(err, this.bump(key));
+        const persisted = wf.status?.steps?.find((s) => s.name === step)?.approvalName;
+        const r = this.refuse(status, wf, step, verdict, err, [], now, ctx, persisted);
+        status = r.status;
+        refused.add(step);
+        if (r.requeueMs !== undefined)
+          requeueMs = requeueMs === undefined ? r.requeueMs : Math.min(requeueMs, r.requeueMs);
+      }
+    }
+    return { status, requeueMs, refused };
+  }
+
+  /** Creates the planned pods in parallel; refusals turn into a waiting or failed step. */
+  private async createPods(
+    plan: EnginePlan,
+    requested: { status: EnginePlan['status']; requeueMs: number | undefined; refused: Set<string> },
+    wf: Workflow,
+    now: Date,
+    ctx: ReconcileContext,
+    provenance: Provenance,
+  ): Promise<{ status: EnginePlan['status']; requeueMs: number | undefined; failedStarts: Set<string> }> {
+    let status = requested.status;
+    let requeueMs = requested.requeueMs;
+    const failedStarts = new Set<string>(requested.refused);
     const ns = wf.metadata.namespace ?? '';
     const results = await Promise.allSettled(plan.create.map((c) => this.deps.client.create(POD, c.pod)));
     for (let i = 0; i < results.length; i++) {
       const c = plan.create[i]!;
       const r = results[i]!;
       const name = c.pod.metadata.name ?? '';
-      const refusalKey = `${ns}/${wf.metadata.name ?? ''}/${c.step}`;
-      if (r.status === 'fulfilled' || isAlreadyExists(r.reason)) {
+      const key = this.refusalKey(wf, c.step);
+      if (r.status === 'fulfilled') {
         this.expectations.set(name, now.getTime());
-        this.quotaRefusals.delete(refusalKey);
-        if (r.status === 'fulfilled') this.deps.metrics?.podCreated(ns);
+        this.refusals.delete(key);
+        this.deps.metrics?.podCreated(ns);
         continue;
       }
-      const err: unknown = r.reason;
-      failedStarts.add(c.step);
-      const waitReason = isQuotaExceeded(err)
-        ? 'QuotaExceeded'
-        : isSandboxNotReady(err)
-          ? 'SandboxNotReady'
-          : undefined;
-      if (waitReason) {
-        const refusals = (this.quotaRefusals.get(refusalKey) ?? 0) + 1;
-        this.quotaRefusals.set(refusalKey, refusals);
-        const q = creationRefused(status, c.step, waitReason, apiMessage(err), refusals, now);
-        status = q.status;
-        requeueMs = requeueMs === undefined ? q.retryInMs : Math.min(requeueMs, q.retryInMs);
-        if (q.firstTime) {
-          this.deps.events.record(wf, {
-            type: 'Warning',
-            reason: waitReason,
-            action: `Step/${c.step}`,
-            note: `step ${c.step} waits: ${apiMessage(err).slice(0, 800)}`,
-          });
-          audit(ctx.logger, {
-            event: 'step.waiting',
-            namespace: ns,
-            workflow: wf.metadata.name,
-            step: c.step,
-            reason: waitReason,
-          });
+      if (isAlreadyExists(r.reason)) {
+        // Ours from a pass that crashed before writing status, or someone else's under our name.
+        const existing = await this.deps.client.get<Pod>(POD, ns, name).catch(() => undefined);
+        if (!existing || provenance.verifyPod(existing)) {
+          this.expectations.set(name, now.getTime());
+          this.refusals.delete(key);
+          continue;
         }
+        failedStarts.add(c.step);
+        status = failStep(
+          status,
+          c.step,
+          'PodMismatch',
+          `pod ${name} already exists and was not created by the Paddock operator (no valid signature); the step failed closed`,
+          now,
+        );
+        this.recordRefusal(
+          wf,
+          c.step,
+          'Warning',
+          'PodMismatch',
+          `step ${c.step}: pod ${name} already exists and was not created by the Paddock operator; the step failed closed`,
+          ctx,
+        );
         continue;
       }
-      if (err instanceof ApiError && (err.status === 403 || err.status === 422)) {
-        // Refused by admission (Pod Security, a missing RuntimeClass, ...): retrying will not help.
-        status = refuseStep(status, c.step, apiMessage(err), now);
-        this.deps.events.record(wf, {
-          type: 'Warning',
-          reason: 'PodRejected',
-          action: `Step/${c.step}`,
-          note: `step ${c.step}: the API server refused its pod: ${apiMessage(err).slice(0, 800)}`,
-        });
-        audit(ctx.logger, {
-          event: 'step.failed',
-          namespace: ns,
-          workflow: wf.metadata.name,
-          step: c.step,
-          reason: 'PodRejected',
-        });
-        continue;
-      }
-      // Transient (connection, 5xx, 429): retry the whole reconcile with backoff. Pods created
-      // in this pass are adopted next time, by their deterministic names.
-      throw err;
+      failedStarts.add(c.step);
+      const verdict = podRefusal(r.reason, this.bump(key));
+      const res = this.refuse(
+        status,
+        wf,
+        c.step,
+        verdict,
+        r.reason,
+        inputStrings(inputsOfPod(c.pod)),
+        now,
+        ctx,
+      );
+      status = res.status;
+      if (res.requeueMs !== undefined)
+        requeueMs = requeueMs === undefined ? res.requeueMs : Math.min(requeueMs, res.requeueMs);
     }
     return { status, requeueMs, failedStarts };
+  }
+
+  /**
+   * Applies a refusal verdict to the status: the step waits (with backoff) or fails, says why in
+   * status, and records an Event and an audit line the first time. A quiet retry rethrows.
+   */
+  private refuse(
+    status: EnginePlan['status'],
+    wf: Workflow,
+    step: string,
+    verdict: RefusalVerdict,
+    err: unknown,
+    sensitive: readonly string[],
+    now: Date,
+    ctx: ReconcileContext,
+    approvalName?: string,
+  ): { status: EnginePlan['status']; requeueMs: number | undefined } {
+    if (verdict.kind === 'retry') throw err;
+    const message = scrubValues(apiMessage(err), sensitive).slice(0, 800);
+    if (verdict.kind === 'wait') {
+      const q = creationRefused(
+        status,
+        step,
+        verdict.reason,
+        message,
+        this.refusals.get(this.refusalKey(wf, step)) ?? 1,
+        now,
+        approvalName,
+      );
+      if (q.firstTime)
+        this.recordRefusal(wf, step, 'Warning', verdict.reason, `step ${step} waits: ${message}`, ctx);
+      return { status: q.status, requeueMs: q.retryInMs };
+    }
+    this.refusals.delete(this.refusalKey(wf, step));
+    const what = verdict.reason === 'ApprovalRequestRefused' ? 'its Approval request' : 'its pod';
+    this.recordRefusal(
+      wf,
+      step,
+      'Warning',
+      verdict.reason,
+      `step ${step}: the API server refused ${what}: ${message}`,
+      ctx,
+    );
+    return {
+      status: failStep(status, step, verdict.reason, `the API server refused ${what}: ${message}`, now),
+      requeueMs: undefined,
+    };
+  }
+
+  private recordRefusal(
+    wf: Workflow,
+    step: string,
+    type: 'Warning' | 'Normal',
+    reason: string,
+    note: string,
+    ctx: ReconcileContext,
+  ): void {
+    this.deps.events.record(wf, { type, reason, action: `Step/${step}`, note });
+    audit(ctx.logger, {
+      event: 'step.refused',
+      namespace: wf.metadata.namespace,
+      workflow: wf.metadata.name,
+      step,
+      reason,
+    });
+  }
+
+  private refusalKey(wf: Workflow, step: string): string {
+    return `${wf.metadata.namespace ?? ''}/${wf.metadata.name ?? ''}/${step}`;
+  }
+
+  /** Counts one more consecutive refusal for a step; returns the count. */
+  private bump(key: string): number {
+    const n = (this.refusals.get(key) ?? 0) + 1;
+    this.refusals.set(key, n);
+    return n;
   }
 
   /** Expected pods not yet in the cache and not older than the cache lag allowance. */
@@ -290,9 +427,11 @@ export class WorkflowReconciler implements Reconciler {
   }
 }
 
-function refuseStep(
+/** The step fails with `reason` (a refused start): the persisted status says so. */
+function failStep(
   status: EnginePlan['status'],
   step: string,
+  reason: string,
   message: string,
   now: Date,
 ): EnginePlan['status'] {
@@ -301,21 +440,18 @@ function refuseStep(
     ...status,
     steps: (status.steps ?? []).map((s) =>
       s.name === step
-        ? {
-            ...s,
-            phase: 'Failed',
-            reason: 'PodRejected',
-            message: `the API server refused the pod: ${message.slice(0, 900)}`,
-            finishedAt: at,
-          }
+        ? { ...s, phase: 'Failed', reason, message: message.slice(0, 1024), finishedAt: at }
         : s,
     ),
   };
 }
 
-function apiMessage(err: unknown): string {
-  if (err instanceof ApiError) return err.body?.message ?? err.message;
-  return err instanceof Error ? err.message : String(err);
+function inputsOfPod(pod: Pod): unknown {
+  try {
+    return JSON.parse(pod.metadata.annotations?.[ANNOTATION_INPUTS] ?? 'null');
+  } catch {
+    return null;
+  }
 }
 
 /** Index functions the manager registers on the shared informers. */

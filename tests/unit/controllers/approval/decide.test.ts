@@ -26,7 +26,7 @@ function approval(
     spec: {
       workflowRef: { name: 'wf', uid: 'u-1' },
       step: 'patch',
-      request: { agent: 'patcher', agentGeneration: 1, image: 'img@sha256:x', digest: 'sha256:d' },
+      request: { agent: 'patcher', agentGeneration: 1, image: 'img@sha256:x', digest: 'hmac-sha256:d' },
       policy: {
         required: o.required ?? 1,
         ...(o.users || o.groups

@@ -4,6 +4,7 @@ import {
   AGENT_CONTAINER,
   ANNOTATION_INPUTS,
   ANNOTATION_INPUTS_DIGEST,
+  ANNOTATION_SIGNATURE,
   INPUTS_FILE,
   LABEL_AGENT,
   LABEL_AGENT_POD,
@@ -17,14 +18,15 @@ import type { SandboxConfig } from '../../../../operator/src/config.ts';
 import {
   agentResources,
   buildAgentPod,
-  inputsDigest,
   isSandboxNotReady,
   type AgentPodInput,
 } from '../../../../operator/src/controllers/sandbox/pod.ts';
 import { ApiError } from '../../../../operator/src/kube/errors.ts';
+import { Provenance } from '../../../../operator/src/controllers/provenance.ts';
 import type { Container, EnvVar, Pod } from '../../../../operator/src/kube/core-types.ts';
 
 const IMAGE = `ghcr.io/acme/patcher@sha256:${'ab12'.repeat(16)}`;
+const PROVENANCE = new Provenance(Buffer.alloc(32, 1));
 const DEFAULTS: SandboxConfig = {
   quota: { pods: 50, cpu: '8', memory: '16Gi' },
   limitRange: { defaultRequest: { cpu: '100m', memory: '128Mi' }, default: { cpu: '1', memory: '512Mi' } },
@@ -38,9 +40,10 @@ function input(spec: Partial<AgentSpec> = {}, extra: Partial<AgentPodInput> = {}
     attempt: 2,
     agent: { name: 'patcher', generation: 3, spec: { image: IMAGE, ...spec } },
     inputs: { patch: 'diff --git a b', n: 1 },
-    inputsDigest: 'sha256:deadbeef',
+    inputsDigest: 'hmac-sha256:deadbeef',
     timeoutSeconds: 600,
     defaults: DEFAULTS,
+    provenance: PROVENANCE,
     ...extra,
   };
 }
@@ -115,7 +118,16 @@ describe('buildAgentPod', () => {
     const json = JSON.stringify({ patch: 'diff --git a b', n: 1 });
     expect(pod.metadata.annotations).toEqual({
       [ANNOTATION_INPUTS]: json,
-      [ANNOTATION_INPUTS_DIGEST]: 'sha256:deadbeef',
+      [ANNOTATION_INPUTS_DIGEST]: 'hmac-sha256:deadbeef',
+      [ANNOTATION_SIGNATURE]: PROVENANCE.signPod({
+        namespace: 'team-a',
+        name: 'fix-cve-patch-2',
+        workflow: 'fix-cve',
+        workflowUid: 'wf-uid-1',
+        step: 'patch',
+        attempt: 2,
+        inputsDigest: 'hmac-sha256:deadbeef',
+      }),
     });
     expect(JSON.parse(pod.metadata.annotations![ANNOTATION_INPUTS]!)).toEqual({
       patch: 'diff --git a b',
@@ -265,39 +277,6 @@ describe('buildAgentPod', () => {
     const pod = buildAgentPod(input(spec));
     container(pod).command!.push('x');
     expect(spec.command).toEqual(['a']);
-  });
-});
-
-describe('inputsDigest', () => {
-  const agent = { generation: 3 };
-
-  it('is sha256:<64 hex>', () => {
-    expect(inputsDigest(agent, IMAGE, { a: 1 })).toMatch(/^sha256:[0-9a-f]{64}$/);
-  });
-
-  it('does not depend on key order, at any depth', () => {
-    const a = inputsDigest(agent, IMAGE, { repo: 'r', opts: { x: 1, y: [1, { b: 2, a: 1 }] } });
-    const b = inputsDigest(agent, IMAGE, { opts: { y: [1, { a: 1, b: 2 }], x: 1 }, repo: 'r' });
-    expect(a).toBe(b);
-  });
-
-  it('changes with the image, the Agent generation and the inputs', () => {
-    const base = inputsDigest(agent, IMAGE, { a: 1 });
-    expect(inputsDigest(agent, `${IMAGE.slice(0, -1)}0`, { a: 1 })).not.toBe(base);
-    expect(inputsDigest({ generation: 4 }, IMAGE, { a: 1 })).not.toBe(base);
-    expect(inputsDigest(agent, IMAGE, { a: 2 })).not.toBe(base);
-    expect(inputsDigest(agent, IMAGE, { a: '1' })).not.toBe(base);
-    expect(inputsDigest(agent, IMAGE, { a: 1, b: null })).not.toBe(base);
-    // Array order is meaningful.
-    expect(inputsDigest(agent, IMAGE, [1, 2])).not.toBe(inputsDigest(agent, IMAGE, [2, 1]));
-  });
-
-  it('is the sha256 of the canonical JSON of {agentGeneration, image, inputs}', async () => {
-    const { createHash } = await import('node:crypto');
-    const canonical = `{"agentGeneration":3,"image":"${IMAGE}","inputs":{"a":1,"b":"x"}}`;
-    expect(inputsDigest(agent, IMAGE, { b: 'x', a: 1 })).toBe(
-      `sha256:${createHash('sha256').update(canonical).digest('hex')}`,
-    );
   });
 });
 

@@ -3,20 +3,21 @@
 // decisions, the clock, and whether what would run still matches the request.
 import { describe, expect, it } from 'vitest';
 import type { Approval, Decision, WorkflowStep } from '../../../../operator/src/api/generated/index.ts';
-import { LABEL_STEP, LABEL_WORKFLOW } from '../../../../operator/src/api/labels.ts';
-import { inputsDigest } from '../../../../operator/src/controllers/sandbox/pod.ts';
+import { ANNOTATION_SIGNATURE, LABEL_STEP, LABEL_WORKFLOW } from '../../../../operator/src/api/labels.ts';
+import { Provenance } from '../../../../operator/src/controllers/provenance.ts';
+import { type EnginePlan } from '../../../../operator/src/controllers/workflow/engine.ts';
 import {
   approvalName,
   approvalPolicyOf,
   DEFAULT_APPROVAL_TIMEOUT_SECONDS,
-  type EnginePlan,
-} from '../../../../operator/src/controllers/workflow/engine.ts';
+} from '../../../../operator/src/controllers/workflow/approval-request.ts';
 import {
   agent,
   created,
   IMAGE,
   inputsOf,
   NS,
+  PROVENANCE,
   SENSITIVE_SCHEMA,
   Sim,
   step,
@@ -112,11 +113,11 @@ describe('approval gate: the request', () => {
       agentGeneration: 3,
       image: IMAGE,
       inputs: { id: 'CVE-1', token: '[REDACTED]' },
-      digest: inputsDigest({ generation: 3 }, IMAGE, { id: 'CVE-1', token: 's3cret' }),
+      digest: PROVENANCE.inputsDigest(3, IMAGE, { id: 'CVE-1', token: 's3cret' }),
     });
     expect(JSON.stringify(a)).not.toContain('s3cret');
     expect(a.spec.request.digest).not.toBe(
-      inputsDigest({ generation: 3 }, IMAGE, { id: 'CVE-1', token: 'other' }),
+      PROVENANCE.inputsDigest(3, IMAGE, { id: 'CVE-1', token: 'other' }),
     );
   });
 
@@ -254,16 +255,143 @@ describe('approval gate: verdicts', () => {
     expect(sim.step('fix')).toMatchObject({ phase: 'Failed', reason: 'ApprovalDeleted' });
   });
 
-  it('never lets an Approval of an earlier Workflow of the same name open this one', () => {
+  it('never counts an Approval whose signature was tampered with: asks again under a new name', () => {
     const sim = gated();
     sim.gatedPass();
     const a = sim.approvals.get('wf-fix-approval-1')!;
+    // Someone with update rights rewrote the annotation (or the key was rotated).
     sim.approvals.set('wf-fix-approval-1', {
       ...a,
-      spec: { ...a.spec, workflowRef: { name: 'wf', uid: 'old-uid' }, decisions: [yes('bob')] },
+      metadata: { ...a.metadata, annotations: { [ANNOTATION_SIGNATURE]: 'v1:00' } },
+      spec: { ...a.spec, decisions: [yes('bob')] },
     });
-    expect(sim.tick(10).gatedPass().create).toEqual([]);
+    const p = sim.tick(10).gatedPass();
+    expect(p.create).toEqual([]);
+    expect(p.createApprovals.map((x) => x.metadata.name)).toEqual(['wf-fix-approval-2']);
+    expect(sim.step('fix')).toMatchObject({ phase: 'WaitingForApproval', approvalName: 'wf-fix-approval-2' });
+    expect(sim.history('ApprovalUnverified')).toHaveLength(1);
+  });
+});
+
+describe("approval gate: only the operator's own requests count", () => {
+  /** An Approval as a forger would write it under the name the operator will use. */
+  function forge(sim: GatedSim, patch: (a: Approval) => Approval, name = 'wf-fix-approval-1'): void {
+    const probe = gated();
+    const real = probe.gatedPass().createApprovals[0]!;
+    sim.approvals.set(name, patch({ ...real, metadata: { ...real.metadata, name } }));
+  }
+
+  it('a pre-created unsigned Approval with a weaker policy fails the step closed, naming it; no pod ever', () => {
+    const sim = gated();
+    forge(sim, (a) => ({
+      ...a,
+      metadata: { ...a.metadata, annotations: {} },
+      spec: { ...a.spec, policy: { required: 1 }, decisions: [yes('dave')] },
+    }));
+    const p = sim.gatedPass();
+    expect(p.create).toEqual([]);
+    expect(p.createApprovals).toEqual([]);
     expect(sim.step('fix')).toMatchObject({ phase: 'Failed', reason: 'ApprovalMismatch' });
+    expect(sim.step('fix').message).toContain('wf-fix-approval-1');
+    expect(sim.step('fix').message).toContain('did not create it');
+    expect(p.events.some((e) => e.reason === 'StepFailed' && e.note.includes('wf-fix-approval-1'))).toBe(
+      true,
+    );
+    expect(sim.wf.status?.phase).toBe('Failed');
+    // However many passes follow, nothing runs.
+    for (let i = 0; i < 3; i++) expect(sim.tick(1000).gatedPass().create).toEqual([]);
+  });
+
+  it('copying a real signature onto a request with a weaker policy does not make it verify', () => {
+    const sim = gated();
+    forge(sim, (a) => ({
+      ...a,
+      spec: { ...a.spec, policy: { ...a.spec.policy, required: 1, approvers: {} } },
+    }));
+    // The copy keeps the signature of the real request, whose policy asked for the sre group.
+    sim.gatedPass();
+    expect(sim.step('fix')).toMatchObject({ phase: 'Failed', reason: 'ApprovalMismatch' });
+  });
+
+  it('a forged one that points at another step, run or requester fails closed too', () => {
+    for (const patch of [
+      (a: Approval): Approval => ({ ...a, spec: { ...a.spec, step: 'other' } }),
+      (a: Approval): Approval => ({ ...a, spec: { ...a.spec, requestedBy: 'mallory' } }),
+      (a: Approval): Approval => ({
+        ...a,
+        spec: { ...a.spec, policy: { ...a.spec.policy, expiresAt: '2099-01-01T00:00:00Z' } },
+      }),
+    ]) {
+      const sim = gated();
+      forge(sim, patch);
+      expect(sim.gatedPass().create).toEqual([]);
+      expect(sim.step('fix')).toMatchObject({ phase: 'Failed', reason: 'ApprovalMismatch' });
+    }
+  });
+
+  it("an earlier run's Approval under the same name is skipped, never counted: the new run asks anew", () => {
+    const sim = gated();
+    // The Workflow was deleted and created again: its earlier run's request (approved!) is still
+    // there until the garbage collector removes it.
+    const earlier = gated();
+    earlier.wf = { ...earlier.wf, metadata: { ...earlier.wf.metadata, uid: 'old-uid' } };
+    const old = earlier.gatedPass().createApprovals[0]!;
+    sim.approvals.set(old.metadata.name!, { ...old, spec: { ...old.spec, decisions: [yes('bob')] } });
+    const p = sim.gatedPass();
+    expect(p.create).toEqual([]);
+    expect(p.createApprovals.map((x) => x.metadata.name)).toEqual(['wf-fix-approval-2']);
+    expect(p.createApprovals[0]!.spec.workflowRef.uid).toBe('wf-uid');
+    expect(sim.tick(10).gatedPass().create).toEqual([]);
+    sim.decide('wf-fix-approval-2', yes('carol'));
+    expect(created(sim.tick(10).gatedPass())).toEqual(['wf-fix-1']);
+  });
+
+  it('takes up its own request again when the status write that named it was lost (crash)', () => {
+    const sim = gated();
+    const first = sim.plan({ approvals: sim.approvals });
+    const a = first.createApprovals[0]!;
+    sim.approvals.set(a.metadata.name!, a); // created, but the status was never written
+    const p = sim.gatedPass();
+    expect(p.createApprovals).toEqual([]);
+    expect(sim.step('fix')).toMatchObject({ phase: 'WaitingForApproval', approvalName: 'wf-fix-approval-1' });
+    sim.decide('wf-fix-approval-1', yes('bob'));
+    expect(created(sim.tick(10).gatedPass())).toEqual(['wf-fix-1']);
+  });
+
+  it('an Approved status that the decisions do not support opens nothing', () => {
+    const sim = gated();
+    sim.gatedPass();
+    sim.setStatus('wf-fix-approval-1', { phase: 'Approved', approvedBy: ['bob'] });
+    expect(sim.tick(10).gatedPass().create).toEqual([]);
+    expect(sim.step('fix').phase).toBe('WaitingForApproval');
+  });
+
+  it('an Approval marked Invalid leads to a fresh request', () => {
+    const sim = gated();
+    sim.gatedPass();
+    sim.setStatus('wf-fix-approval-1', { phase: 'Invalid', reason: 'NotCreatedByOperator' });
+    const p = sim.tick(10).gatedPass();
+    expect(p.createApprovals.map((x) => x.metadata.name)).toEqual(['wf-fix-approval-2']);
+  });
+
+  it('a step gated once stays gated when its Agent is switched to Auto while it waits', () => {
+    const sim = gated();
+    sim.gatedPass();
+    sim.agents.set('scanner', {
+      ...agent('scanner', { inputsSchema: SENSITIVE_SCHEMA }),
+      metadata: { ...sim.agents.get('scanner')!.metadata, generation: 4 },
+    });
+    const p = sim.tick(10).gatedPass();
+    expect(p.create).toEqual([]);
+    expect(p.createApprovals.map((x) => [x.metadata.name, x.spec.policy.approvers])).toEqual([
+      ['wf-fix-approval-2', { groups: ['sre'] }],
+    ]);
+  });
+
+  it('the digest is keyed: the same inputs under another key give another digest', () => {
+    const other = new Provenance(Buffer.alloc(32, 9));
+    expect(other.inputsDigest(3, IMAGE, { a: 1 })).not.toBe(PROVENANCE.inputsDigest(3, IMAGE, { a: 1 }));
+    expect(PROVENANCE.inputsDigest(3, IMAGE, { a: 1 })).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
   });
 });
 

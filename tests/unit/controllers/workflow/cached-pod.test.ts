@@ -1,7 +1,11 @@
 // The cached agent pod: small, and the engine decides exactly the same from it
 // as from the pod the API server sent.
 import { describe, expect, it } from 'vitest';
-import { AGENT_CONTAINER } from '../../../../operator/src/api/labels.ts';
+import {
+  AGENT_CONTAINER,
+  ANNOTATION_INPUTS_DIGEST,
+  ANNOTATION_SIGNATURE,
+} from '../../../../operator/src/api/labels.ts';
 import { trimAgentPod } from '../../../../operator/src/controllers/workflow/cached-pod.ts';
 import type { Pod } from '../../../../operator/src/kube/core-types.ts';
 import { agent, SENSITIVE_SCHEMA, Sim, step, workflow } from './engine-sim.ts';
@@ -86,6 +90,11 @@ describe('trimAgentPod', () => {
         creationTimestamp: '2025-03-01T10:00:00Z',
         labels: full.metadata.labels,
         ownerReferences: full.metadata.ownerReferences,
+        // What the operator's signature covers, to tell its own pods from others' (provenance.ts).
+        annotations: {
+          [ANNOTATION_INPUTS_DIGEST]: full.metadata.annotations![ANNOTATION_INPUTS_DIGEST],
+          [ANNOTATION_SIGNATURE]: full.metadata.annotations![ANNOTATION_SIGNATURE],
+        },
       },
       spec: { containers: [], activeDeadlineSeconds: 60 },
       status: {
@@ -101,7 +110,10 @@ describe('trimAgentPod', () => {
     // The rendered inputs (with the secret) are not kept in memory.
     expect(JSON.stringify(t)).not.toContain('secret-value');
     expect(JSON.stringify(full)).toContain('secret-value');
-    expect(JSON.stringify(t).length).toBeLessThan(JSON.stringify(full).length / 3);
+    // 10,000 cached pods must fit the memory budget (docs/benchmarks.md): about a kilobyte each,
+    // the two signature annotations (~200 bytes) included.
+    expect(JSON.stringify(t).length).toBeLessThan(1_100);
+    expect(JSON.stringify(t).length).toBeLessThan(JSON.stringify(full).length / 2.5);
   });
 
   it('keeps a deletion timestamp and a pod-level reason', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Workflow } from '../../../../operator/src/api/generated/index.ts';
 import { planWorkflow } from '../../../../operator/src/controllers/workflow/engine.ts';
+import { Provenance } from '../../../../operator/src/controllers/provenance.ts';
 import {
   referencedInputs,
   referencedSteps,
@@ -11,6 +12,8 @@ const sandbox = {
   quota: { pods: 10, cpu: '8', memory: '16Gi' },
   limitRange: { defaultRequest: { cpu: '100m', memory: '128Mi' }, default: { cpu: '1', memory: '512Mi' } },
 };
+
+const PROVENANCE = new Provenance(Buffer.alloc(32, 3));
 
 function wf(spec: Partial<Workflow['spec']>): Workflow {
   return {
@@ -29,6 +32,7 @@ describe('cancel before the workflow started', () => {
       pods: new Map(),
       now: new Date(0),
       sandbox,
+      provenance: PROVENANCE,
     });
     expect(stalled.status.phase).toBe('Pending');
     const cancelled = planWorkflow({
@@ -37,6 +41,7 @@ describe('cancel before the workflow started', () => {
       pods: new Map(),
       now: new Date(1000),
       sandbox,
+      provenance: PROVENANCE,
     });
     expect(cancelled.status.phase).toBe('Cancelled');
     expect(cancelled.create).toEqual([]);

@@ -21,8 +21,11 @@ import {
   type EnginePlan,
 } from '../../../../operator/src/controllers/workflow/engine.ts';
 import type { Pod } from '../../../../operator/src/kube/core-types.ts';
+import { Provenance } from '../../../../operator/src/controllers/provenance.ts';
 
 export const NS = 'team-a';
+/** The operator's signing key in these tests (a real key is 32 random bytes in a Secret). */
+export const PROVENANCE = new Provenance(Buffer.alloc(32, 7));
 export const IMAGE = `ghcr.io/acme/agent@sha256:${'cd'.repeat(32)}`;
 export const T0 = new Date('2025-03-01T10:00:00.000Z');
 export const T0S = '2025-03-01T10:00:00Z';
@@ -95,6 +98,7 @@ export class Sim {
       pods: this.pods,
       now: this.now,
       sandbox: SANDBOX,
+      provenance: PROVENANCE,
       ...extra,
     };
   }

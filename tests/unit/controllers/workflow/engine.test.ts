@@ -3,8 +3,14 @@
 // pass starts from what the last one wrote.
 import { describe, expect, it } from 'vitest';
 import type { HistoryEntry } from '../../../../operator/src/api/generated/index.ts';
-import { ANNOTATION_INPUTS_DIGEST, LABEL_ATTEMPT, LABEL_STEP } from '../../../../operator/src/api/labels.ts';
-import { inputsDigest } from '../../../../operator/src/controllers/sandbox/pod.ts';
+import type { Pod } from '../../../../operator/src/kube/core-types.ts';
+import {
+  ANNOTATION_INPUTS_DIGEST,
+  ANNOTATION_SIGNATURE,
+  LABEL_ATTEMPT,
+  LABEL_STEP,
+} from '../../../../operator/src/api/labels.ts';
+import { MAX_INPUTS_BYTES } from '../../../../operator/src/controllers/sandbox/pod.ts';
 import {
   CACHE_LAG_MS,
   creationRefused,
@@ -21,6 +27,7 @@ import {
   IMAGE,
   inputsOf,
   NS,
+  PROVENANCE,
   SENSITIVE_SCHEMA,
   Sim,
   step,
@@ -53,7 +60,7 @@ describe('planWorkflow: the first pass', () => {
     expect(pod.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Workflow', name: 'wf', uid: 'wf-uid' });
     expect(inputsOf(pod)).toEqual({ n: 1 });
     expect(pod.metadata.annotations?.[ANNOTATION_INPUTS_DIGEST]).toBe(
-      inputsDigest({ generation: 3 }, IMAGE, { n: 1 }),
+      PROVENANCE.inputsDigest(3, IMAGE, { n: 1 }),
     );
     expect(pod.spec.activeDeadlineSeconds).toBe(120);
     expect(inputsOf(plan.create[0]!.pod)).toEqual({});
@@ -265,7 +272,7 @@ describe('planWorkflow: outputs flow down a chain', () => {
     };
     expect(inputsOf(sim.pods.get('wf-fix-it-1')!)).toEqual(rendered);
     expect(sim.pods.get('wf-fix-it-1')!.metadata.annotations?.[ANNOTATION_INPUTS_DIGEST]).toBe(
-      inputsDigest({ generation: 3 }, IMAGE, rendered),
+      PROVENANCE.inputsDigest(3, IMAGE, rendered),
     );
     expect(sim.pods.get('wf-fix-it-1')!.spec.containers[0]!.env).toContainEqual({
       name: 'PADDOCK_INPUTS',
@@ -976,6 +983,86 @@ describe('planWorkflow: missing pods', () => {
     const p = sim.tick(1_000).plan();
     expect(p.status.steps?.[0]?.phase).toBe('Running');
     expect(p.requeueAfterMs).toBe(5_000);
+  });
+});
+
+describe('planWorkflow: only pods the operator made count', () => {
+  /** A pod someone else made under the name of attempt 1 of step a (copying labels and owner). */
+  function forged(sim: Sim, signature?: string): void {
+    const fresh = { ...sim.wf };
+    delete fresh.status;
+    const real = new Sim(fresh, [...sim.agents.values()]).plan().create[0]!.pod;
+    const annotations = { ...real.metadata.annotations };
+    if (signature === undefined) delete annotations[ANNOTATION_SIGNATURE];
+    else annotations[ANNOTATION_SIGNATURE] = signature;
+    sim.pods.set('wf-a-1', {
+      ...real,
+      metadata: { ...real.metadata, annotations, creationTimestamp: T0S },
+      status: { phase: 'Running' },
+    });
+  }
+
+  it('never adopts a foreign pod of a newer attempt: the step starts its own and that fails on the name', () => {
+    const sim = new Sim(workflow([step('a'), step('b', { dependsOn: ['a'] })]), [agent('scanner')]);
+    forged(sim);
+    sim.succeed('wf-a-1', { v: 'forged' });
+    const p = sim.plan();
+    // Not adopted: the engine plans its own attempt 1 (whose create the API server will refuse
+    // with AlreadyExists; the reconciler then fails the step, PodMismatch).
+    expect(created(p)).toEqual(['wf-a-1']);
+    expect(p.status.steps?.find((x) => x.name === 'a')?.outputs).toBeUndefined();
+  });
+
+  it('fails the step closed when the pod under its attempt name is not signed, ignoring its outputs', () => {
+    const sim = new Sim(workflow([step('a'), step('b', { dependsOn: ['a'] })]), [agent('scanner')]);
+    sim.pass();
+    // Replaced (deleted and created again) by someone else, with a copied or made-up signature.
+    for (const sig of [undefined, 'v1:' + '0'.repeat(64)]) {
+      const run = new Sim(sim.wf, [...sim.agents.values()]);
+      forged(run, sig);
+      run.succeed('wf-a-1', { v: 'forged' });
+      const p = run.pass();
+      expect(run.step('a')).toMatchObject({ phase: 'Failed', reason: 'PodMismatch' });
+      expect(run.step('a').outputs).toBeUndefined();
+      expect(run.step('a').message).toContain('wf-a-1');
+      expect(p.create).toEqual([]);
+      expect(run.step('b').phase).toBe('Skipped');
+    }
+  });
+
+  it('a signature copied from the real pod does not cover another attempt', () => {
+    const sim = new Sim(workflow([step('a')]), [agent('scanner')]);
+    const real = sim.plan().create[0]!.pod;
+    const copy: Pod = {
+      ...real,
+      metadata: {
+        ...real.metadata,
+        name: 'wf-a-2',
+        labels: { ...real.metadata.labels, [LABEL_ATTEMPT]: '2' },
+      },
+    };
+    expect(PROVENANCE.verifyPod(real)).toBe(true);
+    expect(PROVENANCE.verifyPod(copy)).toBe(false);
+  });
+});
+
+describe('planWorkflow: inputs too large to deliver', () => {
+  it('fails the step before any pod or Approval, naming the size and the limit', () => {
+    const big = 'x'.repeat(MAX_INPUTS_BYTES);
+    const sim = new Sim(workflow([step('a', { inputs: { blob: big } })]), [agent('scanner')]);
+    const p = sim.pass();
+    expect(p.create).toEqual([]);
+    expect(p.createApprovals).toEqual([]);
+    expect(sim.step('a')).toMatchObject({ phase: 'Failed', reason: 'InputsTooLarge' });
+    expect(sim.step('a').message).toContain(`at most ${MAX_INPUTS_BYTES}`);
+    expect(sim.step('a').message).not.toContain('xxxx');
+  });
+
+  it('delivers inputs just under the limit', () => {
+    const sim = new Sim(workflow([step('a', { inputs: { blob: 'x'.repeat(MAX_INPUTS_BYTES - 20) } })]), [
+      agent('scanner'),
+    ]);
+    expect(created(sim.pass())).toEqual(['wf-a-1']);
   });
 });
 
