@@ -678,3 +678,22 @@ export function redact<T>(value: T, schema: unknown): T {
   if (paths.length === 0) return structuredClone(value);
   return redactWith(value, [buildTrie(paths)]) as T;
 }
+
+/**
+ * A validation error's JSON pointer, safe to show: cut at the first sensitive value it reaches
+ * (the pointer may go on with keys of that value's own data, which are as secret as the value).
+ * Segments a sensitive path matches with `*` are shown as `*`.
+ */
+export function safeErrorPath(path: string, schema: unknown): string {
+  const sensitive = sensitivePaths(schema);
+  if (sensitive.length === 0 || path === '') return sensitive.includes('') ? '' : path;
+  const segments = path.slice(1).split('/');
+  for (const p of sensitive) {
+    if (p === '') return '';
+    const want = p.slice(1).split('/');
+    if (want.length > segments.length) continue;
+    if (want.every((w, i) => w === ANY_SEGMENT || w === segments[i]))
+      return '/' + want.map((w, i) => (w === ANY_SEGMENT ? ANY_SEGMENT : segments[i])).join('/');
+  }
+  return path;
+}

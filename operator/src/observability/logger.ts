@@ -300,7 +300,9 @@ export function serializeError(err: unknown, depth = 0): ErrorLogFields {
 // client-node's ApiException message is "HTTP-Code: ...\nMessage: ...\nBody: {...}\nHeaders: {...}".
 function safeMessage(e: object): string {
   const raw = (e as { message?: unknown }).message;
-  const message = typeof raw === 'string' ? raw : Object.prototype.toString.call(e);
+  // Bounded before the search: on a long run of whitespace the pattern is quadratic, and error
+  // messages can echo what a server (or an agent, through it) sent.
+  const message = (typeof raw === 'string' ? raw : Object.prototype.toString.call(e)).slice(0, 4096);
   const cut = message.search(/\n\s*(Body|Headers):/);
   return truncate(cut === -1 ? message : message.slice(0, cut));
 }

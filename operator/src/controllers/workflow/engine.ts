@@ -20,7 +20,7 @@ import type {
 } from '../../api/generated/index.ts';
 import { CONDITION_READY, CONDITION_RECONCILING, CONDITION_STALLED } from '../../api/constants.ts';
 import { AGENT_CONTAINER, LABEL_ATTEMPT, LABEL_STEP, podName } from '../../api/labels.ts';
-import { compileUserSchema, redact, REDACTED, sensitivePaths } from '../../api/schemas.ts';
+import { compileUserSchema, redact, REDACTED, safeErrorPath, sensitivePaths } from '../../api/schemas.ts';
 import type { SandboxConfig } from '../../config.ts';
 import type { Pod } from '../../kube/core-types.ts';
 import { metaTime, setConditions, type Condition, type ConditionInput } from '../conditions.ts';
@@ -43,6 +43,7 @@ import {
   render,
   templateExpressions,
   type ExpressionContext,
+  type ExpressionFailureReason,
 } from './expressions.ts';
 import type { Graph } from './graph.ts';
 import { parseOutputs } from './outputs.ts';
@@ -429,7 +430,15 @@ function advance(
         }
         const cond = evaluateCondition(spec.when, scope.expr);
         if (!cond.ok) {
-          finish(plan, st, spec, 'Failed', 'InvalidCondition', `when: ${cond.error}`, input);
+          finish(
+            plan,
+            st,
+            spec,
+            'Failed',
+            failureReason(cond.reason, 'InvalidCondition'),
+            `when: ${cond.error}`,
+            input,
+          );
           continue;
         }
         if (!cond.value) {
@@ -701,7 +710,7 @@ function start(
       st,
       spec,
       'Failed',
-      'MissingReference',
+      failureReason(rendered.reason, 'InvalidTemplate'),
       `inputs${rendered.path.replace(/\//g, '.')}: ${rendered.error}`,
       input,
     );
@@ -720,7 +729,7 @@ function start(
         spec,
         'Failed',
         'InputsInvalid',
-        `rendered inputs do not match Agent "${agent.metadata.name}" inputsSchema at ${e.path || '/'}: ${e.message}`,
+        `rendered inputs do not match Agent "${agent.metadata.name}" inputsSchema at ${safeErrorPath(e.path, agent.spec.inputsSchema) || '/'}: ${e.message}`,
         input,
       );
       return false;
@@ -1200,9 +1209,25 @@ function redactMessage(message: string, agent: Agent | undefined): string {
   try {
     parsed = JSON.parse(message);
   } catch {
-    return message;
+    // Not JSON (perhaps cut at the 4096-byte limit): nothing tells which part is sensitive.
+    return `(termination message withheld: not JSON, and Agent "${agent?.metadata.name ?? ''}" marks outputs sensitive)`;
   }
-  return parsed !== null && typeof parsed === 'object' ? JSON.stringify(redact(parsed, schema)) : message;
+  return parsed !== null && typeof parsed === 'object'
+    ? JSON.stringify(redact(parsed, schema))
+    : `(termination message withheld: not a JSON object, and Agent "${agent?.metadata.name ?? ''}" marks outputs sensitive)`;
+}
+
+/**
+ * The step failure reason for an expression that could not be evaluated: over budget
+ * (CostLimitExceeded, ResultTooLarge) as such; a template's unresolved reference as
+ * MissingReference; anything else (types, evaluation, a condition's missing field) as `otherwise`.
+ */
+function failureReason(
+  reason: ExpressionFailureReason,
+  otherwise: 'InvalidCondition' | 'InvalidTemplate',
+): string {
+  if (reason === 'CostLimitExceeded' || reason === 'ResultTooLarge') return reason;
+  return reason === 'MissingReference' && otherwise === 'InvalidTemplate' ? reason : otherwise;
 }
 
 function stepTimeoutSeconds(spec: WorkflowStep, agent: Agent | undefined): number {

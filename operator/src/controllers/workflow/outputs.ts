@@ -1,7 +1,8 @@
 // A step's outputs: the JSON object the agent wrote to its termination message,
-// validated against the Agent's outputsSchema. Pure.
+// validated against the Agent's outputsSchema. Messages never quote the outputs: they
+// may carry sensitive values (docs/security.md). Pure.
 import type { JsonSchemaObject } from '../../api/generated/index.ts';
-import { compileUserSchema } from '../../api/schemas.ts';
+import { compileUserSchema, safeErrorPath } from '../../api/schemas.ts';
 
 export type OutputsResult =
   | { ok: true; outputs: Record<string, unknown> }
@@ -20,7 +21,9 @@ export function parseOutputs(
       return {
         ok: false,
         reason: 'OutputNotJSON',
-        message: `the termination message is not JSON (first 80 characters: ${JSON.stringify(text.slice(0, 80))})`,
+        // Never quote it: it may hold sensitive values, or be a JSON object cut short at the
+        // kubelet's 4096-byte limit.
+        message: `the termination message is not JSON (${Buffer.byteLength(text, 'utf8')} bytes; messages are cut at 4096 bytes)`,
       };
     }
   }
@@ -37,7 +40,7 @@ export function parseOutputs(
       return {
         ok: false,
         reason: 'OutputSchemaInvalid',
-        message: `outputs do not match the Agent's outputsSchema at ${first.path || '/'}: ${first.message}`,
+        message: `outputs do not match the Agent's outputsSchema at ${safeErrorPath(first.path, schema) || '/'}: ${first.message}`,
       };
     }
   }

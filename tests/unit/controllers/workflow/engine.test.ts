@@ -719,6 +719,77 @@ describe('planWorkflow: sensitive outputs', () => {
   });
 });
 
+describe('planWorkflow: no message quotes a sensitive value', () => {
+  const CANARY = 'CANARY-7f3a9c';
+  /** mint outputs a sensitive token; `use` runs `when` / `inputs` over it. */
+  function over(useStep: Partial<Parameters<typeof step>[1]>): Sim {
+    const sim = new Sim(
+      workflow([
+        step('mint', { agentRef: { name: 'vault' } }),
+        step('use', { dependsOn: ['mint'], ...useStep }),
+      ]),
+      [agent('scanner'), agent('vault', { outputsSchema: SENSITIVE_SCHEMA })],
+    );
+    sim.pass();
+    sim.tick(1_000).succeed('wf-mint-1', { token: CANARY, id: '42' });
+    sim.pass();
+    return sim;
+  }
+  const everywhere = (sim: Sim, p: EnginePlan): string =>
+    JSON.stringify([sim.wf.status, p.status, p.events, p.audits]);
+
+  it.each([
+    ['a when that is not a boolean', { when: 'steps.mint.outputs.token' }, 'InvalidCondition'],
+    ['a when comparing types', { when: 'steps.mint.outputs.token > 3' }, 'InvalidCondition'],
+    ['a when converting it', { when: 'int(steps.mint.outputs.token) > 3' }, 'InvalidCondition'],
+    ['a when using it as a key', { when: "{'a': 1}[steps.mint.outputs.token] == 1" }, 'InvalidCondition'],
+    ['a template converting it', { inputs: { n: '{{ int(steps.mint.outputs.token) }}' } }, 'InvalidTemplate'],
+    [
+      'a template using it as a key',
+      { inputs: { n: "{{ {'a': 1}[steps.mint.outputs.token] }}" } },
+      'MissingReference',
+    ],
+    [
+      'a template dividing by it',
+      { inputs: { n: '{{ 1 / int(steps.mint.outputs.id) * 0 / 0 }}' } },
+      'InvalidTemplate',
+    ],
+  ])('%s: the step fails with a reason, the message names the expression only', (_what, useStep, reason) => {
+    const sim = over(useStep);
+    const p = sim.tick(1_000).pass();
+    expect(sim.step('use')).toMatchObject({ phase: 'Failed', reason });
+    expect(everywhere(sim, p)).not.toContain(CANARY);
+    expect(everywhere(sim, p)).not.toContain(CANARY.slice(0, 10));
+  });
+
+  it('a failed attempt whose termination message is not JSON is withheld when outputs are sensitive', () => {
+    const sim = new Sim(workflow([step('mint', { agentRef: { name: 'vault' } })]), [
+      agent('vault', { outputsSchema: SENSITIVE_SCHEMA }),
+    ]);
+    sim.pass();
+    // Cut at 4096 bytes by the kubelet: no longer JSON, so nothing says which part is sensitive.
+    sim.tick(1_000).fail('wf-mint-1', 1, `{"token":"${CANARY}${'x'.repeat(5000)}`.slice(0, 4096));
+    const p = sim.pass();
+    expect(sim.step('mint')).toMatchObject({ phase: 'Failed', reason: 'Error' });
+    expect(sim.step('mint').message).toContain('withheld');
+    expect(everywhere(sim, p)).not.toContain(CANARY);
+  });
+
+  it('an expression whose worst case is over the cost budget never starts: Stalled, ExpressionTooExpensive', () => {
+    const list = Array.from({ length: 400 }, (_, i) => i);
+    const sim = new Sim(
+      workflow([step('a', { inputs: { n: '{{ inputs.l.map(x, inputs.l.map(y, inputs.l.map(z, z))) }}' } })], {
+        inputs: { l: list },
+      }),
+      [agent('scanner')],
+    );
+    sim.pass();
+    // Refused before it ever starts (the estimate is far over the budget): Stalled, not run.
+    expect(sim.wf.status?.phase).toBe('Pending');
+    expect(sim.condition('Stalled')).toMatchObject({ status: 'True', reason: 'ExpressionTooExpensive' });
+  });
+});
+
 // --- retries and timeouts ---------------------------------------------------------------------
 
 describe('planWorkflow: retries', () => {

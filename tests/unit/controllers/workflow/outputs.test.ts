@@ -26,18 +26,37 @@ describe('parseOutputs', () => {
     });
   });
 
-  it('refuses text that is not JSON, quoting its start', () => {
-    const r = parseOutputs('Traceback (most recent call last): boom', undefined);
+  it('refuses text that is not JSON, never quoting it (it may hold sensitive values)', () => {
+    const r = parseOutputs('Traceback (most recent call last): CANARY-boom', undefined);
     expect(r).toEqual({
       ok: false,
       reason: 'OutputNotJSON',
-      message:
-        'the termination message is not JSON (first 80 characters: "Traceback (most recent call last): boom")',
+      message: 'the termination message is not JSON (46 bytes; messages are cut at 4096 bytes)',
     });
-    const long = parseOutputs(`x${'y'.repeat(200)}`, undefined);
-    if (long.ok) throw new Error('expected an error');
-    expect(long.message).toContain(`"x${'y'.repeat(79)}"`);
-    expect(long.message).not.toContain('y'.repeat(80));
+    // A JSON object cut at the kubelet's limit, with a secret in it.
+    const cut = parseOutputs(`{"token":"CANARY-${'s'.repeat(5000)}`.slice(0, 4096), undefined);
+    if (cut.ok) throw new Error('expected an error');
+    expect(cut.message).not.toContain('CANARY');
+    expect(cut.message).not.toContain('token');
+  });
+
+  it('names the path of a schema violation but never goes below a sensitive value', () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        creds: {
+          type: 'object',
+          'x-paddock-sensitive': true,
+          additionalProperties: false,
+          properties: { user: { type: 'string' } },
+        },
+      },
+    };
+    const r = parseOutputs(JSON.stringify({ creds: { 'CANARY-key': 1 } }), schema);
+    if (r.ok) throw new Error('expected an error');
+    expect(r.reason).toBe('OutputSchemaInvalid');
+    expect(r.message).toContain('at /creds:');
+    expect(r.message).not.toContain('CANARY');
   });
 
   it('refuses JSON that is not an object: array, scalar, null', () => {
