@@ -71,6 +71,8 @@ export function decide(approval: Approval, nowMs: number, opts: DecideOptions = 
       firstReject ??= d;
     }
   }
+  // Not the operator's request: no decision on it counts, whatever was appended before.
+  if (current === 'Invalid') return invalidVerdict();
   // A decided Approval keeps its verdict (the API server also refuses new decisions on it).
   if (current && TERMINAL_APPROVAL.has(current)) {
     return {

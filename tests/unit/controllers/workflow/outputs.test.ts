@@ -42,7 +42,7 @@ describe('parseOutputs', () => {
 
   it('names the path of a schema violation but never goes below a sensitive value', () => {
     const schema = {
-      type: 'object',
+      type: 'object' as const,
       properties: {
         creds: {
           type: 'object',
