@@ -1,7 +1,8 @@
 // What the operator's ServiceAccount may do in each install mode (docs/security.md, "Blast
 // radius"), asked of a real API server: the chart and the kustomize folders are installed one after
 // the other, and `kubectl auth can-i --list` in a served namespace, in one the operator does not
-// serve and in kube-system must show exactly the expected rules, no more. Rights every
+// serve, in kube-system and in its own namespace (the Lease and its signing key Secret) must show
+// exactly the expected rules, no more. Rights every
 // authenticated ServiceAccount has (self-reviews, discovery) are measured on a ServiceAccount
 // with no bindings and taken out.
 //
@@ -10,9 +11,10 @@
 //
 // No container runs: KWOK marks the operator's pods Running; SIM_MANUAL=true (docs/testing.md)
 // keeps them so instead of completing them like agent pods.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { loadConfig, type ConfigDeps } from '../../operator/src/config.ts';
 import { useCluster } from './support/cluster.ts';
 import {
@@ -40,6 +42,8 @@ const AS_OPERATOR = `system:serviceaccount:${NS}:${OPERATOR}`;
 /** A ServiceAccount nothing is bound to: what every ServiceAccount may do anyway. */
 const AS_NOBODY = `system:serviceaccount:${NS}:nobody`;
 const KEEP_RUNNING = { name: 'SIM_MANUAL', value: 'true' };
+/** The operator's signing key Secret (operator/src/kube/signing-key.ts), in its own namespace. */
+const SIGNING_KEY = 'paddock-signing-key';
 
 afterAll(() => cleanupHelm());
 
@@ -50,6 +54,9 @@ type Rbac = K8sObject & {
 };
 
 const clusterRole = readYaml<{ rules: PolicyRule[] }>(join(CONFIG, 'rbac', 'role.yaml'));
+const signingKeyRules = parseAllDocuments(readFileSync(join(CONFIG, 'rbac', 'signing_key_role.yaml'), 'utf8'))
+  .map((d) => d.toJS() as { kind?: string; rules?: PolicyRule[] })
+  .find((o) => o.kind === 'Role')?.rules;
 const namespacedRole = readYaml<{ kind: string; rules: PolicyRule[] }>(
   join(CONFIG, 'rbac', 'namespaced', 'role.yaml'),
 );
@@ -119,6 +126,13 @@ describe('RBAC sources (offline)', () => {
     }
     const reader = named(objs, 'ClusterRole', 'paddock-operator-namespaces');
     expect(normalizeRules(reader?.rules)).toEqual(normalizeRules([readServed([...served])]));
+    // The signing key stays in the operator's own namespace, as in config/default.
+    const signingKey = named(objs, 'Role', SIGNING_KEY);
+    expect(signingKey?.metadata.namespace).toBe(NS);
+    expect(normalizeRules(signingKey?.rules)).toEqual(normalizeRules(signingKeyRules));
+    expect(named(objs, 'RoleBinding', SIGNING_KEY)?.subjects).toEqual([
+      { kind: 'ServiceAccount', name: OPERATOR, namespace: NS },
+    ]);
     expect(named(objs, 'ClusterRoleBinding', 'paddock-operator-namespaces')?.subjects).toEqual([
       { kind: 'ServiceAccount', name: OPERATOR, namespace: NS },
     ]);
@@ -164,6 +178,14 @@ describe('RBAC sources (offline)', () => {
     expect(ofKind(objs, 'ClusterRoleBinding').map((b) => b.metadata.name)).toEqual([
       `${OPERATOR}-namespaces`,
     ]);
+    // The Lease and the signing key in the release namespace, whatever the namespaces served.
+    expect(
+      ofKind(objs, 'Role')
+        .filter((r) => r.metadata.name !== OPERATOR)
+        .map((r) => `${r.metadata.namespace}/${r.metadata.name}`)
+        .sort(),
+    ).toEqual([`${NS}/paddock-leader-election`, `${NS}/${SIGNING_KEY}`]);
+    expect(normalizeRules(named(objs, 'Role', SIGNING_KEY)?.rules)).toEqual(normalizeRules(signingKeyRules));
   });
 
   it('the chart takes operator.watchNamespace as the one-namespace form, and refuses both at once', () => {
@@ -210,6 +232,15 @@ const CLUSTER_WIDE = [...SERVED, 'namespaces [] [get list watch]'].sort();
 const readServedRows = (served: string[]) => served.map((ns) => `namespaces [${ns}] [list watch]`);
 const namespacedServed = (served: string[]) => [...SERVED, ...readServedRows(served)].sort();
 const namespacedElsewhere = (served: string[]) => readServedRows(served).sort();
+/**
+ * What it may do in its own namespace besides: the Lease, and its signing key (get of that one
+ * Secret by name, create of Secrets; no other Secret, here or anywhere).
+ */
+const OWN_NAMESPACE = [
+  'leases.coordination.k8s.io [] [create get list patch update watch]',
+  'secrets [] [create]',
+  `secrets [${SIGNING_KEY}] [get]`,
+];
 
 describe('what the operator may do, per install mode (kubectl auth can-i)', () => {
   const env = useCluster({ crds: false });
@@ -268,11 +299,27 @@ describe('what the operator may do, per install mode (kubectl auth can-i)', () =
       );
     }
     expect(granted('team-a')).toEqual([]);
+    expect(granted(NS)).toEqual([]);
+  };
+  /** The Secrets the operator may not touch: any other name, any other namespace, list and change. */
+  const expectOnlyItsSigningKey = (elsewhere: readonly string[]) => {
+    expect(can('get', `secrets/${SIGNING_KEY}`, NS)).toBe('yes');
+    expect(can('create', 'secrets', NS)).toBe('yes');
+    for (const verb of ['list', 'watch']) expect(can(verb, 'secrets', NS), verb).toBe('no');
+    for (const verb of ['update', 'patch', 'delete'])
+      expect(can(verb, `secrets/${SIGNING_KEY}`, NS), verb).toBe('no');
+    expect(can('get', 'secrets/paddock-operator-token', NS)).toBe('no');
+    for (const ns of elsewhere) {
+      expect(can('get', `secrets/${SIGNING_KEY}`, ns), ns).toBe('no');
+      expect(can('create', 'secrets', ns), ns).toBe('no');
+    }
   };
 
   it('helm, cluster-wide (default): the same rules in every namespace, kube-system included', () => {
     withRelease([], () => {
       for (const ns of ['team-a', 'elsewhere', 'kube-system']) expect(granted(ns), ns).toEqual(CLUSTER_WIDE);
+      expect(granted(NS)).toEqual([...CLUSTER_WIDE, ...OWN_NAMESPACE].sort());
+      expectOnlyItsSigningKey(['team-a', 'kube-system']);
       expect(can('create', 'pods', 'kube-system')).toBe('yes');
       expect(can('list', 'namespaces', 'default')).toBe('yes');
       expect(can('update', 'leases.coordination.k8s.io', NS)).toBe('yes');
@@ -286,6 +333,8 @@ describe('what the operator may do, per install mode (kubectl auth can-i)', () =
       for (const ns of served) expect(granted(ns), ns).toEqual(namespacedServed(served));
       for (const ns of ['elsewhere', 'kube-system', 'paddock-demo'])
         expect(granted(ns), ns).toEqual(namespacedElsewhere(served));
+      expect(granted(NS)).toEqual([...namespacedElsewhere(served), ...OWN_NAMESPACE].sort());
+      expectOnlyItsSigningKey(served);
       expect(can('create', 'pods', 'team-a')).toBe('yes');
       expect(can('create', 'pods', 'kube-system')).toBe('no');
       expect(can('create', 'pods', 'elsewhere')).toBe('no');
@@ -314,6 +363,8 @@ describe('what the operator may do, per install mode (kubectl auth can-i)', () =
       rmSync(dir, { recursive: true, force: true });
     }
     for (const ns of ['team-a', 'elsewhere', 'kube-system']) expect(granted(ns), ns).toEqual(CLUSTER_WIDE);
+    expect(granted(NS)).toEqual([...CLUSTER_WIDE, ...OWN_NAMESPACE].sort());
+    expectOnlyItsSigningKey(['team-a', 'kube-system']);
     expect(can('create', 'pods', 'kube-system')).toBe('yes');
     // Moving to the namespaced mode: what config/default has and config/namespaced has not goes.
     const id = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
@@ -336,6 +387,8 @@ describe('what the operator may do, per install mode (kubectl auth can-i)', () =
       for (const ns of served) expect(granted(ns), ns).toEqual(namespacedServed(served));
       for (const ns of ['team-a', 'elsewhere', 'kube-system'])
         expect(granted(ns), ns).toEqual(namespacedElsewhere(served));
+      expect(granted(NS)).toEqual([...namespacedElsewhere(served), ...OWN_NAMESPACE].sort());
+      expectOnlyItsSigningKey(served);
       expect(can('create', 'pods', 'team-b')).toBe('yes');
       expect(can('create', 'pods', 'kube-system')).toBe('no');
       expect(can('create', 'pods', 'team-a')).toBe('no');
