@@ -9,8 +9,10 @@
 //   bob, carol (sre)   paddock-approver in team-a; in team-b only update/patch, and bob holds
 //                      `approve` on the single Approval b-one (resourceNames)
 //   dave (no group)    update/patch on Approvals in team-a, but not `approve`
-//   operator           the paddock-operator ServiceAccount under config/rbac
+//   operator           the paddock-operator ServiceAccount under config/rbac: the only one
+//                      paddock-operator-writes lets create Approvals and write status
 //   gitops             a ServiceAccount with paddock-editor, standing in for Argo CD / Flux
+//   grace (platform)   every verb on every paddock.dev resource in team-a (a wildcard Role)
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../cluster/src/paths.ts';
@@ -21,11 +23,12 @@ import { eventually } from './support/wait.ts';
 
 const A = 'team-a';
 const B = 'team-b';
-const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
+const DIGEST = `hmac-sha256:${'0123456789abcdef'.repeat(4)}`;
 const IMAGE = `ghcr.io/paddock-dev/fixture@sha256:${'ab'.repeat(32)}`;
 const GITOPS = 'system:serviceaccount:gitops:flux';
+const OPERATOR = 'system:serviceaccount:paddock-system:paddock-operator';
 
-type Who = 'admin' | 'operator' | 'gitops' | 'alice' | 'bob' | 'carol' | 'dave';
+type Who = 'admin' | 'operator' | 'gitops' | 'alice' | 'bob' | 'carol' | 'dave' | 'grace';
 
 interface Decision {
   user: string;
@@ -85,6 +88,20 @@ metadata: {name: dave-writer, namespace: ${A}}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: approvals-writer}
 subjects:
   - {apiGroup: rbac.authorization.k8s.io, kind: User, name: dave}
+---
+# grace (group platform) holds every right RBAC can give on paddock.dev in team-a.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: paddock-everything, namespace: ${A}}
+rules:
+  - {apiGroups: [paddock.dev], resources: ['*'], verbs: ['*']}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: platform-everything, namespace: ${A}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: paddock-everything}
+subjects:
+  - {apiGroup: rbac.authorization.k8s.io, kind: Group, name: platform}
 ---
 # team-b: sre may update Approvals, and bob may approve exactly one of them (resourceNames).
 apiVersion: rbac.authorization.k8s.io/v1
@@ -213,6 +230,11 @@ describe('approvals: admission policies and RBAC on the real API server', () => 
   const denied = (policy: string) =>
     `ValidatingAdmissionPolicy '${policy}' with binding '${policy}' denied request: `;
   const DECISIONS = denied('paddock-approval-decisions');
+  const OPERATOR_WRITES = denied('paddock-operator-writes');
+  /** paddock-operator-writes' message for `who` doing `what` (docs/approvals.md). */
+  const onlyTheOperator = (who: string, what: string) =>
+    `only the Paddock operator (${OPERATOR}) may ${what}; ${who} may not (docs/approvals.md)`;
+  const CREATE_APPROVALS = 'create Approvals (an Approval is a request the operator makes for a gated step)';
 
   const get = (ns: string, name: string): ApprovalObj =>
     JSON.parse(env().kubectl(['get', 'approval', '-n', ns, name, '-o', 'json'])) as ApprovalObj;
@@ -253,7 +275,7 @@ describe('approvals: admission policies and RBAC on the real API server', () => 
   beforeAll(async () => {
     const e = env();
     kubeconfigs.set('admin', e.kubeconfig);
-    for (const u of ['alice', 'bob', 'carol', 'dave'] as const)
+    for (const u of ['alice', 'bob', 'carol', 'dave', 'grace'] as const)
       kubeconfigs.set(u, e.cluster.kubeconfigFor(u));
     kubeconfigs.set('operator', operatorKubeconfig(e)); // applies config/rbac
     e.kubectl(['apply', '--server-side', '-k', join(REPO_ROOT, 'config', 'admission')]);
@@ -272,6 +294,16 @@ describe('approvals: admission policies and RBAC on the real API server', () => 
           approvalManifest(A, 'probe', { decisions: [{ user: 'bob', decision: 'Approve' }] }),
         ),
       (r) => r.stderr.includes('paddock-approval-decisions'),
+    );
+    await eventually(
+      'paddock-operator-writes to be enforced with its parameter',
+      () => [
+        run('admin', ['create', '--dry-run=server', '-f', '-'], approvalManifest(A, 'probe')),
+        run('operator', ['create', '--dry-run=server', '-f', '-'], approvalManifest(A, 'probe')),
+      ],
+      ([admin, operator]) =>
+        (admin?.stderr.includes(onlyTheOperator('paddock-admin', CREATE_APPROVALS)) ?? false) &&
+        operator?.code === 0,
     );
     await eventually(
       'paddock-workflow-requester to be enforced',
@@ -305,6 +337,7 @@ describe('approvals: admission policies and RBAC on the real API server', () => 
       () => [
         run('bob', ['auth', 'can-i', 'approve', 'approvals.paddock.dev/b-one', '-n', B]).stdout.trim(),
         run('gitops', ['auth', 'can-i', 'create', 'workflows.paddock.dev', '-n', A]).stdout.trim(),
+        run('grace', ['auth', 'can-i', 'create', 'approvals.paddock.dev', '-n', A]).stdout.trim(),
       ],
       (r) => r.every((x) => x === 'yes'),
     );
@@ -447,6 +480,66 @@ describe('approvals: admission policies and RBAC on the real API server', () => 
       for (const who of ['operator', 'admin'] as const) {
         refused(createApproval(who, manifest), DECISIONS, 'an Approval cannot be created with decisions');
       }
+    });
+
+    it('only the operator: the same create by a cluster admin or by a wildcard grant on paddock.dev is refused (paddock-operator-writes)', () => {
+      const manifest = approvalManifest(A, 'release-deploy-approval-9', {
+        requestedBy: 'alice',
+        required: 2,
+        approvers: { groups: ['sre', 'dev'] },
+        owner: release,
+      });
+      // RBAC lets both through (admin: system:masters; grace: '*' on paddock.dev): the policy refuses.
+      expect(run('grace', ['auth', 'can-i', 'create', 'approvals.paddock.dev', '-n', A]).stdout.trim()).toBe(
+        'yes',
+      );
+      for (const [who, user] of [
+        ['admin', 'paddock-admin'],
+        ['grace', 'grace'],
+      ] as const) {
+        refused(createApproval(who, manifest), OPERATOR_WRITES, onlyTheOperator(user, CREATE_APPROVALS));
+      }
+      expect(run('admin', ['get', 'approval', '-n', A, 'release-deploy-approval-9']).code).not.toBe(0);
+      // The operator's create of the very same object passes (a server dry run: nothing is kept).
+      ok(run('operator', ['create', '--dry-run=server', '-f', '-'], manifest));
+    });
+
+    it('only the operator writes status: a cluster admin and a wildcard grant are refused (paddock-operator-writes)', () => {
+      const patchStatus = (who: Who, resource: string, name: string, status: Record<string, unknown>) =>
+        run(who, [
+          'patch',
+          resource,
+          '-n',
+          A,
+          name,
+          '--subresource=status',
+          '--type=merge',
+          '-p',
+          JSON.stringify({ status }),
+        ]);
+      for (const [who, user] of [
+        ['admin', 'paddock-admin'],
+        ['grace', 'grace'],
+      ] as const) {
+        refused(
+          patchStatus(who, 'pwf', 'release', { phase: 'Succeeded' }),
+          OPERATOR_WRITES,
+          onlyTheOperator(user, 'write the status of workflows'),
+        );
+        refused(
+          patchStatus(who, 'approval', 'release-deploy-approval-1', { phase: 'Pending' }),
+          OPERATOR_WRITES,
+          onlyTheOperator(user, 'write the status of approvals'),
+        );
+      }
+      expect(get(A, 'release-deploy-approval-1').status?.phase).toBeUndefined();
+      const wf = JSON.parse(env().kubectl(['get', 'pwf', '-n', A, 'release', '-o', 'json'])) as {
+        status?: { phase?: string };
+      };
+      expect(wf.status?.phase).toBe('WaitingForApproval');
+      // The operator's own write of the same status passes.
+      ok(patchStatus('operator', 'approval', 'release-deploy-approval-1', { phase: 'Pending' }));
+      expect(get(A, 'release-deploy-approval-1').status?.phase).toBe('Pending');
     });
 
     it('people cannot create Approvals, nor the operator decide one', () => {
