@@ -1,24 +1,30 @@
 // `kubectl paddock` (cli/) against a real API server, run as a child process exactly as kubectl
 // runs a plugin, each time with one person's own kubeconfig (static-token users, cluster/src/users.ts).
-// The Approvals are created by the admin as the operator would (no decisions); bob and carol (group
-// sre) hold a Role on approvals with the `approve` verb; alice (the requester) may read and patch but
-// not approve; dave has no grant at all. Assertions are on the plugin's output and exit code and on
-// what the API server then stores.
+// The Approvals are created as the operator creates them (no decisions), by the operator's own
+// ServiceAccount under config/rbac: paddock-operator-writes (config/admission) refuses everyone else,
+// cluster admins and wildcard grants included. No operator runs here, so nothing marks them Invalid
+// for lacking its signature. bob and carol (group sre) hold a Role on approvals with the `approve`
+// verb; alice (the requester) may read and patch but not approve; dave has no grant at all; grace
+// (group platform) holds every verb on paddock.dev. Assertions are on the plugin's output and exit
+// code and on what the API server then stores.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDecision, decisionApply, type ApprovalView } from '../../cli/lib/approval.ts';
 import { explain } from '../../cli/lib/errors.ts';
 import { REPO_ROOT } from '../../cluster/src/paths.ts';
 import { APPROVAL } from '../../operator/src/api/constants.ts';
 import { KubeClient } from '../../operator/src/kube/client.ts';
 import { useCluster } from './support/cluster.ts';
+import { kubectl } from './support/kubectl.ts';
+import { OPERATOR_NAMESPACE, OPERATOR_SA, operatorKubeconfig } from './support/operator.ts';
 import { eventually } from './support/wait.ts';
 
 const NS = 'team-a';
 const BIN = join(REPO_ROOT, 'cli', 'bin', 'kubectl-paddock.mjs');
 const ADMISSION = join(REPO_ROOT, 'config', 'admission');
-const DIGEST = (c: string): string => `sha256:${c.repeat(64)}`;
+const DIGEST = (c: string): string => `hmac-sha256:${c.repeat(64)}`;
+const OPERATOR = `system:serviceaccount:${OPERATOR_NAMESPACE}:${OPERATOR_SA}`;
 
 type Person = 'alice' | 'bob' | 'carol' | 'dave';
 
@@ -60,6 +66,20 @@ metadata: {name: approval-writers, namespace: ${NS}}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: approval-writers}
 subjects:
   - {apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}
+---
+# grace (group platform) holds every right RBAC can give on paddock.dev here.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: paddock-everything, namespace: ${NS}}
+rules:
+  - {apiGroups: [paddock.dev], resources: ['*'], verbs: ['*']}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: platform-everything, namespace: ${NS}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: paddock-everything}
+subjects:
+  - {apiGroup: rbac.authorization.k8s.io, kind: Group, name: platform}
 `;
 
 /** An Approval as the operator creates it: no decisions, requested by alice, 2 approvers from sre. */
@@ -115,7 +135,16 @@ describe('kubectl paddock on a real API server', () => {
     return plugin(kc, args);
   };
   const get = (name: string): Promise<ApprovalView> => env().admin.get<ApprovalView>(APPROVAL, NS, name);
-  const create = (a: ApprovalView): Promise<ApprovalView> => env().admin.create<ApprovalView>(APPROVAL, a);
+  /** The operator's ServiceAccount: the only one paddock-operator-writes lets create Approvals. */
+  let operator: KubeClient | undefined;
+  const asOperator = (): KubeClient => {
+    if (!operator) throw new Error('no operator client');
+    return operator;
+  };
+  const create = (a: ApprovalView): Promise<ApprovalView> => asOperator().create<ApprovalView>(APPROVAL, a);
+  const operatorWrites = (who: string) =>
+    "ValidatingAdmissionPolicy 'paddock-operator-writes' with binding 'paddock-operator-writes' denied request: " +
+    `only the Paddock operator (${OPERATOR}) may create Approvals (an Approval is a request the operator makes for a gated step); ${who} may not`;
 
   const PREV = 'release-deploy-approval-1';
   const CUR = 'release-deploy-approval-2';
@@ -125,6 +154,7 @@ describe('kubectl paddock on a real API server', () => {
     for (const u of ['alice', 'bob', 'carol', 'dave'] as const)
       kubeconfigs.set(u, e.cluster.kubeconfigFor(u));
     e.kubectl(['apply', '-f', '-'], RBAC);
+    operator = KubeClient.load(operatorKubeconfig(e)); // applies config/rbac and the operator's namespace
     // The superseded chain: approval-1 asked with other inputs and image; approval-2 replaces it.
     await create(
       approvalObject(PREV, {
@@ -132,7 +162,7 @@ describe('kubectl paddock on a real API server', () => {
         image: 'ghcr.io/acme/deployer:1.2.0',
       }),
     );
-    await e.admin.patch(
+    await asOperator().patch(
       APPROVAL,
       NS,
       PREV,
@@ -149,22 +179,20 @@ describe('kubectl paddock on a real API server', () => {
     );
     await create(approvalObject(CUR));
     e.kubectl(['apply', '--server-side', '-k', ADMISSION]);
-    // Policies reach admission through informers: wait until the decisions policy is enforced.
+    // Policies reach admission through informers: wait until the decisions policy refuses the
+    // operator a pre-decided Approval, and paddock-operator-writes refuses the admin any.
     const probe = JSON.stringify({
       ...approvalObject('probe'),
       spec: { ...approvalObject('probe').spec, decisions: [{ user: 'bob', decision: 'Approve' }] },
     });
+    const dryRun = (args: readonly string[], manifest: string) =>
+      kubectl(e.kubeconfig, ['create', '--dry-run=server', '-f', '-', ...args], manifest);
     await eventually(
-      'the approval admission policy to be enforced',
-      () => {
-        try {
-          e.kubectl(['create', '--dry-run=server', '-f', '-'], probe);
-          return '';
-        } catch (err) {
-          return String(err);
-        }
-      },
-      (msg) => msg.includes('ValidatingAdmissionPolicy'),
+      'the approval admission policies to be enforced',
+      () => [dryRun([`--as=${OPERATOR}`], probe), dryRun([], JSON.stringify(approvalObject('probe')))],
+      ([decided, byAdmin]) =>
+        (decided?.stderr.includes("ValidatingAdmissionPolicy 'paddock-approval-decisions'") ?? false) &&
+        (byAdmin?.stderr.includes(operatorWrites('paddock-admin')) ?? false),
     );
     // RoleBindings reach the authorizer through an informer too.
     await eventually(
@@ -173,6 +201,8 @@ describe('kubectl paddock on a real API server', () => {
       (r) => r.code === 0,
     );
   });
+
+  afterAll(() => operator?.close());
 
   it('whoami: the username and groups the API server authenticated', async () => {
     const r = await as('bob', 'whoami');
@@ -348,6 +378,25 @@ describe('kubectl paddock on a real API server', () => {
   });
 
   describe('with the admission policies of config/admission', () => {
+    it('Approvals come from the operator only: the same create by a cluster admin or a wildcard grant is refused', async () => {
+      const approval = approvalObject('release-smoke-approval-1', { step: 'smoke' });
+      const admin = await env()
+        .admin.create<ApprovalView>(APPROVAL, approval)
+        .catch((err: unknown) => err);
+      expect(String(admin)).toContain(operatorWrites('paddock-admin'));
+      // grace's '*' on paddock.dev includes create: RBAC lets her through, the policy does not.
+      const grace = KubeClient.load(env().cluster.kubeconfigFor('grace'));
+      try {
+        const r = await grace.create<ApprovalView>(APPROVAL, approval).catch((err: unknown) => err);
+        expect(String(r)).toContain(operatorWrites('grace'));
+      } finally {
+        grace.close();
+      }
+      await expect(get('release-smoke-approval-1')).rejects.toThrow(/404/);
+      // The operator's create of the same Approval is admitted.
+      expect((await create(approval)).metadata.name).toBe('release-smoke-approval-1');
+    });
+
     it('a decision the policy refuses prints the policy’s message (requester rejecting without the approve verb)', async () => {
       const r = await as('alice', 'reject', 'release-deploy-approval-3', '-n', NS, '-m', 'not yet');
       expect(r.code).toBe(1);
