@@ -5,7 +5,7 @@
 // informer ever meets a 403, so every list and watch is one its Roles allow.
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, EVENT, POD, WORKFLOW } from '../../operator/src/api/constants.ts';
+import { AGENT, EVENT, POD, SECRET, WORKFLOW } from '../../operator/src/api/constants.ts';
 import type { Agent, Workflow } from '../../operator/src/api/generated/index.ts';
 import { SANDBOX_OWNED_SELECTOR } from '../../operator/src/controllers/sandbox/index.ts';
 import { NETWORK_POLICY, RESOURCE_QUOTA, SERVICE_ACCOUNT } from '../../operator/src/kube/core-types.ts';
@@ -116,6 +116,14 @@ describe('the operator in the namespaced install mode', () => {
     const verbose = await (await fetch(`http://127.0.0.1:${port}/readyz?verbose`)).text();
     expect(verbose).toContain('[+]informer-pods ok');
     expect(verbose).toContain('[+]informer-namespaces ok');
+    // Its signing key, made in its own namespace through the Role config/namespaced keeps there.
+    expect(verbose).toContain('[+]signing-key ok');
+    const key = await env().admin.get<KubeObject & { immutable?: boolean }>(
+      SECRET,
+      OPERATOR_NAMESPACE,
+      'paddock-signing-key',
+    );
+    expect(key.immutable).toBe(true);
     // Each namespaced informer lists each served namespace once; the Namespace informer each name.
     const metrics = await op.metricsText();
     for (const resource of ['pods', 'workflows', 'networkpolicies', 'namespaces']) {
