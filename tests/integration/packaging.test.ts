@@ -1211,10 +1211,9 @@ describe('installing on a real API server', () => {
 
 // The operator's identity on a fresh API server. Not on the one above: there `helm uninstall`
 // deleted the binding paddock-operator-writes, and a kube-apiserver stops resolving ConfigMap
-// parameters for good once no binding names a ConfigMap paramKind (kubernetes/kubernetes#130887,
-// fixed by #141015, not released): every Approval create, the operator's too, is then denied
-// "no params found for policy binding" until that API server restarts (docs/operations.md,
-// "Approvals are never requested").
+// parameters for good once no binding names a ConfigMap paramKind (kubernetes/kubernetes#130887):
+// every Approval create and status write, the operator's too, is then denied "no params found for
+// policy binding" until that API server restarts (docs/operations.md, "No status is written").
 describe('the operator identity of paddock-operator-writes, per kustomize install', () => {
   const env = useCluster({ crds: false, nodes: 1 });
 
