@@ -20,6 +20,8 @@ export interface BenchArgs {
   rawWindow: number;
   approvals: number;
   approvalIdleSeconds: number;
+  hostileCopies: number;
+  hostileChurnSeconds: number;
   rssWorkflows: number;
   rssSteps: number;
   rssShape: Shape;
@@ -56,6 +58,12 @@ Throughput / latency run (one cluster):
   --approvals K            gated workflows decided one at a time, per round (default 20; 0 skips)
   --approval-idle-seconds S  the second round is decided after the Approval watch sat idle
                            this long (default 600; the design's check needs >= 600)
+  --hostile-copies N       copies of the hostile set (tests/integration/support/pathological.ts),
+                           each in its own namespace, applied after the sustained phase; the
+                           sustained load then runs again with them present (default 1; needs
+                           the sustained phase, --skip hostile leaves it out; 0: the second run
+                           with nothing hostile, a control for running second)
+  --hostile-churn S        during that run, apply one more copy every S seconds (default 0: none)
 RSS run (a second, fresh cluster):
   --rss-workflows N        Workflows (default 1000)
   --rss-steps M            steps per Workflow (default 10; podGC Never, so every pod stays cached)
@@ -73,7 +81,7 @@ Both:
   --operator-node-options S  extra NODE_OPTIONS for the operator (e.g. "--max-semi-space-size=2")
   --operator-entry js|ts   run the compiled operator (dist/, compiled if stale; what the image runs)
                            or the TypeScript sources through type stripping (default js)
-  --skip LIST              comma list of: latency,approval,sustained,throughput,raw,rss
+  --skip LIST              comma list of: latency,approval,sustained,hostile,throughput,raw,rss
   --timeout SECONDS        per phase (default 900)
   --small                  quick preset: 30x3 burst, 5 paced, 5 approvals after 30 s idle,
                            20 s sustained, 100x10 RSS
@@ -101,6 +109,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
       'raw-window': { type: 'string' },
       approvals: { type: 'string' },
       'approval-idle-seconds': { type: 'string' },
+      'hostile-copies': { type: 'string' },
+      'hostile-churn': { type: 'string' },
       'rss-workflows': { type: 'string' },
       'rss-steps': { type: 'string' },
       'rss-shape': { type: 'string' },
@@ -143,7 +153,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
   if (entry !== 'js' && entry !== 'ts') throw new Error(`--operator-entry must be js or ts, got ${entry}`);
   const skip = new Set((values.skip ?? '').split(',').filter(Boolean));
   for (const s of skip)
-    if (!['latency', 'approval', 'sustained', 'throughput', 'raw', 'rss'].includes(s))
+    if (!['latency', 'approval', 'sustained', 'hostile', 'throughput', 'raw', 'rss'].includes(s))
       throw new Error(`--skip: unknown phase ${s}`);
   return {
     workflows: int('workflows', values.workflows, small ? 30 : 200, 1),
@@ -162,6 +172,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
     rawWindow: int('raw-window', values['raw-window'], 0),
     approvals: int('approvals', values.approvals, small ? 5 : 20),
     approvalIdleSeconds: int('approval-idle-seconds', values['approval-idle-seconds'], small ? 30 : 600),
+    hostileCopies: int('hostile-copies', values['hostile-copies'], 1),
+    hostileChurnSeconds: int('hostile-churn', values['hostile-churn'], 0),
     rssWorkflows: int('rss-workflows', values['rss-workflows'], small ? 100 : 1000, 1),
     rssSteps: int('rss-steps', values['rss-steps'], 10, 1),
     rssShape: shape('rss-shape', values['rss-shape'], 'parallel'),

@@ -1,5 +1,6 @@
 // The report: its JSON shape, the verdict per DESIGN §7 target, and the
 // human-readable tables.
+import type { LivenessReport } from '../../tests/integration/support/liveness.ts';
 import type { ApiServerCost, OperatorCost } from './analysis.ts';
 import type { WorkflowRunResult } from './scenarios.ts';
 import type { Summary } from './stats.ts';
@@ -26,6 +27,27 @@ export interface RunBlock {
   /** Sockets the operator holds open at the end of the phase (API server connections). */
   readonly operatorOpenSocketsEnd: number;
   objectSizes?: Record<string, number>;
+  /** /healthz polled every 100 ms during the phase, and the RSS sampled with it (sustained phases). */
+  operatorLiveness?: LivenessReport;
+}
+
+/** The sustained load again, with hostile objects present (bench/lib/hostile.ts). */
+export interface HostileBlock extends RunBlock {
+  readonly offeredStepsPerMin: number;
+  /** Copies of the hostile set applied before the load started, each in its own namespace. */
+  readonly copies: number;
+  /** One more copy applied every this many seconds during the load (0: none). */
+  readonly churnSeconds: number;
+  readonly namespaces: readonly string[];
+  /** Agents and Workflows of all copies. */
+  readonly objects: number;
+  /** Hostile objects that did not get their expected outcome (reason) by the end: should be empty. */
+  readonly unmet: readonly string[];
+  /** Step done -> next pod p99 of the sustained phase (without) and of this one (with), ms. */
+  readonly withoutStepToNextPodP99Ms: number;
+  readonly withStepToNextPodP99Ms: number;
+  /** with / without: the issue's bound is 2. */
+  readonly ratio: number;
 }
 
 /** One round of gated workflows, decided one at a time. */
@@ -83,6 +105,8 @@ export interface Report {
     };
     /** Open-loop arrivals at a fixed steps/min. */
     sustained?: RunBlock & { offeredStepsPerMin: number };
+    /** The sustained load again, with hostile objects present. */
+    hostile?: HostileBlock;
     /** Everything submitted at once: maximum throughput. */
     throughput?: RunBlock;
     raw?: {
@@ -150,7 +174,7 @@ export interface Verdict {
 
 export function verdicts(r: Report): Verdict[] {
   const out: Verdict[] = [];
-  const { latency, sustained, throughput, raw, rss, approval } = r.phases;
+  const { latency, sustained, hostile, throughput, raw, rss, approval } = r.phases;
   const add = (
     target: string,
     limit: string,
@@ -190,6 +214,16 @@ export function verdicts(r: Report): Verdict[] {
     (v) => v <= 50,
     ' ms',
     kept,
+  );
+  add(
+    'step done -> next pod p99 with hostile objects present, / without',
+    '<= 2x',
+    hostile?.ratio,
+    (v) => v <= 2,
+    'x',
+    hostile
+      ? `${hostile.withStepToNextPodP99Ms} ms with, ${hostile.withoutStepToNextPodP99Ms} ms without; ${hostile.objects} hostile objects in ${hostile.namespaces.length} namespaces${hostile.unmet.length ? `; ${hostile.unmet.length} WITHOUT THEIR OUTCOME` : ', each with its outcome'}; /healthz worst ${hostile.operatorLiveness?.worstHealthzMs ?? '?'} ms`
+      : undefined,
   );
   add(
     'submit -> first pod p99, paced (unloaded)',
@@ -352,7 +386,7 @@ export function printReport(r: Report): void {
   if (exps.length)
     out.push(`EXPERIMENT preloaded into the operator: ${exps.join(', ')} (not the shipped code)`);
   if (e.apiServerArgs.length) out.push(`kube-apiserver extra: ${e.apiServerArgs.join(' ')}`);
-  const { latency, sustained, throughput, raw, rss, approval } = r.phases;
+  const { latency, sustained, hostile, throughput, raw, rss, approval } = r.phases;
 
   out.push('', 'Latency, ms (times of watch events as they reach the bench: delivery delay included)');
   out.push(
@@ -369,6 +403,16 @@ export function printReport(r: Report): void {
         `sustained ${sustained?.offeredStepsPerMin ?? ''}/min`,
         'step done -> next pod',
         ...ms(sustained?.stepToNextPodMs),
+      ],
+      [
+        `sustained ${hostile?.offeredStepsPerMin ?? ''}/min + hostile`,
+        'submit -> first pod',
+        ...ms(hostile?.submitToFirstPodMs),
+      ],
+      [
+        `sustained ${hostile?.offeredStepsPerMin ?? ''}/min + hostile`,
+        'step done -> next pod',
+        ...ms(hostile?.stepToNextPodMs),
       ],
       ['burst', 'submit -> first pod', ...ms(throughput?.submitToFirstPodMs)],
       ['burst', 'step done -> next pod', ...ms(throughput?.stepToNextPodMs)],
@@ -397,6 +441,7 @@ export function printReport(r: Report): void {
   const rows: string[][] = [['run', 'units', 'wall s', 'per min', 'notes']];
   for (const [name, b] of [
     ['sustained', sustained],
+    ['sustained + hostile', hostile],
     ['burst', throughput],
   ] as const) {
     if (!b) continue;
@@ -444,6 +489,7 @@ export function printReport(r: Report): void {
         ],
         ...costRows('paced', latency),
         ...costRows('sustained', sustained),
+        ...costRows('sustained + hostile', hostile),
         ...costRows('burst', throughput),
       ]),
     );
@@ -462,6 +508,29 @@ export function printReport(r: Report): void {
     if (throughput.objectSizes) out.push(`  object sizes (bytes, as JSON): ${kv(throughput.objectSizes)}`);
   }
   if (raw) out.push(`  raw CPU cores by process: ${kv(raw.cpuByProcess.cores)}`);
+
+  if (hostile) {
+    const live = (b: RunBlock | undefined): string => {
+      const l = b?.operatorLiveness;
+      return l
+        ? `/healthz worst ${l.worstHealthzMs} ms over ${l.probes} probes (${l.failedProbes} failed), peak RSS ${round(l.peakRssBytes / MiB, 1)} MiB`
+        : '-';
+    };
+    out.push('', 'Hostile objects present (tests/integration/support/pathological.ts)');
+    out.push(
+      `  ${hostile.copies} cop${hostile.copies === 1 ? 'y' : 'ies'}${hostile.copies === 0 && !hostile.churnSeconds ? ' (CONTROL: the same second run, nothing hostile)' : ''} before the load${hostile.churnSeconds ? `, one more every ${hostile.churnSeconds} s during it` : ''}: ${hostile.objects} Agents and Workflows in ${hostile.namespaces.join(', ')}`,
+    );
+    out.push(
+      `  step done -> next pod p99: ${hostile.withoutStepToNextPodP99Ms} ms without, ${hostile.withStepToNextPodP99Ms} ms with: ratio ${hostile.ratio}`,
+    );
+    out.push(`  without: ${live(sustained)}`);
+    out.push(`  with:    ${live(hostile)}`);
+    out.push(
+      hostile.unmet.length
+        ? `  !! ${hostile.unmet.length} hostile objects without their outcome: ${hostile.unmet.slice(0, 5).join('; ')}`
+        : '  every hostile object got its outcome (Stalled with its reason, failed step, or Agent not Ready)',
+    );
+  }
 
   if (rss) {
     out.push('', 'RSS run');
@@ -513,6 +582,7 @@ export function printReport(r: Report): void {
   for (const [name, c] of [
     ['paced', latency?.cpuByProcess],
     ['sustained', sustained?.cpuByProcess],
+    ['sustained + hostile', hostile?.cpuByProcess],
     ['burst', throughput?.cpuByProcess],
     ['raw', raw?.cpuByProcess],
     ['rss', rss?.cpuByProcess],
