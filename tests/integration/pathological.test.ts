@@ -18,7 +18,7 @@ import {
   unmetOutcomes,
   type PathologicalSet,
 } from './support/pathological.ts';
-import { eventually } from './support/wait.ts';
+import { eventually, sleep } from './support/wait.ts';
 import { createAll, restrictedNamespace, simAgent, waitForPhase, workflow } from './support/workflows.ts';
 
 const BAD_NS = 'hostile';
@@ -140,6 +140,8 @@ describe('pathological objects next to normal Workflows', () => {
   });
 
   it('stays live throughout: /healthz fast, memory bounded, never exits, no error logged', async () => {
+    // Watch a while past the last outcome too: nothing the hostile set left behind may stall it later.
+    await sleep(Math.max(0, 20_000 - monitor.report().durationMs));
     liveness = await monitor.stop();
     // The operator's own view: the longest event-loop delay since start (prom-client resets it per scrape).
     const lagMaxMs = metricValue(await op.metricsText(), 'paddock_nodejs_eventloop_lag_max_seconds') * 1000;
