@@ -29,6 +29,17 @@ function isTransientStatus(err: unknown): boolean {
   );
 }
 
+/**
+ * An admission plugin (a ValidatingAdmissionPolicy or webhook) said no, whatever the status code:
+ * a policy may answer 422 (reason Invalid), and a binding whose parameters are missing does too.
+ */
+export function isAdmissionDenial(err: unknown): boolean {
+  return (
+    err instanceof ApiError &&
+    (/ denied request: /.test(err.message) || /admission webhook /.test(err.message))
+  );
+}
+
 /** RBAC said no to the operator itself (as opposed to an admission plugin refusing the object). */
 export function isOperatorForbidden(err: unknown): boolean {
   return err instanceof ApiError && err.status === 403 && / cannot create resource /.test(err.message);
@@ -61,7 +72,7 @@ export function approvalRefusal(err: unknown, refusals: number): RefusalVerdict 
   if (isTransientStatus(err))
     return refusals <= QUIET_RETRIES ? { kind: 'retry' } : { kind: 'wait', reason: 'ApprovalRequestFailed' };
   const status = (err as ApiError).status;
-  if (status === 403) return { kind: 'wait', reason: 'ApprovalRequestFailed' };
+  if (status === 403 || isAdmissionDenial(err)) return { kind: 'wait', reason: 'ApprovalRequestFailed' };
   return { kind: 'fail', reason: 'ApprovalRequestRefused' };
 }
 
