@@ -93,6 +93,16 @@ describe('approvalRefusal', () => {
       kind: 'fail',
       reason: 'ApprovalRequestRefused',
     });
+    // A policy answering 422 (reason Invalid), or a binding missing its parameters: fixable, so wait.
+    expect(
+      approvalRefusal(
+        err(
+          422,
+          "ValidatingAdmissionPolicy 'p' with binding 'p' denied request: failed to configure binding",
+        ),
+        1,
+      ),
+    ).toEqual({ kind: 'wait', reason: 'ApprovalRequestFailed' });
     expect(approvalRefusal(err(503, 'unavailable'), 1)).toEqual({ kind: 'retry' });
     expect(approvalRefusal(err(503, 'unavailable'), QUIET_RETRIES + 1)).toEqual({
       kind: 'wait',
