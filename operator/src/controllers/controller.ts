@@ -39,7 +39,15 @@ export interface ControllerOptions {
   readonly workers?: number;
   readonly clock?: Clock;
   readonly metrics?: ControllerMetrics;
+  /**
+   * Called once when a key has failed FAILING_AFTER reconciles in a row, so the object can say
+   * so (an Event): a manifest that keeps failing is retried with backoff, never silently.
+   */
+  readonly onFailing?: (key: string, failures: number, err: unknown) => void;
 }
+
+/** Consecutive failed reconciles of one key before onFailing hears of it. */
+export const FAILING_AFTER = 5;
 
 /** Maps a changed object to the keys of the objects that must be reconciled. */
 export type MapFunc<T extends KubeObject> = (obj: T) => readonly string[];
@@ -160,10 +168,12 @@ export class Controller {
     } catch (err) {
       const seconds = (performance.now() - started) / 1000;
       this.opts.metrics?.reconcile(this.name, 'error', seconds);
+      const retries = this.queue.numRequeues(key);
       logger.error(
-        { err: err instanceof Error ? err.message : String(err), retries: this.queue.numRequeues(key) },
+        { err: err instanceof Error ? err.message : String(err), retries },
         'reconcile failed; will retry',
       );
+      if (retries + 1 === FAILING_AFTER) this.opts.onFailing?.(key, retries + 1, err);
       this.queue.addRateLimited(key);
     } finally {
       this.queue.done(key);

@@ -17,3 +17,23 @@ export interface EventInput {
 export interface EventSink {
   record(regarding: KubeObject, event: EventInput): void;
 }
+
+/**
+ * What a controller's onFailing hook records: a Warning Event on the object whose reconcile keeps
+ * failing. The note names the kind of error only (an HTTP status and reason, or an error class),
+ * never its message, which may quote what the object holds; the operator log has the details.
+ */
+export function reconcileFailingEvent(controller: string, failures: number, err: unknown): EventInput {
+  const kind =
+    err !== null && typeof err === 'object' && 'status' in err && typeof err.status === 'number'
+      ? `HTTP ${err.status}${'reason' in err && typeof err.reason === 'string' && err.reason ? ` ${err.reason}` : ''}`
+      : err instanceof Error
+        ? err.name
+        : 'an error';
+  return {
+    type: 'Warning',
+    reason: 'ReconcileFailing',
+    action: 'Reconcile',
+    note: `the ${controller} controller failed to reconcile this object ${failures} times in a row (${kind}); it keeps retrying with backoff, up to about 17 minutes apart; the operator log has the details`,
+  };
+}

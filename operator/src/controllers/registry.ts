@@ -17,7 +17,7 @@ import { DecisionClock } from './approval/decision-clock.ts';
 import { trimAgentPod } from './workflow/cached-pod.ts';
 import { ApprovalReconciler } from './approval/reconciler.ts';
 import { Controller, type ControllerMetrics } from './controller.ts';
-import type { EventSink } from './events.ts';
+import { reconcileFailingEvent, type EventSink } from './events.ts';
 import { createSandboxController, createSandboxInformers } from './sandbox/index.ts';
 import type { Provenance } from './provenance.ts';
 import { StatusWriter } from './status-writer.ts';
@@ -109,9 +109,18 @@ export function buildControllers(d: RegistryDeps): Controller[] {
     return counts;
   });
 
+  /** Says on the object itself when its reconciles keep failing (controller.ts FAILING_AFTER). */
+  const failing =
+    <T extends KubeObject>(name: string, informer: Informer<T>) =>
+    (key: string, failures: number, err: unknown): void => {
+      const obj = informer.get(key);
+      if (obj) d.events.record(obj, reconcileFailingEvent(name, failures, err));
+    };
+
   const agentController = new Controller({
     name: 'agent',
     reconciler: new AgentReconciler({ status: new StatusWriter(d.client), agents, events: d.events }),
+    onFailing: failing('agent', agents),
     logger: d.logger,
     workers: d.config.workers,
     metrics,
@@ -142,6 +151,7 @@ export function buildControllers(d: RegistryDeps): Controller[] {
     logger: d.logger,
     workers: d.config.workers,
     metrics,
+    onFailing: failing('workflow', workflows),
   });
   workflowController.watchPrimary(workflows);
   // A pod changed: its Workflow decides what that means.
@@ -174,6 +184,7 @@ export function buildControllers(d: RegistryDeps): Controller[] {
     logger: d.logger,
     workers: d.config.workers,
     metrics,
+    onFailing: failing('approval', approvals),
   });
   approvalController.watchPrimary(approvals);
 

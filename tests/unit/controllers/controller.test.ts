@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Controller,
+  FAILING_AFTER,
   type ControllerMetrics,
   type ReconcileContext,
   type ReconcileResult,
@@ -140,7 +141,9 @@ afterEach(async () => {
   await Promise.all(controllers.splice(0).map(({ c }) => c.stopNow()));
 });
 
-function newController(opts: { workers?: number } = {}): {
+function newController(
+  opts: { workers?: number; onFailing?: (key: string, failures: number, err: unknown) => void } = {},
+): {
   c: Controller;
   r: FakeReconciler;
   clock: FakeClock;
@@ -156,6 +159,7 @@ function newController(opts: { workers?: number } = {}): {
     clock,
     metrics: m.metrics,
     workers: opts.workers ?? 4,
+    ...(opts.onFailing ? { onFailing: opts.onFailing } : {}),
   });
   controllers.push({ c, r });
   return { c, r, clock, m };
@@ -257,6 +261,31 @@ describe('Controller: errors, retries, requeues', () => {
     // Nothing further is scheduled for it.
     await clock.advanceAsync(10_000);
     expect(r.calls).toHaveLength(4);
+  });
+
+  it(`says so once when a key has failed ${FAILING_AFTER} times in a row, and again only after a success`, async () => {
+    const heard: Array<[string, number, string]> = [];
+    const { c, r, clock } = newController({
+      workers: 1,
+      onFailing: (key, failures, err) => heard.push([key, failures, (err as Error).message]),
+    });
+    let failing = true;
+    r.outcome = (_k, n) => (failing ? new Error(`fail ${n}`) : undefined);
+    c.start();
+    c.enqueue('a');
+    await flush();
+    for (let i = 0; i < 12; i++) await clock.advanceAsync(60_000);
+    expect(r.calls.length).toBeGreaterThan(FAILING_AFTER + 2);
+    expect(heard).toEqual([['a', FAILING_AFTER, `fail ${FAILING_AFTER - 1}`]]);
+    failing = false;
+    await clock.advanceAsync(2_000_000);
+    c.enqueue('a');
+    await flush();
+    failing = true;
+    c.enqueue('a');
+    await flush();
+    for (let i = 0; i < 12; i++) await clock.advanceAsync(60_000);
+    expect(heard.map((h) => h[1])).toEqual([FAILING_AFTER, FAILING_AFTER]);
   });
 
   it('a failure of one key does not delay another', async () => {
