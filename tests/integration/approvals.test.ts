@@ -9,6 +9,7 @@ import { AGENT, APPROVAL, EVENT, WORKFLOW } from '../../operator/src/api/constan
 import type { Agent, Approval, Workflow } from '../../operator/src/api/generated/index.ts';
 import { KubeClient } from '../../operator/src/kube/client.ts';
 import type { KubeObject } from '../../operator/src/kube/types.ts';
+import { decideAs, sreApprovers } from './support/approvals.ts';
 import { useCluster } from './support/cluster.ts';
 import { OperatorProcess, operatorKubeconfig } from './support/operator.ts';
 import { eventually } from './support/wait.ts';
@@ -28,33 +29,8 @@ describe('approvals gate risky steps', () => {
   let op: OperatorProcess;
   const as: Record<string, KubeClient> = {};
 
-  /**
-   * Appends one decision as `user`, with that user's own credentials: server-side apply of just
-   * their entry (decisions are a list keyed by user), so concurrent deciders never conflict.
-   */
-  async function decide(
-    user: string,
-    name: string,
-    decision: 'Approve' | 'Reject',
-    comment = '',
-  ): Promise<void> {
-    const entry = {
-      user,
-      decision,
-      ...(comment ? { comment } : {}),
-      at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    };
-    await as[user]!.apply(
-      APPROVAL,
-      {
-        apiVersion: 'paddock.dev/v1alpha1',
-        kind: 'Approval',
-        metadata: { name, namespace: NS },
-        spec: { decisions: [entry] },
-      } as KubeObject,
-      { fieldManager: `test-${user}` },
-    );
-  }
+  const decide = (user: string, name: string, decision: 'Approve' | 'Reject', comment = ''): Promise<void> =>
+    decideAs(as[user]!, user, NS, name, decision, comment);
 
   type Ev = KubeObject & {
     reason?: string;
@@ -116,20 +92,7 @@ metadata: {name: alice-runs, namespace: ${NS}}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: run-workflows}
 subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}]
 ---
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: approve, namespace: ${NS}}
-rules:
-- apiGroups: [paddock.dev]
-  resources: [approvals]
-  verbs: [get, list, watch, patch, update, approve]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: sre-approves, namespace: ${NS}}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: approve}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: sre}]
-`,
+${sreApprovers(NS)}`,
     );
     for (const u of ['alice', 'bob', 'carol']) as[u] = KubeClient.load(env().cluster.kubeconfigFor(u));
     await env().admin.create(

@@ -12,10 +12,12 @@ import { AGENT, APPROVAL, EVENT, WORKFLOW } from '../../operator/src/api/constan
 import type { Agent } from '../../operator/src/api/generated/index.ts';
 import { KubeClient } from '../../operator/src/kube/client.ts';
 import type { KubeObject } from '../../operator/src/kube/types.ts';
+import { sreApprovers } from './support/approvals.ts';
 import { useCluster } from './support/cluster.ts';
 import { OperatorProcess, operatorKubeconfig } from './support/operator.ts';
 import { eventually } from './support/wait.ts';
 import {
+  agentReady,
   podsOf,
   restrictedNamespace,
   simAgent,
@@ -58,20 +60,7 @@ kind: Secret
 metadata: {name: db, namespace: ${NS}}
 stringData: {password: ${CANARY.secret}}
 ---
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: approve, namespace: ${NS}}
-rules:
-- apiGroups: [paddock.dev]
-  resources: [approvals]
-  verbs: [get, list, watch, patch, update, approve]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: sre-approves, namespace: ${NS}}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: approve}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: sre}]
-`,
+${sreApprovers(NS)}`,
     );
     const a = env().admin;
     const agents: Agent[] = [
@@ -128,12 +117,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: sre}]
     ];
     for (const ag of agents) await a.create(AGENT, ag);
     op = OperatorProcess.start(kc, ['--leader-elect=false', '--log-level=debug']);
-    for (const ag of agents)
-      await eventually(
-        `${ag.metadata.name!} Ready`,
-        () => a.get<Agent>(AGENT, NS, ag.metadata.name!),
-        (x) => x.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-      );
+    for (const ag of agents) await agentReady(env().admin, NS, ag.metadata.name!);
   });
 
   afterAll(async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../cluster/src/paths.ts';
 import { AGENT, APPROVAL, EVENT, POD, WORKFLOW } from '../../operator/src/api/constants.ts';
-import type { Agent, Approval, Workflow } from '../../operator/src/api/generated/index.ts';
+import type { Approval, Workflow } from '../../operator/src/api/generated/index.ts';
 import {
   ANNOTATION_SIGNATURE,
   LABEL_AGENT_POD,
@@ -20,10 +20,12 @@ import { KubeClient } from '../../operator/src/kube/client.ts';
 import type { Pod } from '../../operator/src/kube/core-types.ts';
 import { ApiError } from '../../operator/src/kube/errors.ts';
 import type { KubeObject } from '../../operator/src/kube/types.ts';
+import { decideAs, sreApprovers } from './support/approvals.ts';
 import { useCluster } from './support/cluster.ts';
 import { OperatorProcess, operatorKubeconfig } from './support/operator.ts';
 import { eventually, sleep } from './support/wait.ts';
 import {
+  agentReady,
   podsOf,
   restrictedNamespace,
   simAgent,
@@ -97,22 +99,8 @@ describe('forged approvals are never honoured', () => {
       (es) => es.some((e) => e.note?.includes(noteIncludes) ?? false),
     );
 
-  async function decide(
-    user: string,
-    name: string,
-    decision: 'Approve' | 'Reject' = 'Approve',
-  ): Promise<void> {
-    await as[user]!.apply(
-      APPROVAL,
-      {
-        apiVersion: 'paddock.dev/v1alpha1',
-        kind: 'Approval',
-        metadata: { name, namespace: NS },
-        spec: { decisions: [{ user, decision }] },
-      } as KubeObject,
-      { fieldManager: `test-${user}` },
-    );
-  }
+  const decide = (user: string, name: string, decision: 'Approve' | 'Reject' = 'Approve'): Promise<void> =>
+    decideAs(as[user]!, user, NS, name, decision);
 
   /** What a forger writes: a request for `wf`'s step fix with a weaker policy than the Agent's. */
   function forgedApproval(name: string, wfName: string, uid?: string): Approval {
@@ -210,21 +198,7 @@ metadata: {name: forgery-frank-everything}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: forgery-paddock-everything}
 subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: frank}]
 ---
-# The sre group (bob, carol: tokens; erin: certificate) approves here.
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: approve, namespace: ${NS}}
-rules:
-- apiGroups: [paddock.dev]
-  resources: [approvals]
-  verbs: [get, list, watch, patch, update, approve]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: sre-approves, namespace: ${NS}}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: approve}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: sre}]
-`,
+${sreApprovers(NS)}`,
     );
     for (const u of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'paddock-admin'])
       as[u] = KubeClient.load(env().cluster.kubeconfigFor(u));
@@ -236,12 +210,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: sre}]
     await env().admin.create(AGENT, simAgent('latched', NS, { result: { applied: true } }, gate));
     await env().admin.create(AGENT, simAgent('auto', NS, { result: { ok: true } }));
     op = OperatorProcess.start(kc, ['--leader-elect=false']);
-    for (const a of ['two-key', 'latched', 'auto'])
-      await eventually(
-        `${a} Ready`,
-        () => env().admin.get<Agent>(AGENT, NS, a),
-        (x) => x.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-      );
+    for (const a of ['two-key', 'latched', 'auto']) await agentReady(env().admin, NS, a);
   });
 
   afterAll(async () => {

@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../cluster/src/paths.ts';
 import { AGENT, EVENT, POD, WORKFLOW } from '../../operator/src/api/constants.ts';
-import type { Agent, Workflow } from '../../operator/src/api/generated/index.ts';
+import type { Workflow } from '../../operator/src/api/generated/index.ts';
 import { MAX_INPUTS_BYTES } from '../../operator/src/controllers/sandbox/pod.ts';
 import type { KubeObject } from '../../operator/src/kube/types.ts';
 import { useCluster } from './support/cluster.ts';
 import { OperatorProcess, operatorKubeconfig } from './support/operator.ts';
 import { eventually, sleep } from './support/wait.ts';
 import {
+  agentReady,
   podsOf,
   restrictedNamespace,
   simAgent,
@@ -105,12 +106,7 @@ spec:
     ];
     for (const a of agents) await env().admin.create(AGENT, a);
     op = OperatorProcess.start(kc, ['--leader-elect=false']);
-    for (const a of agents)
-      await eventually(
-        `${a.metadata.name!} Ready`,
-        () => env().admin.get<Agent>(AGENT, NS, a.metadata.name!),
-        (x) => x.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-      );
+    for (const a of agents) await agentReady(env().admin, NS, a.metadata.name!);
   });
 
   afterAll(async () => {

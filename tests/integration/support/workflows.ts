@@ -61,6 +61,15 @@ export function workflow(
   };
 }
 
+/** Waits until the Agent is Ready=True. */
+export async function agentReady(client: KubeClient, namespace: string, name: string): Promise<Agent> {
+  return eventually(
+    `Agent ${name} Ready`,
+    () => client.get<Agent>(AGENT, namespace, name),
+    (a) => a.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+  );
+}
+
 export async function waitForPhase(
   client: KubeClient,
   namespace: string,
