@@ -428,6 +428,30 @@ const USER_CACHE_LIMIT = 512;
 const userCacheByObject = new WeakMap<object, CompiledUserSchema>();
 const userCacheByJson = new Map<string, CompiledUserSchema>();
 
+/**
+ * The largest user schema compiled: ajv generates code for every node, about 25 µs each on the
+ * operator's thread (a schema of 4,000 nodes compiles in about 100 ms, once), and several walks
+ * over a schema recurse. Larger or deeper schemas are refused with a message saying which bound.
+ */
+export const MAX_USER_SCHEMA_NODES = 4_000;
+export const MAX_USER_SCHEMA_DEPTH = 64;
+
+/** Why a user schema is too large or too deep to handle, or undefined. Iterative: any depth is safe. */
+export function userSchemaTooComplex(schema: unknown): string | undefined {
+  let nodes = 0;
+  const stack: Array<{ v: unknown; depth: number }> = [{ v: schema, depth: 1 }];
+  while (stack.length > 0) {
+    const { v, depth } = stack.pop()!;
+    if (++nodes > MAX_USER_SCHEMA_NODES)
+      return `the schema has more than ${MAX_USER_SCHEMA_NODES} JSON values (keywords, values and subschemas); split or simplify it`;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > MAX_USER_SCHEMA_DEPTH)
+      return `the schema nests deeper than ${MAX_USER_SCHEMA_DEPTH} levels of JSON; use $defs and $ref for recursive shapes`;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push({ v: child, depth: depth + 1 });
+  }
+  return undefined;
+}
+
 function compileUncached(schema: unknown): CompiledUserSchema {
   if (!isJsonObject(schema)) {
     return {
@@ -435,6 +459,8 @@ function compileUncached(schema: unknown): CompiledUserSchema {
       error: 'the schema must be a JSON object, e.g. {"type": "object", "properties": {...}}',
     };
   }
+  const tooComplex = userSchemaTooComplex(schema);
+  if (tooComplex) return { ok: false, error: tooComplex };
   const ajv = userAjvFor(schema);
   if (typeof ajv === 'string') return { ok: false, error: ajv };
   if (!ajv.validateSchema(schema, false)) {
@@ -608,6 +634,12 @@ export function sensitivePaths(schema: unknown): readonly string[] {
   if (!isJsonObject(schema)) return [];
   const cached = sensitiveCache.get(schema);
   if (cached) return cached;
+  if (userSchemaTooComplex(schema) !== undefined) {
+    // Too large to walk safely (such an Agent is not Ready anyway): fail closed, all of it is sensitive.
+    const all = Object.freeze(['']);
+    sensitiveCache.set(schema, all);
+    return all;
+  }
   const out = new Set<string>();
   collectSensitive(schema, schema, '', out, new Map());
   const result = Object.freeze([...out].sort());

@@ -8,6 +8,8 @@ import {
   sensitivePaths,
   toRe2Syntax,
   type UserSchemaValidator,
+  MAX_USER_SCHEMA_DEPTH,
+  MAX_USER_SCHEMA_NODES,
 } from '../../../operator/src/api/schemas.ts';
 
 function compiled(schema: unknown): UserSchemaValidator {
@@ -325,5 +327,32 @@ describe('redact', () => {
   it('leaves absent sensitive fields absent and redacts a sensitive root', () => {
     expect(redact({ repo: 'r' }, schema)).toEqual({ repo: 'r' });
     expect(redact({ a: 1 }, { 'x-paddock-sensitive': true })).toBe(REDACTED);
+  });
+});
+
+describe('user schemas too large or too deep to handle', () => {
+  function nested(levels: number): unknown {
+    let s: unknown = { type: 'string', 'x-paddock-sensitive': true };
+    for (let i = 0; i < levels; i++) s = { type: 'object', properties: { a: s } };
+    return s;
+  }
+
+  it('refuses a schema nesting deeper than the limit, at any depth, without overflowing the stack', () => {
+    for (const levels of [40, 5_000]) {
+      const r = compileUserSchema(nested(levels));
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error).toContain(`deeper than ${MAX_USER_SCHEMA_DEPTH} levels`);
+      // Fails closed for redaction: all of a value under such a schema is hidden.
+      expect(sensitivePaths(nested(levels))).toEqual(['']);
+    }
+    expect(compileUserSchema(nested(20)).ok).toBe(true);
+  });
+
+  it('refuses a schema with more values than the limit', () => {
+    const props: Record<string, unknown> = {};
+    for (let i = 0; i < MAX_USER_SCHEMA_NODES; i++) props[`p${i}`] = { type: 'string' };
+    const r = compileUserSchema({ type: 'object', properties: props });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toContain(`more than ${MAX_USER_SCHEMA_NODES} JSON values`);
   });
 });
