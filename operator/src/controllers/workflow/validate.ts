@@ -46,7 +46,72 @@ export interface WorkflowProblem {
 export type ValidationOutcome =
   { ok: true; graph: Graph } | { ok: false; problems: WorkflowProblem[]; graph?: Graph };
 
+/**
+ * The most expression text (every `when` and every `{{ }}` template, in characters) one Workflow
+ * may hold. Parsing and planning cost about 8 ms per 1000 characters on the operator's thread, so
+ * this bounds the first validation of any Workflow to a few hundred milliseconds.
+ */
+export const MAX_WORKFLOW_EXPRESSION_CHARS = 32 * 1024;
+
+const VALIDATION_CACHE_LIMIT = 1024;
+const validationCache = new Map<string, ValidationOutcome>();
+
+/**
+ * Validates a Workflow against its Agents. The outcome depends only on the Workflow's spec (one
+ * per generation) and on the Agents it names, so it is kept per (uid, generation, the
+ * resourceVersions of those Agents): a Workflow is parsed and estimated once, not on every
+ * reconcile. Objects without those identities (not read from the API server) are validated every time.
+ */
 export function validateWorkflow(wf: Workflow, agents: ReadonlyMap<string, Agent>): ValidationOutcome {
+  const key = validationKey(wf, agents);
+  const hit = key === undefined ? undefined : validationCache.get(key);
+  if (hit) return hit;
+  const outcome = validateUncached(wf, agents);
+  if (key !== undefined) {
+    if (validationCache.size >= VALIDATION_CACHE_LIMIT)
+      validationCache.delete(validationCache.keys().next().value!);
+    validationCache.set(key, outcome);
+  }
+  return outcome;
+}
+
+function validationKey(wf: Workflow, agents: ReadonlyMap<string, Agent>): string | undefined {
+  const { uid, generation, resourceVersion } = wf.metadata;
+  // Only objects as the API server stores them: uid and generation identify the spec exactly.
+  if (!uid || generation === undefined || !resourceVersion) return undefined;
+  const parts = [uid, String(generation)];
+  for (const name of new Set(wf.spec.steps.map((s) => s.agentRef.name)).values()) {
+    const a = agents.get(name);
+    if (a && !a.metadata.resourceVersion) return undefined;
+    parts.push(`${name}@${a?.metadata.resourceVersion ?? '-'}`);
+  }
+  return parts.join('/');
+}
+
+/** Total characters of the Workflow's expressions; stops counting past the limit. */
+function expressionChars(wf: Workflow): number {
+  let n = 0;
+  for (const step of wf.spec.steps) {
+    n += step.when?.length ?? 0;
+    for (const { expr } of templateExpressionsAt(step.inputs ?? {})) {
+      n += expr.length;
+      if (n > MAX_WORKFLOW_EXPRESSION_CHARS) return n;
+    }
+  }
+  return n;
+}
+
+function validateUncached(wf: Workflow, agents: ReadonlyMap<string, Agent>): ValidationOutcome {
+  if (expressionChars(wf) > MAX_WORKFLOW_EXPRESSION_CHARS)
+    return {
+      ok: false,
+      problems: [
+        {
+          reason: 'ExpressionTooExpensive',
+          message: `spec.steps: the expressions of this Workflow (when conditions and {{ }} templates) hold more than ${MAX_WORKFLOW_EXPRESSION_CHARS} characters together; split the work into several Workflows or simplify the expressions`,
+        },
+      ],
+    };
   const g = buildGraph(wf.spec.steps);
   if (!g.ok) return { ok: false, problems: g.problems };
   const graph = g.graph;

@@ -6,6 +6,7 @@ import type {
   WorkflowStep,
 } from '../../../../operator/src/api/generated/index.ts';
 import {
+  MAX_WORKFLOW_EXPRESSION_CHARS,
   validateWorkflow,
   type ValidationOutcome,
   type WorkflowProblem,
@@ -436,5 +437,39 @@ describe('validateWorkflow', () => {
       );
       expect(validateWorkflow(wf(many.slice(0, 5), big), agents(agent('a'))).ok).toBe(true);
     });
+  });
+});
+
+describe('validateWorkflow: bounded work per Workflow', () => {
+  it('refuses more expression text than the limit without parsing any of it', () => {
+    const big = `{{ ${'1 + '.repeat(1000)}1 }}`;
+    const steps: WorkflowStep[] = Array.from({ length: 10 }, (_, i) => ({
+      name: `s${i}`,
+      agentRef: { name: 'a' },
+      inputs: { x: big },
+    }));
+    const p = problems(validateWorkflow(wf(steps), agents(agent('a'))));
+    expect(p.map((x) => x.reason)).toEqual(['ExpressionTooExpensive']);
+    expect(p[0]!.message).toContain(`more than ${MAX_WORKFLOW_EXPRESSION_CHARS} characters together`);
+  });
+
+  it('validates a stored Workflow once per generation and set of Agent versions', () => {
+    const stored = (generation: number): Workflow => ({
+      ...wf([{ name: 's', agentRef: { name: 'a' }, inputs: { x: '{{ inputs.n + 1 }}' } }], { n: 1 }),
+      metadata: { name: 'wf', namespace: NS, uid: 'uid-cache', generation, resourceVersion: '7' },
+    });
+    const a1 = { ...agent('a'), metadata: { ...agent('a').metadata, resourceVersion: '10' } };
+    const first = validateWorkflow(stored(1), agents(a1));
+    expect(first.ok).toBe(true);
+    expect(
+      validateWorkflow(
+        { ...stored(1), metadata: { ...stored(1).metadata, resourceVersion: '8' } },
+        agents(a1),
+      ),
+    ).toBe(first);
+    // A changed Agent (new resourceVersion) or a new generation is validated again.
+    const a2 = { ...agent('a', {}, false), metadata: { ...agent('a').metadata, resourceVersion: '11' } };
+    expect(problems(validateWorkflow(stored(1), agents(a2)))[0]!.reason).toBe('AgentNotReady');
+    expect(validateWorkflow(stored(2), agents(a1))).not.toBe(first);
   });
 });
