@@ -209,8 +209,9 @@ ${sreApprovers(NS)}`,
     await env().admin.create(AGENT, simAgent('two-key', NS, { result: { applied: true } }, gate));
     await env().admin.create(AGENT, simAgent('latched', NS, { result: { applied: true } }, gate));
     await env().admin.create(AGENT, simAgent('auto', NS, { result: { ok: true } }));
+    await env().admin.create(AGENT, simAgent('spare', NS, { result: { ok: true } }));
     op = OperatorProcess.start(kc, ['--leader-elect=false']);
-    for (const a of ['two-key', 'latched', 'auto']) await agentReady(env().admin, NS, a);
+    for (const a of ['two-key', 'latched', 'auto', 'spare']) await agentReady(env().admin, NS, a);
   });
 
   afterAll(async () => {
@@ -468,11 +469,42 @@ ${sreApprovers(NS)}`,
     await failedWith('early', 'PodMismatch');
   });
 
-  it('a step gated once stays gated when a wildcard user switches its Agent to Auto', async () => {
+  it('refuses a wildcard user who weakens an Agent approval gate, in every way', async () => {
+    const weaker: Array<[string, Record<string, unknown>]> = [
+      ['switches it to Auto', { riskLevel: 'Auto', approval: null }],
+      ['lowers required', { approval: { required: 1, approvers: { groups: ['sre'] } } }],
+      [
+        'names herself an approver',
+        { approval: { required: 2, approvers: { groups: ['sre'], users: ['grace'] } } },
+      ],
+      ['removes the approver list', { approval: { required: 2, approvers: null } }],
+      [
+        'lengthens the window',
+        { approval: { required: 2, approvers: { groups: ['sre'] }, timeoutSeconds: 604800 } },
+      ],
+    ];
+    for (const [what, spec] of weaker)
+      await refused(
+        `grace ${what}`,
+        () => as['grace']!.patch(AGENT, NS, 'latched', { spec }),
+        /may not weaken the approval gate of Agent forgery\/latched/,
+      );
+    // Making it stronger needs nothing more.
+    await as['grace']!.patch(AGENT, NS, 'spare', {
+      spec: { riskLevel: 'ApprovalRequired', approval: { required: 1 } },
+    });
+    await as['grace']!.patch(AGENT, NS, 'spare', { spec: { riskLevel: 'Auto', approval: null } }).then(
+      () => expect.fail('weakening it back was admitted'),
+      (e: unknown) => expect(String(e)).toMatch(/may not weaken the approval gate/),
+    );
+  });
+
+  it('a step gated once stays gated when its Agent is switched to Auto by someone allowed to', async () => {
     attempts++;
     await run('latch', 'latched');
     await waiting('latch', 'latch-fix-approval-1');
-    await as['grace']!.patch(AGENT, NS, 'latched', { spec: { riskLevel: 'Auto', approval: null } });
+    // A cluster admin holds every verb of every group, policy.paddock.dev's `weaken` included.
+    await env().admin.patch(AGENT, NS, 'latched', { spec: { riskLevel: 'Auto', approval: null } });
     const w = await waiting('latch', 'latch-fix-approval-2');
     expect((await approval(stepOf(w, 'fix').approvalName!)).spec.policy).toMatchObject({
       required: 2,
