@@ -513,6 +513,33 @@ ${sreApprovers(NS)}`,
     await noPods('latch');
   });
 
+  it("a Workflow step's own approval policy cannot weaken its Agent's gate", async () => {
+    attempts++;
+    // grace writes a run of the gated Agent whose step asks for one approval, by herself, and no
+    // requester: with her wildcard (the approve verb included) she would approve it herself.
+    await as['grace']!.create(
+      WORKFLOW,
+      workflow('own-gate', NS, [
+        {
+          name: 'fix',
+          agentRef: { name: 'two-key' },
+          inputs: {},
+          approval: { required: 1, approvers: { users: ['grace'] }, timeoutSeconds: 604800 },
+        },
+      ]),
+    );
+    const w = await waiting('own-gate', 'own-gate-fix-approval-1');
+    const a = await approval(stepOf(w, 'fix').approvalName!);
+    expect(a.spec.policy).toMatchObject({ required: 2, approvers: { groups: ['sre'] } });
+    expect(a.spec.policy.approvers?.users ?? []).not.toContain('grace');
+    await refused(
+      'grace approves her own weakened request',
+      () => decide('grace', a.metadata.name!),
+      /is not an approver of Approval/,
+    );
+    await noPods('own-gate');
+  });
+
   it('counted at least 15 distinct forgery attempts, none of them honoured', () => {
     expect(attempts).toBeGreaterThanOrEqual(15);
   });

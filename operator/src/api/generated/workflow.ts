@@ -110,7 +110,7 @@ export interface WorkflowStep {
    */
   continueOnFailure?: boolean;
   /**
-   * Gates this step behind an Approval even if its Agent is Auto (the same shape as the Agent's spec.approval). Immutable, like every step.
+   * Gates this step behind an Approval even if its Agent is Auto (the same shape as the Agent's spec.approval). With an ApprovalRequired Agent it can only make the gate stronger: the larger required count and the shorter window apply, and the Agent's approvers whenever it names any. Immutable, like every step.
    */
   approval?: AgentApprovalPolicy;
 }

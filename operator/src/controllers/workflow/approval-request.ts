@@ -28,22 +28,41 @@ export interface ApprovalPolicy {
   readonly timeoutSeconds?: number;
 }
 
-/** The approval policy of a step: its own, else its Agent's when the Agent is ApprovalRequired. */
+/**
+ * The approval policy of a step. A step's own `approval` can only make its Agent's gate stronger,
+ * never weaker: when the Agent is ApprovalRequired, the step needs the larger `required`, the
+ * shorter window, and the Agent's approvers whenever the Agent names any (a step names approvers
+ * only for an Agent that leaves them open). Otherwise the step's own policy, or none.
+ */
 export function approvalPolicyOf(spec: WorkflowStep, agent: Agent): ApprovalPolicy | undefined {
-  const own = spec.approval;
-  if (own)
-    return {
-      required: own.required ?? 1,
-      ...(own.approvers ? { approvers: own.approvers } : {}),
-      ...(own.timeoutSeconds ? { timeoutSeconds: own.timeoutSeconds } : {}),
-    };
-  if (agent.spec.riskLevel !== 'ApprovalRequired') return undefined;
-  const a = agent.spec.approval;
+  const own = spec.approval ? normalized(spec.approval) : undefined;
+  const agents =
+    agent.spec.riskLevel === 'ApprovalRequired' ? normalized(agent.spec.approval ?? {}) : undefined;
+  if (!agents) return own;
+  if (!own) return agents;
+  const approvers = listsApprovers(agents.approvers) ? agents.approvers : own.approvers;
+  const timeouts = [agents.timeoutSeconds, own.timeoutSeconds].filter((t): t is number => t !== undefined);
   return {
-    required: a?.required ?? 1,
-    ...(a?.approvers ? { approvers: a.approvers } : {}),
-    ...(a?.timeoutSeconds ? { timeoutSeconds: a.timeoutSeconds } : {}),
+    required: Math.max(agents.required, own.required),
+    ...(approvers && listsApprovers(approvers) ? { approvers } : {}),
+    ...(timeouts.length > 0 ? { timeoutSeconds: Math.min(...timeouts) } : {}),
   };
+}
+
+function normalized(p: {
+  required?: number;
+  approvers?: { users?: string[]; groups?: string[] };
+  timeoutSeconds?: number;
+}): ApprovalPolicy {
+  return {
+    required: p.required ?? 1,
+    ...(p.approvers ? { approvers: p.approvers } : {}),
+    ...(p.timeoutSeconds ? { timeoutSeconds: p.timeoutSeconds } : {}),
+  };
+}
+
+function listsApprovers(a: ApprovalPolicy['approvers']): boolean {
+  return (a?.users?.length ?? 0) + (a?.groups?.length ?? 0) > 0;
 }
 
 export function approvalName(workflow: string, step: string, seq: number): string {

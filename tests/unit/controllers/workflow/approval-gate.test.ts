@@ -483,13 +483,41 @@ describe('approval policy', () => {
     expect(created(p)).toEqual(['wf-fix-1']);
   });
 
-  it('approvalPolicyOf: the step policy wins over the Agent; defaults to one approval', () => {
-    const gatedAgent = patcher({ approval: { required: 3 } });
-    expect(approvalPolicyOf(step('x'), gatedAgent)).toEqual({ required: 3 });
-    expect(approvalPolicyOf(step('x', { approval: { required: 1 } }), gatedAgent)).toEqual({ required: 1 });
-    expect(approvalPolicyOf(step('x'), agent('a', { riskLevel: 'ApprovalRequired' }))).toEqual({
-      required: 1,
+  it('approvalPolicyOf: a step can only make its Agent gate stronger; defaults to one approval', () => {
+    const gatedAgent = patcher({
+      approval: { required: 3, approvers: { groups: ['sre'] }, timeoutSeconds: 600 },
     });
+    expect(approvalPolicyOf(step('x'), gatedAgent)).toEqual({
+      required: 3,
+      approvers: { groups: ['sre'] },
+      timeoutSeconds: 600,
+    });
+    // Fewer approvals, other approvers, a longer window: the Agent's stand.
+    expect(
+      approvalPolicyOf(
+        step('x', { approval: { required: 1, approvers: { users: ['mallory'] }, timeoutSeconds: 86400 } }),
+        gatedAgent,
+      ),
+    ).toEqual({ required: 3, approvers: { groups: ['sre'] }, timeoutSeconds: 600 });
+    // More approvals and a shorter window: the step's.
+    expect(
+      approvalPolicyOf(step('x', { approval: { required: 5, timeoutSeconds: 300 } }), gatedAgent),
+    ).toEqual({
+      required: 5,
+      approvers: { groups: ['sre'] },
+      timeoutSeconds: 300,
+    });
+    // An Agent that leaves approvers open: the step may name them.
+    const open = agent('a', { riskLevel: 'ApprovalRequired' });
+    expect(
+      approvalPolicyOf(step('x', { approval: { required: 1, approvers: { users: ['bob'] } } }), open),
+    ).toEqual({
+      required: 1,
+      approvers: { users: ['bob'] },
+    });
+    expect(approvalPolicyOf(step('x'), open)).toEqual({ required: 1 });
+    // An Auto Agent: the step's own gate, or none.
+    expect(approvalPolicyOf(step('x', { approval: { required: 2 } }), agent('a'))).toEqual({ required: 2 });
     expect(approvalPolicyOf(step('x'), agent('a'))).toBeUndefined();
     expect(approvalName('wf', 'fix', 2)).toBe('wf-fix-approval-2');
   });
