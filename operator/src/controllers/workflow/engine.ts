@@ -863,6 +863,7 @@ function approvalGate(
     );
   };
   const waitFor = (name: string): 'wait' => {
+    st.approvalName = name;
     st.phase = 'WaitingForApproval';
     st.reason = 'WaitingForApproval';
     st.message = `waiting for ${policy.required} approval(s) on Approval ${name}`;
