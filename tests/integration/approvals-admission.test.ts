@@ -296,7 +296,7 @@ describe('approvals: admission policies and RBAC on the real API server', () => 
       (r) => r.stderr.includes('paddock-approval-decisions'),
     );
     await eventually(
-      'paddock-operator-writes to be enforced with its parameter',
+      'paddock-operator-writes to be enforced',
       () => [
         run('admin', ['create', '--dry-run=server', '-f', '-'], approvalManifest(A, 'probe')),
         run('operator', ['create', '--dry-run=server', '-f', '-'], approvalManifest(A, 'probe')),

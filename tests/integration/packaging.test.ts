@@ -308,22 +308,46 @@ const crdFiles = readdirSync(CRDS)
   .filter((f) => f.endsWith('.yaml'))
   .sort();
 // The ClusterRoles for people (config/rbac) and the admission policies (config/admission), in both installs.
-const USER_ROLES = ['paddock-approver', 'paddock-editor', 'paddock-viewer'];
-const USER_ROLE_FILES = ['approver_role.yaml', 'editor_role.yaml', 'viewer_role.yaml'];
+const USER_ROLES = ['paddock-approver', 'paddock-editor', 'paddock-viewer', 'paddock-policy-admin'];
+const USER_ROLE_FILES = [
+  'approver_role.yaml',
+  'editor_role.yaml',
+  'viewer_role.yaml',
+  'policy_admin_role.yaml',
+];
 const ADMISSION = join(CONFIG, 'admission');
 const admissionFiles = readdirSync(ADMISSION)
   .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
   .sort();
-// One policy and its binding per file; operator-writes.yaml also holds the binding's parameter, the
-// operator's identity (a ConfigMap in the operator's namespace).
-const IDENTITY = 'paddock-operator-identity';
-const admissionKinds = [
-  ...admissionFiles.flatMap(() => ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']),
-  'ConfigMap',
-];
-/** What config/admission installs: the policies, their bindings and the identity ConfigMap. */
-const fromAdmission = (o: K8sObject): boolean =>
-  o.kind.startsWith('ValidatingAdmissionPolicy') || (o.kind === 'ConfigMap' && o.metadata.name === IDENTITY);
+// One policy and its binding per file, and nothing else: no parameter objects (see operatorIdentity).
+const admissionKinds = admissionFiles.flatMap(() => [
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+]);
+/** What config/admission installs: the policies and their bindings. */
+const fromAdmission = (o: K8sObject): boolean => o.kind.startsWith('ValidatingAdmissionPolicy');
+type PolicyVariable = { name: string; expression: string };
+/**
+ * The operator's identity as paddock-operator-writes names it: the string literals of its variables
+ * operatorNamespace and operatorServiceAccount (config/admission/operator-writes.yaml). Written into
+ * the policy, not read from a parameter ConfigMap, which a kube-apiserver stops resolving once the
+ * last binding naming it is deleted and recreated (kubernetes/kubernetes#130887).
+ */
+function operatorIdentity(objs: readonly K8sObject[]): { namespace: string; serviceAccount: string } {
+  const policy = find<K8sObject & { spec: { variables: PolicyVariable[]; paramKind?: unknown } }>(
+    objs,
+    'ValidatingAdmissionPolicy',
+    'paddock-operator-writes',
+  );
+  expect(policy.spec.paramKind).toBeUndefined();
+  const literal = (name: string): string => {
+    const expr = policy.spec.variables.find((v) => v.name === name)?.expression ?? '';
+    const m = /^'([a-z0-9.-]+)'$/.exec(expr);
+    if (!m) throw new Error(`paddock-operator-writes: variable ${name} is not a DNS-name literal: ${expr}`);
+    return m[1]!;
+  };
+  return { namespace: literal('operatorNamespace'), serviceAccount: literal('operatorServiceAccount') };
+}
 // The operator's signing key Secret (operator/src/kube/signing-key.ts) and the Role that lets the
 // operator read and create it, in its own namespace.
 const SIGNING_KEY = 'paddock-signing-key';
@@ -460,15 +484,7 @@ describe('kustomize layout (rendered)', () => {
       subjects: [{ kind: 'ServiceAccount', name: OPERATOR, namespace: NS }],
     });
     // The operator's identity for paddock-operator-writes: its ServiceAccount, in its namespace.
-    const identity = find<V1ConfigMap & K8sObject>(objs, 'ConfigMap', IDENTITY);
-    expect(identity.data).toEqual({ namespace: NS, serviceAccount: OPERATOR });
-    expect(
-      find<K8sObject & { spec: { paramRef?: unknown } }>(
-        objs,
-        'ValidatingAdmissionPolicyBinding',
-        'paddock-operator-writes',
-      ).spec.paramRef,
-    ).toEqual({ name: IDENTITY, namespace: NS, parameterNotFoundAction: 'Deny' });
+    expect(operatorIdentity(objs)).toEqual({ namespace: NS, serviceAccount: OPERATOR });
 
     const svc = find<V1Service & K8sObject>(objs, 'Service');
     expect(svc.spec?.selector).toEqual(d.spec?.selector.matchLabels);
@@ -496,16 +512,7 @@ describe('kustomize layout (rendered)', () => {
     for (const b of bindings)
       expect((b as V1RoleBinding & K8sObject).subjects, b.metadata.name).toEqual([operator]);
     expect(find<V1Role & K8sObject>(objs, 'Role', SIGNING_KEY).metadata.namespace).toBe(MOVED_NS);
-    const identity = find<V1ConfigMap & K8sObject>(objs, 'ConfigMap', IDENTITY);
-    expect(identity.metadata.namespace).toBe(MOVED_NS);
-    expect(identity.data).toEqual({ namespace: MOVED_NS, serviceAccount: OPERATOR });
-    expect(
-      find<K8sObject & { spec: { paramRef?: unknown } }>(
-        objs,
-        'ValidatingAdmissionPolicyBinding',
-        'paddock-operator-writes',
-      ).spec.paramRef,
-    ).toEqual({ name: IDENTITY, namespace: MOVED_NS, parameterNotFoundAction: 'Deny' });
+    expect(operatorIdentity(objs)).toEqual({ namespace: MOVED_NS, serviceAccount: OPERATOR });
     // The operator keeps its Lease and signing key in the namespace it runs in.
     expect(find<V1Deployment & K8sObject>(objs, 'Deployment').metadata.namespace).toBe(MOVED_NS);
   });
@@ -738,10 +745,7 @@ describe('Helm chart (rendered)', () => {
       annotations: { 'example.com/role': 'operator' },
     });
     // The operator paddock-operator-writes lets create Approvals is this ServiceAccount.
-    expect(find<V1ConfigMap & K8sObject>(objs, 'ConfigMap', IDENTITY).data).toEqual({
-      namespace: NS,
-      serviceAccount: 'paddock-sa',
-    });
+    expect(operatorIdentity(objs)).toEqual({ namespace: NS, serviceAccount: 'paddock-sa' });
     expect(find<V1Role & K8sObject>(objs, 'Role', SIGNING_KEY).rules?.[0]?.resourceNames).toEqual([
       'paddock-key',
     ]);
@@ -903,29 +907,29 @@ describe('Helm chart (rendered)', () => {
       source.map(strip).sort(byKindName),
     );
     // Another namespace and ServiceAccount: only the operator's identity follows the release (the
-    // ConfigMap's namespace and data, the binding's paramRef.namespace).
+    // literals of paddock-operator-writes' variables operatorNamespace and operatorServiceAccount).
     const elsewhere = docs(
       ok(
         'helm template -n ops',
         helm(['template', RELEASE, CHART, '-n', 'ops', '--set', 'serviceAccount.name=paddock-sa']),
       ),
     ).filter(fromAdmission);
+    const literals: Record<string, string> = {
+      operatorNamespace: "'ops'",
+      operatorServiceAccount: "'paddock-sa'",
+    };
     const moved = source.map((o): K8sObject => {
-      if (o.kind === 'ConfigMap')
-        return {
-          ...o,
-          metadata: { ...o.metadata, namespace: 'ops' },
-          data: { namespace: 'ops', serviceAccount: 'paddock-sa' },
-        } as K8sObject;
-      const spec = (o as K8sObject & { spec: { paramRef?: Record<string, unknown> } }).spec;
-      if (o.kind === 'ValidatingAdmissionPolicyBinding' && spec.paramRef)
-        return { ...o, spec: { ...spec, paramRef: { ...spec.paramRef, namespace: 'ops' } } } as K8sObject;
-      return o;
+      if (o.kind !== 'ValidatingAdmissionPolicy' || o.metadata.name !== 'paddock-operator-writes') return o;
+      const spec = (o as K8sObject & { spec: { variables: PolicyVariable[] } }).spec;
+      const variables = spec.variables.map((v) => ({ ...v, expression: literals[v.name] ?? v.expression }));
+      return { ...o, spec: { ...spec, variables } } as K8sObject;
     });
+    expect(operatorIdentity(elsewhere)).toEqual({ namespace: 'ops', serviceAccount: 'paddock-sa' });
     expect(JSON.stringify(moved)).not.toEqual(JSON.stringify(source));
     expect(elsewhere.map(strip).sort(byKindName)).toEqual(moved.map(strip).sort(byKindName));
     const optional = kustomize(join(ADMISSION, 'require-requester'));
-    // Every policy fails closed and is bound with Deny; a parameter that is missing denies too.
+    // Every policy fails closed and is bound with Deny, and none takes a parameter: nothing another
+    // object holds (or loses) can switch a lock off.
     for (const o of [...source, ...optional]) {
       const spec = (
         o as K8sObject & {
@@ -933,7 +937,7 @@ describe('Helm chart (rendered)', () => {
             failurePolicy?: string;
             validationActions?: string[];
             policyName?: string;
-            paramRef?: { name: string; namespace: string; parameterNotFoundAction?: string };
+            paramRef?: unknown;
           };
         }
       ).spec;
@@ -941,11 +945,7 @@ describe('Helm chart (rendered)', () => {
       else if (o.kind === 'ValidatingAdmissionPolicyBinding') {
         expect(spec.validationActions, o.metadata.name).toEqual(['Deny']);
         expect(spec.policyName).toBe(o.metadata.name);
-        if (spec.paramRef) {
-          expect(spec.paramRef.parameterNotFoundAction, o.metadata.name).toBe('Deny');
-          const param = find(source, 'ConfigMap', spec.paramRef.name);
-          expect(param.metadata.namespace).toBe(spec.paramRef.namespace);
-        }
+        expect(spec.paramRef, o.metadata.name).toBeUndefined();
       }
     }
     expect(render(['--set', 'admission.enabled=false']).filter(fromAdmission)).toEqual([]);
@@ -1142,7 +1142,7 @@ describe('installing on a real API server', () => {
     expect(can('update', `secrets/${SIGNING_KEY}`, NS)).toBe('no');
     expect(can('get', `secrets/${SIGNING_KEY}`)).toBe('no');
     expect(can('create', 'secrets')).toBe('no');
-    // The chart's identity ConfigMap: its ServiceAccount alone creates Approvals.
+    // The identity the chart wrote into paddock-operator-writes: its ServiceAccount alone creates Approvals.
     await expectOnlyOperatorCreates(env().kubeconfig, `system:serviceaccount:${NS}:${OPERATOR}`, [
       `system:serviceaccount:${NS}:default`,
     ]);
@@ -1195,6 +1195,12 @@ describe('installing on a real API server', () => {
     expectTemplateAdmitted(d);
     await waitRunning('app.kubernetes.io/name=paddock,app.kubernetes.io/component=operator');
     expect(get<V1PodDisruptionBudget>(['pdb', '-n', NS, OPERATOR]).spec?.minAvailable).toBe(1);
+    // The binding paddock-operator-writes was deleted by helm uninstall and is recreated here: on
+    // this same API server the operator is still admitted and no one else (with a ConfigMap
+    // parameter, kubernetes/kubernetes#130887 denied the operator too until a restart).
+    await expectOnlyOperatorCreates(env().kubeconfig, `system:serviceaccount:${NS}:${OPERATOR}`, [
+      `system:serviceaccount:${NS}:default`,
+    ]);
   });
 
   it('kubectl apply --server-side -k config/samples: every example accepted', () => {
@@ -1206,22 +1212,6 @@ describe('installing on a real API server', () => {
       6,
     );
     expect(get<{ items: unknown[] }>(['pwf', '-n', 'paddock-demo']).items.length).toBeGreaterThanOrEqual(2);
-  });
-});
-
-// The operator's identity on a fresh API server. Not on the one above: there `helm uninstall`
-// deleted the binding paddock-operator-writes, and a kube-apiserver stops resolving ConfigMap
-// parameters for good once no binding names a ConfigMap paramKind (kubernetes/kubernetes#130887):
-// every Approval create and status write, the operator's too, is then denied "no params found for
-// policy binding" until that API server restarts (docs/operations.md, "No status is written").
-describe('the operator identity of paddock-operator-writes, per kustomize install', () => {
-  const env = useCluster({ crds: false, nodes: 1 });
-
-  it('config/default: the operator in paddock-system, and only it, creates Approvals', async () => {
-    applyKeepingRunning(env().kubeconfig, join(CONFIG, 'default'));
-    await expectOnlyOperatorCreates(env().kubeconfig, `system:serviceaccount:${NS}:${OPERATOR}`, [
-      `system:serviceaccount:${NS}:default`,
-    ]);
   });
 
   it('config/default moved by the overlay its comment gives: the operator there, and only it', async () => {
