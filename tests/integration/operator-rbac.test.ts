@@ -217,6 +217,7 @@ const SERVED = [
   'agents.paddock.dev/status [] [get patch update]',
   'approvals.paddock.dev [] [create get list watch]',
   'approvals.paddock.dev/status [] [get patch update]',
+  'events [] [list]',
   'events.events.k8s.io [] [create patch]',
   'limitranges [] [create get list patch watch]',
   'networkpolicies.networking.k8s.io [] [create delete get list patch watch]',

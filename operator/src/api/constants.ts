@@ -57,6 +57,14 @@ export const EVENT: ResourceRef = {
   plural: 'events',
   namespaced: true,
 };
+/** The core Events the kubelet records on pods (read only to explain a pod that cannot start). */
+export const CORE_EVENT: ResourceRef = {
+  group: '',
+  version: 'v1',
+  kind: 'Event',
+  plural: 'events',
+  namespaced: true,
+};
 export const LEASE: ResourceRef = {
   group: 'coordination.k8s.io',
   version: 'v1',

@@ -154,11 +154,19 @@ export interface PodSpec {
   nodeName?: string;
 }
 
+export interface PodCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+}
+
 export interface PodStatus {
   phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
   reason?: string;
   message?: string;
   startTime?: string;
+  conditions?: PodCondition[];
   containerStatuses?: ContainerStatus[];
 }
 

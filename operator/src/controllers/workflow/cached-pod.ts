@@ -10,9 +10,13 @@
 // spec.activeDeadlineSeconds
 // (quoted when a pod times out), status.phase and reason, and the agent
 // container's terminated state (exit code, reason, and the termination message
-// that carries the step's outputs). Everything else is dropped.
+// that carries the step's outputs). For a pod that has not started: its node,
+// the agent container's waiting reason and message, an unmet PodScheduled
+// condition (clipped), and its memory limit (quoted when it is OOM-killed), which
+// pod-start.ts reads to name why it does not start. Everything else is dropped.
 import { AGENT_CONTAINER, ANNOTATION_INPUTS_DIGEST, ANNOTATION_SIGNATURE } from '../../api/labels.ts';
 import type { ContainerStatus, Pod } from '../../kube/core-types.ts';
+import { clip } from './pod-start.ts';
 import type { ObjectMeta } from '../../kube/types.ts';
 
 export function trimAgentPod(pod: Pod): Pod {
@@ -34,7 +38,9 @@ export function trimAgentPod(pod: Pod): Pod {
   }
   if (Object.keys(kept).length > 0) metadata.annotations = kept;
   const s = pod.status;
-  const term = s?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state?.terminated;
+  const state = s?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state;
+  const term = state?.terminated;
+  const wait = state?.waiting;
   const agent: ContainerStatus | undefined = term
     ? {
         name: AGENT_CONTAINER,
@@ -46,13 +52,31 @@ export function trimAgentPod(pod: Pod): Pod {
           },
         },
       }
-    : undefined;
+    : wait
+      ? {
+          name: AGENT_CONTAINER,
+          state: {
+            waiting: {
+              ...(wait.reason !== undefined ? { reason: wait.reason } : {}),
+              ...(wait.message !== undefined ? { message: clip(wait.message) } : {}),
+            },
+          },
+        }
+      : undefined;
+  const unscheduled = s?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+  const memoryLimit = pod.spec.containers.find((c) => c.name === AGENT_CONTAINER)?.resources?.limits?.[
+    'memory'
+  ];
   return {
     ...(pod.apiVersion ? { apiVersion: pod.apiVersion } : {}),
     ...(pod.kind ? { kind: pod.kind } : {}),
     metadata,
     spec: {
-      containers: [],
+      containers:
+        memoryLimit !== undefined
+          ? [{ name: AGENT_CONTAINER, image: '', resources: { limits: { memory: memoryLimit } } }]
+          : [],
+      ...(pod.spec.nodeName !== undefined ? { nodeName: pod.spec.nodeName } : {}),
       ...(pod.spec.activeDeadlineSeconds !== undefined
         ? { activeDeadlineSeconds: pod.spec.activeDeadlineSeconds }
         : {}),
@@ -62,6 +86,18 @@ export function trimAgentPod(pod: Pod): Pod {
           status: {
             ...(s.phase ? { phase: s.phase } : {}),
             ...(s.reason !== undefined ? { reason: s.reason } : {}),
+            ...(unscheduled
+              ? {
+                  conditions: [
+                    {
+                      type: 'PodScheduled',
+                      status: 'False' as const,
+                      ...(unscheduled.reason !== undefined ? { reason: unscheduled.reason } : {}),
+                      ...(unscheduled.message !== undefined ? { message: clip(unscheduled.message) } : {}),
+                    },
+                  ],
+                }
+              : {}),
             ...(agent ? { containerStatuses: [agent] } : {}),
           },
         }

@@ -47,6 +47,7 @@ import {
 } from './expressions.ts';
 import type { Graph } from './graph.ts';
 import { parseOutputs } from './outputs.ts';
+import { notStartedCause, startVerdict, terminationCause } from './pod-start.ts';
 import { backoffMs, effectiveRetry, maxAttempts } from './retry.ts';
 import { validateWorkflow, type WorkflowProblem } from './validate.ts';
 
@@ -85,6 +86,11 @@ export interface EngineInput {
   readonly expectedPods?: ReadonlySet<string>;
   /** Pods the API server confirmed do not exist (asked because the cache lacked them). */
   readonly gonePods?: ReadonlySet<string>;
+  /**
+   * The newest Warning Event ("Reason: message") of pods the last plan listed in podsNeedingEvents;
+   * null when there is none or it could not be read.
+   */
+  readonly podWarnings?: ReadonlyMap<string, string | null>;
   /**
    * Approvals of the Workflow's namespace, looked up by name. Whatever the lookup finds is checked
    * (signature, run, step, request, policy) before it counts: finding it under a name proves nothing.
@@ -131,6 +137,8 @@ export interface EnginePlan {
   readonly delete: Array<{ name: string; reason: string }>;
   /** Pods the status says exist but the cache lacks: the reconciler asks the API server, then plans again. */
   readonly unknownPods: string[];
+  /** Pods stuck starting with nothing on them saying why: the reconciler reads their Events, then plans again. */
+  readonly podsNeedingEvents: string[];
   readonly events: EventInput[];
   readonly audits: AuditRecord[];
   readonly outcomes: StepOutcome[];
@@ -146,6 +154,7 @@ class Plan {
   readonly resumed: Array<{ step: string; approval: string }> = [];
   readonly delete: Array<{ name: string; reason: string }> = [];
   readonly unknownPods: string[] = [];
+  readonly podsNeedingEvents: string[] = [];
   readonly events: EventInput[] = [];
   readonly audits: AuditRecord[] = [];
   readonly outcomes: StepOutcome[] = [];
@@ -357,6 +366,7 @@ export function planWorkflow(input: EngineInput): EnginePlan {
     resumed: plan.resumed,
     delete: plan.delete,
     unknownPods: plan.unknownPods,
+    podsNeedingEvents: plan.podsNeedingEvents,
     events: plan.events,
     audits: plan.audits,
     outcomes: plan.outcomes,
@@ -564,10 +574,13 @@ function observeRunning(
   }
   if (phase === 'Failed') {
     const deadline = pod.status?.reason === 'DeadlineExceeded';
-    const reason = deadline ? 'Timeout' : 'Error';
+    const cause = deadline ? undefined : terminationCause(pod);
+    const reason = deadline ? 'Timeout' : (cause?.reason ?? 'Error');
     const detail = deadline
       ? `the pod ran longer than its activeDeadlineSeconds (${pod.spec.activeDeadlineSeconds ?? '?'})`
-      : `exit code ${term?.exitCode ?? '?'}${term?.message ? `: ${truncate(redactMessage(term.message, agent), 512)}` : ''}`;
+      : cause
+        ? redactMessage(cause.message, agent)
+        : `exit code ${term?.exitCode ?? '?'}${term?.message ? `: ${truncate(redactMessage(term.message, agent), 512)}` : ''}`;
     if (term?.exitCode !== undefined) st.exitCode = term.exitCode;
     attemptFailed(plan, spec, st, agent, reason, detail);
     return;
@@ -582,9 +595,27 @@ function observeRunning(
   const due = created + timeout * 1000 + TIMEOUT_GRACE_MS;
   if (plan.nowMs >= due) {
     plan.delete.push({ name, reason: 'Timeout' });
-    attemptFailed(plan, spec, st, agent, 'Timeout', `the step ran longer than its timeout (${timeout}s)`);
+    attemptFailed(
+      plan,
+      spec,
+      st,
+      agent,
+      'Timeout',
+      `the step ran longer than its timeout (${timeout}s)${notStartedCause(pod)}`,
+    );
     return;
   }
+  // A pod that cannot start ends its attempt within a bound, naming the cause (pod-start.ts).
+  const verdict = startVerdict(pod, plan.nowMs, input.podWarnings?.get(name));
+  if (verdict.kind === 'failed') {
+    plan.delete.push({ name, reason: verdict.problem.reason });
+    attemptFailed(plan, spec, st, agent, verdict.problem.reason, verdict.problem.message, {
+      retry: verdict.problem.retry,
+    });
+    return;
+  }
+  if (verdict.kind === 'needEvents') plan.podsNeedingEvents.push(name);
+  else if (verdict.wakeAtMs !== undefined) plan.wakeAt(verdict.wakeAtMs);
   plan.wakeAt(due);
 }
 
@@ -595,10 +626,11 @@ function attemptFailed(
   agent: Agent | undefined,
   reason: string,
   message: string,
+  opts: { retry?: boolean } = {},
 ): void {
   const attempt = st.attempt ?? 1;
   const retry = effectiveRetry(spec.retries, agent?.spec.retries);
-  if (attempt < maxAttempts(retry)) {
+  if ((opts.retry ?? true) && attempt < maxAttempts(retry)) {
     const delay = backoffMs(retry, attempt + 1);
     st.phase = 'Waiting';
     st.reason = 'RetryBackoff';

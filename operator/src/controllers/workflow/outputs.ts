@@ -6,7 +6,10 @@ import { compileUserSchema, safeErrorPath } from '../../api/schemas.ts';
 
 export type OutputsResult =
   | { ok: true; outputs: Record<string, unknown> }
-  | { ok: false; reason: 'OutputNotJSON' | 'OutputSchemaInvalid'; message: string };
+  | { ok: false; reason: 'OutputNotJSON' | 'OutputTooLarge' | 'OutputSchemaInvalid'; message: string };
+
+/** The most a kubelet keeps of a termination message (bytes); it cuts a larger file to this. */
+export const KUBELET_MESSAGE_LIMIT = 4096;
 
 export function parseOutputs(
   message: string | undefined,
@@ -18,6 +21,13 @@ export function parseOutputs(
     try {
       value = JSON.parse(text);
     } catch {
+      const bytes = Buffer.byteLength(message ?? '', 'utf8');
+      if (bytes >= KUBELET_MESSAGE_LIMIT)
+        return {
+          ok: false,
+          reason: 'OutputTooLarge',
+          message: `the termination message is ${bytes} bytes, the kubelet's limit, and not JSON: the agent wrote more than ${KUBELET_MESSAGE_LIMIT} bytes of outputs and the kubelet cut them`,
+        };
       return {
         ok: false,
         reason: 'OutputNotJSON',

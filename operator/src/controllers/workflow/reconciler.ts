@@ -5,11 +5,12 @@
 //   3. delete pods (timeouts, cancellation, podGC) — only after step 2;
 //   4. Events, audit lines, metrics.
 import type { Agent, Approval, Workflow } from '../../api/generated/index.ts';
-import { APPROVAL, POD, WORKFLOW } from '../../api/constants.ts';
+import { APPROVAL, CORE_EVENT, POD, WORKFLOW } from '../../api/constants.ts';
 import { ANNOTATION_INPUTS, LABEL_WORKFLOW } from '../../api/labels.ts';
 import type { SandboxConfig } from '../../config.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { Pod } from '../../kube/core-types.ts';
+import type { KubeObject } from '../../kube/types.ts';
 import { isAlreadyExists, isNotFound } from '../../kube/errors.ts';
 import type { Informer } from '../../kube/informer.ts';
 import { audit } from '../../observability/logger.ts';
@@ -17,7 +18,14 @@ import type { ReconcileContext, ReconcileResult, Reconciler } from '../controlle
 import type { EventSink } from '../events.ts';
 import type { StatusWriter } from '../status-writer.ts';
 import type { Provenance } from '../provenance.ts';
-import { CACHE_LAG_MS, creationRefused, planWorkflow, type EnginePlan, type StepOutcome } from './engine.ts';
+import {
+  CACHE_LAG_MS,
+  creationRefused,
+  planWorkflow,
+  type EngineInput,
+  type EnginePlan,
+  type StepOutcome,
+} from './engine.ts';
 import {
   apiMessage,
   approvalRefusal,
@@ -29,6 +37,20 @@ import {
 import { workflowStatusEqual } from './status.ts';
 
 export const INDEX_BY_NAMESPACE = 'namespace';
+
+/** The fields of a core/v1 Event this reconciler reads. */
+interface CoreEvent extends KubeObject {
+  reason?: string;
+  message?: string;
+  lastTimestamp?: string;
+  eventTime?: string;
+  series?: { lastObservedTime?: string };
+}
+
+function eventTime(e: CoreEvent): number {
+  const t = e.series?.lastObservedTime ?? e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp;
+  return t ? Date.parse(t) || 0 : 0;
+}
 export const INDEX_BY_OWNER_UID = 'owner-uid';
 
 export interface WorkflowMetricsSink {
@@ -41,7 +63,7 @@ export interface WorkflowMetricsSink {
 }
 
 export interface WorkflowReconcilerDeps {
-  readonly client: Pick<KubeClient, 'create' | 'delete' | 'get'>;
+  readonly client: Pick<KubeClient, 'create' | 'delete' | 'get' | 'list'>;
   readonly workflows: Informer<Workflow>;
   readonly agents: Informer<Agent>;
   readonly pods: Informer<Pod>;
@@ -105,7 +127,7 @@ export class WorkflowReconciler implements Reconciler {
       else expectedApprovals.add(name);
     }
     const provenance = this.deps.provenance();
-    const input = {
+    let input: EngineInput = {
       workflow: wf,
       agents,
       pods,
@@ -132,7 +154,15 @@ export class WorkflowReconciler implements Reconciler {
           gone.add(name);
         }
       }
-      plan = planWorkflow({ ...input, expectedPods: lagging, gonePods: gone });
+      input = { ...input, expectedPods: lagging, gonePods: gone };
+      plan = planWorkflow(input);
+    }
+    if (plan.podsNeedingEvents.length > 0) {
+      // Pods stuck starting with nothing on them saying why: the kubelet's Events do (rare).
+      const podWarnings = new Map<string, string | null>();
+      for (const name of plan.podsNeedingEvents)
+        podWarnings.set(name, await this.latestWarning(ns, name, ctx));
+      plan = planWorkflow({ ...input, podWarnings });
     }
 
     if (plan.deleteWorkflow) {
@@ -224,6 +254,29 @@ export class WorkflowReconciler implements Reconciler {
     }
     for (const o of plan.outcomes) this.deps.metrics?.stepFinished(o);
     return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
+  }
+
+  /**
+   * The newest Warning Event of a pod, as "Reason: message", other than FailedScheduling (the pod
+   * was scheduled since); null when there is none or Events cannot be read (the cause is then
+   * unknown and the step's timeout bounds the wait).
+   */
+  private async latestWarning(ns: string, pod: string, ctx: ReconcileContext): Promise<string | null> {
+    try {
+      const list = await this.deps.client.list<CoreEvent>(CORE_EVENT, ns, {
+        fieldSelector: `involvedObject.kind=Pod,involvedObject.name=${pod},type=Warning`,
+      });
+      const newest = list.items
+        .filter((e) => e.reason !== 'FailedScheduling')
+        .sort((a, b) => eventTime(b) - eventTime(a))[0];
+      return newest ? `${newest.reason ?? 'Warning'}: ${newest.message ?? ''}` : null;
+    } catch (err) {
+      ctx.logger.debug(
+        { err: apiMessage(err), pod },
+        'could not read the Events of a pod that does not start',
+      );
+      return null;
+    }
   }
 
   /**

@@ -96,7 +96,12 @@ describe('trimAgentPod', () => {
           [ANNOTATION_SIGNATURE]: full.metadata.annotations![ANNOTATION_SIGNATURE],
         },
       },
-      spec: { containers: [], activeDeadlineSeconds: 60 },
+      // The node and the memory limit: quoted when a pod cannot start or runs out of memory.
+      spec: {
+        containers: [{ name: AGENT_CONTAINER, image: '', resources: { limits: { memory: '512Mi' } } }],
+        nodeName: 'kwok-node-0',
+        activeDeadlineSeconds: 60,
+      },
       status: {
         phase: 'Succeeded',
         containerStatuses: [
@@ -112,7 +117,7 @@ describe('trimAgentPod', () => {
     expect(JSON.stringify(full)).toContain('secret-value');
     // 10,000 cached pods must fit the memory budget (docs/benchmarks.md): about a kilobyte each,
     // the two signature annotations (~200 bytes) included.
-    expect(JSON.stringify(t).length).toBeLessThan(1_100);
+    expect(JSON.stringify(t).length).toBeLessThan(1_200);
     expect(JSON.stringify(t).length).toBeLessThan(JSON.stringify(full).length / 2.5);
   });
 
@@ -129,24 +134,73 @@ describe('trimAgentPod', () => {
     expect(t.status).toBeUndefined();
   });
 
+  it('keeps why a pod does not start: its waiting reason and an unmet PodScheduled condition, clipped', () => {
+    const long = 'x'.repeat(5_000);
+    const full = served(built.get('wf-a-1')!, {
+      phase: 'Pending',
+      containerStatuses: [
+        {
+          name: AGENT_CONTAINER,
+          state: { waiting: { reason: 'CreateContainerConfigError', message: long } },
+        },
+      ],
+    });
+    (full.status as { conditions: unknown[] }).conditions.push({
+      type: 'PodScheduled',
+      status: 'False',
+      reason: 'Unschedulable',
+      message: long,
+    });
+    const t = trimAgentPod(full);
+    const w = t.status?.containerStatuses?.[0]?.state?.waiting;
+    expect(w?.reason).toBe('CreateContainerConfigError');
+    expect(w?.message?.length).toBeLessThanOrEqual(512);
+    expect(t.status?.conditions).toEqual([
+      { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: `${'x'.repeat(511)}…` },
+    ]);
+    expect(JSON.stringify(t).length).toBeLessThan(2_300);
+  });
+
   it('the engine plans the same from trimmed pods as from full ones, in every pod state', () => {
-    const states: Array<[string, Pod['status']]> = [
-      ['wf-a-1', { phase: 'Succeeded', ...terminated(0, '{"id":"x","token":"t"}') }],
-      ['wf-b-1', { phase: 'Failed', ...terminated(3, 'boom') }],
-      ['wf-c-1', { phase: 'Failed', reason: 'DeadlineExceeded' }],
+    const waitingOn = (reason: string, message = `kubelet says ${reason}`): Pod['status'] => ({
+      phase: 'Pending',
+      containerStatuses: [{ name: AGENT_CONTAINER, state: { waiting: { reason, message } } }],
+    });
+    const cases: Array<Array<[string, Pod['status']]>> = [
       [
-        'wf-d-1',
-        { phase: 'Running', containerStatuses: [{ name: AGENT_CONTAINER, state: { running: {} } }] },
+        ['wf-a-1', { phase: 'Succeeded', ...terminated(0, '{"id":"x","token":"t"}') }],
+        ['wf-b-1', { phase: 'Failed', ...terminated(3, 'boom') }],
+        ['wf-c-1', { phase: 'Failed', reason: 'DeadlineExceeded' }],
+        [
+          'wf-d-1',
+          { phase: 'Running', containerStatuses: [{ name: AGENT_CONTAINER, state: { running: {} } }] },
+        ],
+      ],
+      [
+        ['wf-a-1', waitingOn('ErrImageNeverPull')],
+        ['wf-b-1', { phase: 'Failed', ...terminated(137, undefined, 'OOMKilled') }],
+        ['wf-c-1', waitingOn('CreateContainerConfigError', 'secret "model-api" not found')],
+        ['wf-d-1', waitingOn('ImagePullBackOff')],
+      ],
+      [
+        ['wf-a-1', { phase: 'Pending' }],
+        ['wf-b-1', { phase: 'Failed', ...terminated(128, 'exec: "/agent": not found', 'StartError') }],
+        ['wf-c-1', waitingOn('InvalidImageName')],
+        ['wf-d-1', waitingOn('CreateContainerError')],
       ],
     ];
-    const full = new Map(states.map(([n, st]) => [n, served(built.get(n)!, st)] as const));
-    const trimmed = new Map([...full].map(([n, p]) => [n, trimAgentPod(p)] as const));
-    for (const ms of [1_000, 61_000 + 30_000]) {
-      sim.now = new Date(Date.parse('2025-03-01T10:00:00Z') + ms);
-      const a = sim.plan({ pods: full });
-      const b = sim.plan({ pods: trimmed });
-      expect(b).toEqual(a);
+    for (const states of cases) {
+      const full = new Map(states.map(([n, st]) => [n, served(built.get(n)!, st)] as const));
+      const trimmed = new Map([...full].map(([n, p]) => [n, trimAgentPod(p)] as const));
+      for (const ms of [1_000, 61_000 + 30_000, 125_000]) {
+        sim.now = new Date(Date.parse('2025-03-01T10:00:00Z') + ms);
+        const a = sim.plan({ pods: full });
+        const b = sim.plan({ pods: trimmed });
+        expect(b).toEqual(a);
+      }
     }
+    const full = new Map(cases[0]!.map(([n, st]) => [n, served(built.get(n)!, st)] as const));
+    const trimmed = new Map([...full].map(([n, p]) => [n, trimAgentPod(p)] as const));
     // ...including a deleted pod and step outputs rendered into a later step's inputs.
     const deleted = served(built.get('wf-d-1')!, { phase: 'Running' });
     deleted.metadata.deletionTimestamp = '2025-03-01T10:00:30Z';

@@ -36,6 +36,15 @@ describe('parseOutputs', () => {
     // A JSON object cut at the kubelet's limit, with a secret in it.
     const cut = parseOutputs(`{"token":"CANARY-${'s'.repeat(5000)}`.slice(0, 4096), undefined);
     if (cut.ok) throw new Error('expected an error');
+    // At the kubelet's limit: the agent wrote too much, and the message says so.
+    expect(cut).toEqual({
+      ok: false,
+      reason: 'OutputTooLarge',
+      message:
+        "the termination message is 4096 bytes, the kubelet's limit, and not JSON: the agent wrote more than 4096 bytes of outputs and the kubelet cut them",
+    });
+    // One byte short of the limit is just not JSON.
+    expect(parseOutputs(`{"a":"${'x'.repeat(4088)}`, undefined)).toMatchObject({ reason: 'OutputNotJSON' });
     expect(cut.message).not.toContain('CANARY');
     expect(cut.message).not.toContain('token');
   });
