@@ -1,0 +1,116 @@
+// The local runner end to end (sdk/typescript/src/local-runner.ts): it spawns a real agent process
+// (tests/unit/sdk/fixtures/echo-agent.ts, built on runAgent) with a pod's environment and reports
+// what happened (docs/agent-authors.md#the-local-runner).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseRunnerArgs } from '../../../sdk/typescript/src/local-runner.ts';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+// The pinned Node 24 (the machine's node may be older and unable to run .ts files).
+const NODE = join(ROOT, 'node_modules/.bin/node');
+const RUNNER = 'sdk/typescript/src/local-runner.ts';
+const AGENT = 'tests/unit/sdk/fixtures/echo-agent.ts';
+const TOKEN = 'tok-ab12cd34ef';
+
+let dir: string;
+beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'paddock-local-runner-'))));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function runner(inputs: unknown, ...args: string[]) {
+  const file = join(dir, `inputs-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify(inputs, null, 2));
+  const r = spawnSync(NODE, [RUNNER, AGENT, '--inputs', file, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'], CALLER_ONLY: 'must-not-leak' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('local runner', () => {
+  it('runs the agent, prints its outputs on stdout and exits 0', () => {
+    const r = runner({ mode: 'ok', who: 'ada' });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ greeting: 'hello ada' });
+    expect(r.stderr).toContain('agent exited 0; outputs: 24 bytes');
+    // The agent's structured logs pass through on stderr.
+    expect(r.stderr).toContain('"msg":"started"');
+  });
+
+  it("gives the agent a pod's environment: PADDOCK_* names, --env values, a temporary TMPDIR, nothing else", () => {
+    const out = join(dir, 'env-outputs.json');
+    const r = runner(
+      { mode: 'env' },
+      '--env',
+      'GREETING=bonjour',
+      '--step',
+      'scan',
+      '--attempt',
+      '3',
+      '--outputs',
+      out,
+    );
+    expect(r.code).toBe(0);
+    const outputs = JSON.parse(readFileSync(out, 'utf8')) as Record<string, string>;
+    expect(outputs['greeting']).toBe('bonjour');
+    expect(outputs['step']).toBe('local/scan/3');
+    expect(outputs['tmp']).toMatch(/paddock-agent-/);
+    // The caller's own variables stay out (a pod has only what the Agent declares).
+    expect(outputs['caller']).toBe('absent');
+  });
+
+  it('exits with the agent failure code and prints the reason, sensitive values redacted', () => {
+    const r = runner({ mode: 'fail', token: TOKEN });
+    expect(r.code).toBe(7);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('agent exited 7: cannot log in with [REDACTED]');
+    expect(r.stderr).not.toContain(TOKEN);
+  });
+
+  it('an uncaught error exits 1', () => {
+    const r = runner({ mode: 'throw', token: TOKEN });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('agent exited 1: uncaught TypeError: boom near [REDACTED]');
+    expect(r.stderr).not.toContain(TOKEN);
+  });
+
+  it('invalid inputs exit 2 naming the field', () => {
+    const r = runner({ mode: 'ok', who: 5 });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('agent exited 2: inputs do not match inputsSchema at /who: must be string');
+  });
+
+  it('outputs over 4096 bytes exit 4 with both sizes', () => {
+    const r = runner({ mode: 'big', size: 5000 });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain('outputs are 5015 bytes of JSON, over the 4096-byte limit');
+  });
+
+  it('refuses a bad command line with exit 64 and the usage', () => {
+    const r = spawnSync(NODE, [RUNNER, AGENT], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status).toBe(64);
+    expect(r.stderr).toContain('--inputs <file> is required');
+    expect(r.stderr).toContain('usage: node sdk/typescript/src/local-runner.ts');
+  });
+});
+
+describe('parseRunnerArgs', () => {
+  it('reads the options and refuses PADDOCK_ names in --env', () => {
+    expect(parseRunnerArgs(['a.ts', '--inputs', 'i.json', '--env', 'A=1=2', '--env', 'B='])).toEqual({
+      agent: 'a.ts',
+      inputsFile: 'i.json',
+      outputsFile: undefined,
+      env: { A: '1=2', B: '' },
+      workflow: 'local',
+      step: 'local',
+      attempt: 1,
+    });
+    expect(() => parseRunnerArgs(['a.ts', '--inputs', 'i', '--env', 'PADDOCK_STEP=x'])).toThrow(/PADDOCK_/);
+    expect(() => parseRunnerArgs(['a.ts', '--inputs', 'i', '--env', 'novalue'])).toThrow(/NAME=value/);
+    expect(() => parseRunnerArgs(['a.ts', '--inputs', 'i', '--attempt', '0'])).toThrow(/--attempt/);
+  });
+});
