@@ -77,6 +77,19 @@ class LocalRunnerTest(unittest.TestCase):
         r = self.runner("echo_agent:echo_async", {"who": "bo"})
         self.assertEqual((r.returncode, json.loads(r.stdout)), (0, {"greeting": "async bo"}))
 
+    def test_the_documented_example(self):
+        # docs/agent-authors.md: PYTHONPATH=sdk/python:sdk/python/examples python3 -m paddock_agent.run hello:hello ...
+        root = os.path.dirname(os.path.dirname(SDK))
+        env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": "sdk/python:sdk/python/examples", "PYTHONDONTWRITEBYTECODE": "1"}
+        r = subprocess.run(
+            [sys.executable, "-m", "paddock_agent.run", "hello:hello", "--inputs", "sdk/examples/hello-inputs.json"],
+            env=env, capture_output=True, text=True, cwd=root,
+        )
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout), {"greeting": "Hello, Ada!", "length": 11})
+        self.assertIn('"apiToken":"[REDACTED]"', r.stderr)
+        self.assertNotIn("tok-not-a-real-secret", r.stderr)
+
     def test_usage_errors_exit_64(self):
         r = self.runner("echo_agent:nothing", {})
         self.assertEqual(r.returncode, 64)

@@ -98,6 +98,43 @@ describe('local runner', () => {
   });
 });
 
+describe('the example in docs/agent-authors.md', () => {
+  it('runs with the documented command line', () => {
+    const r = spawnSync(
+      NODE,
+      [RUNNER, 'sdk/typescript/examples/hello.ts', '--inputs', 'sdk/examples/hello-inputs.json'],
+      { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env['PATH'] } },
+    );
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ greeting: 'Hello, Ada!', length: 11 });
+    expect(r.stderr).toContain('"apiToken":"[REDACTED]"');
+    expect(r.stderr).not.toContain('tok-not-a-real-secret');
+  });
+
+  it('runs the same agent bundled into one file by esbuild (no dynamic requires)', () => {
+    const bundle = join(dir, 'hello.mjs');
+    const esbuild = spawnSync(
+      join(ROOT, 'node_modules/.bin/esbuild'),
+      [
+        'sdk/typescript/examples/hello.ts',
+        '--bundle',
+        '--platform=node',
+        '--format=esm',
+        `--outfile=${bundle}`,
+      ],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
+    expect(esbuild.status, esbuild.stderr).toBe(0);
+    const r = spawnSync(NODE, [RUNNER, bundle, '--inputs', 'sdk/examples/hello-inputs.json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { PATH: process.env['PATH'] },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ greeting: 'Hello, Ada!', length: 11 });
+  });
+});
+
 describe('parseRunnerArgs', () => {
   it('reads the options and refuses PADDOCK_ names in --env', () => {
     expect(parseRunnerArgs(['a.ts', '--inputs', 'i.json', '--env', 'A=1=2', '--env', 'B='])).toEqual({
