@@ -84,3 +84,20 @@ demo: deps binaries ## The quick start: local cluster, CRDs, operator, examples,
 .PHONY: bench
 bench: deps binaries ## Benchmark the compiled operator (built when stale) on the local control plane; writes bench/reports/*.json
 	$(NODE) bench/run.ts
+
+.PHONY: images
+images: build ## Build the OCI images (operator, agents, fixtures) into dist/images/ without a Docker daemon, then smoke-run them (root)
+	$(NODE) images/src/build.ts
+	$(NODE) images/src/verify.ts
+
+.PHONY: images-load
+images-load: deps ## Import dist/images/*.oci.tar into the real node's containerd (make images first)
+	$(NODE) images/src/load.ts
+
+.PHONY: images-pin
+images-pin: deps ## Pin Debian packages of the images at the version apt offers now (PACKAGES='name ...')
+	$(NODE) images/src/pin.ts $(PACKAGES)
+
+.PHONY: push
+push: deps ## Push dist/images/*.oci.tar to a registry without a daemon: REGISTRY=host[:port]/path (make images first)
+	$(NODE) images/src/push.ts --registry "$(REGISTRY)"

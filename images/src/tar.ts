@@ -148,3 +148,61 @@ export function tarChunks(entries: readonly TarEntry[], options: TarOptions): Ui
 export function tarBytes(entries: readonly TarEntry[], options: TarOptions): Buffer {
   return Buffer.concat(tarChunks(entries, options));
 }
+
+/** A regular file read back from a tar archive. */
+export interface TarFile {
+  readonly path: string;
+  readonly data: Buffer;
+}
+
+function field(block: Buffer, offset: number, width: number): string {
+  const raw = block.subarray(offset, offset + width);
+  const end = raw.indexOf(0);
+  return raw.subarray(0, end === -1 ? width : end).toString('utf8');
+}
+
+function octal(block: Buffer, offset: number, width: number, what: string): number {
+  const text = field(block, offset, width).trim();
+  if (!/^[0-7]*$/.test(text)) throw new Error(`tar: bad ${what} field ${JSON.stringify(text)}`);
+  return text === '' ? 0 : parseInt(text, 8);
+}
+
+/**
+ * The regular files of a tar archive (ustar, pax `path` records and GNU long names), for reading
+ * OCI archives back; directories, links and other entries are skipped. The data are views into `tar`.
+ */
+export function readTarFiles(tar: Buffer): TarFile[] {
+  const files: TarFile[] = [];
+  let offset = 0;
+  let longName: string | undefined;
+  while (offset + BLOCK <= tar.length) {
+    const block = tar.subarray(offset, offset + BLOCK);
+    if (block.every((b) => b === 0)) break;
+    let sum = 0;
+    for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (block[i] ?? 0);
+    if (sum !== octal(block, 148, 8, 'checksum'))
+      throw new Error(`tar: bad header checksum at offset ${offset}`);
+    const size = octal(block, 124, 12, 'size');
+    const type = String.fromCharCode(block[156] ?? 0x30);
+    const dataStart = offset + BLOCK;
+    if (dataStart + size > tar.length) throw new Error(`tar: entry at offset ${offset} runs past the end`);
+    const data = tar.subarray(dataStart, dataStart + size);
+    offset = dataStart + Math.ceil(size / BLOCK) * BLOCK;
+    if (type === 'x') {
+      for (const record of data.toString('utf8').split('\n')) {
+        const match = /^\d+ path=(.*)$/.exec(record);
+        if (match?.[1] !== undefined) longName = match[1];
+      }
+      continue;
+    }
+    if (type === 'L') {
+      longName = data.toString('utf8').replace(/\0+$/, '');
+      continue;
+    }
+    const prefix = field(block, 345, 155);
+    const name = longName ?? (prefix === '' ? field(block, 0, 100) : `${prefix}/${field(block, 0, 100)}`);
+    longName = undefined;
+    if (type === '0' || type === '\0' || type === '7') files.push({ path: name.replace(/^\.\//, ''), data });
+  }
+  return files;
+}
