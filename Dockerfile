@@ -7,6 +7,7 @@
 #
 # Runtime: distroless Node.js 24 (no shell, no package manager), as user 65532 (nonroot), which
 # the Deployment's restricted securityContext expects. Pin both images by digest for releases.
+# Without Docker, `make images` builds an equivalent image reproducibly (docs/operations.md).
 
 ARG NODE_VERSION=24
 
@@ -48,5 +49,6 @@ COPY --chown=0:0 crds ./crds
 # Files owned by root and not writable: the process (65532) can read, never modify, its code.
 USER 65532:65532
 EXPOSE 8080 8081
-# distroless/nodejs's entrypoint is the node binary.
-CMD ["operator/src/main.js"]
+# The script is part of the entrypoint (distroless/nodejs's node is /nodejs/bin/node), so the
+# Deployment's args are the operator's flags instead of replacing the script.
+ENTRYPOINT ["/nodejs/bin/node", "/app/operator/src/main.js"]
