@@ -9,6 +9,8 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 NODE := node_modules/.bin/node
 BIN := node_modules/.bin
 CLUSTER ?= dev
+# REAL_NODES=1: `make cluster-up` adds one real kubelet node (docs/testing.md, "The real node").
+REAL_NODES ?=
 
 .PHONY: help
 help: ## List the targets
@@ -24,6 +26,10 @@ deps: node_modules/.install-stamp ## Install the pinned Node 24 runtime and all 
 .PHONY: binaries
 binaries: ## Build (first run) or reuse the cached control plane binaries
 	bash cluster/build-binaries.sh
+
+.PHONY: realnode
+realnode: deps ## Build (first run) or reuse the real node's kubelet, runtime, kube-proxy, kube-router, CoreDNS and images
+	$(NODE) cluster/src/cli.ts build-real-node
 
 .PHONY: generate
 generate: deps ## Regenerate TypeScript types from the CRD schemas
@@ -60,8 +66,8 @@ test: deps binaries verify-generated typecheck lint ## Everything CI runs: check
 	$(BIN)/vitest run
 
 .PHONY: cluster-up
-cluster-up: deps binaries ## Start the local control plane (CLUSTER=dev); prints the kubeconfig path
-	$(NODE) cluster/src/cli.ts up --name $(CLUSTER)
+cluster-up: deps binaries ## Start the local control plane (CLUSTER=dev; REAL_NODES=1 adds a real node); prints the kubeconfig path
+	$(NODE) cluster/src/cli.ts up --name $(CLUSTER) $(if $(filter 1,$(REAL_NODES)),--real-node)
 
 .PHONY: cluster-down
 cluster-down: deps ## Stop the local control plane and delete its state

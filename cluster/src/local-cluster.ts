@@ -10,7 +10,18 @@ import { writeKubeconfig } from './kubeconfig.ts';
 import { createPki, type Pki } from './pki.ts';
 import { freePorts } from './ports.ts';
 import { killFromPidFiles, ManagedProcess } from './process.ts';
-import { CLUSTER_DIR, CLUSTERS_ROOT } from './paths.ts';
+import { CLUSTER_DIR, CLUSTER_SRC_DIR, CLUSTERS_ROOT } from './paths.ts';
+import { RealNode } from './real-node.ts';
+import { NETNS_PATH, NODE_IP, NODE_KIND_LABEL, statePaths } from './real-node-config.ts';
+import {
+  acquireLock,
+  createNetns,
+  ensureRealNodeBuild,
+  readLock,
+  realNodeUnsupported,
+  setLockOwner,
+  teardownRealNode,
+} from './real-node-host.ts';
 import { createCertUsers, createUsers, writeTokenFile, type CertUser, type User } from './users.ts';
 
 export const COMPONENTS = [
@@ -31,8 +42,16 @@ export interface LocalClusterOptions {
   readonly detached?: boolean;
   /** Extra kube-apiserver flags (tests). */
   readonly apiServerArgs?: readonly string[];
+  /**
+   * Adds one real kubelet node (containerd, kube-proxy, kube-router, CoreDNS) and cordons the KWOK nodes,
+   * so new pods run for real (docs/testing.md, "The real node"). One per machine; needs Linux and root.
+   */
+  readonly realNode?: boolean;
   readonly log?: (msg: string) => void;
 }
+
+/** Relays between the host's loopback and the real node's network namespace (cluster/src/relay.ts). */
+const RELAYS = ['relay-host', 'relay-netns'] as const;
 
 export interface ClusterInfo {
   readonly name: string;
@@ -62,6 +81,8 @@ export class LocalCluster {
   private users: User[] = [];
   private certUsers: CertUser[] = [];
   private readonly procs = new Map<Component, ManagedProcess>();
+  private readonly relays: ManagedProcess[] = [];
+  private realNode: RealNode | undefined;
   private readonly log: (msg: string) => void;
 
   constructor(opts: LocalClusterOptions) {
@@ -129,14 +150,25 @@ export class LocalCluster {
     return path;
   }
 
+  /** The real node, when the cluster has one (options.realNode). */
+  get node(): RealNode | undefined {
+    return this.realNode;
+  }
+
   async start(): Promise<ClusterInfo> {
     const t0 = Date.now();
+    if (this.opts.realNode) {
+      const why = realNodeUnsupported();
+      if (why) throw new Error(`real node unavailable: it ${why}; run without it to use KWOK nodes only`);
+    }
     this.binDir = ensureBinaries();
+    const realBuild = this.opts.realNode ? ensureRealNodeBuild() : undefined;
     this.cleanupStale();
     rmSync(this.dir, { recursive: true, force: true });
     mkdirSync(join(this.dir, 'etcd'), { recursive: true });
     // Who owns this cluster: cleanup of crashed runs spares clusters whose owner still lives.
     writeFileSync(join(this.dir, 'owner.pid'), String(process.pid));
+    if (this.opts.realNode) acquireLock(this.opts.name, this.dir, this.log);
     const [etcdClient, etcdPeer, apiServer] = await freePorts(3);
     this.ports = { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiServer: apiServer! };
     this.pki = createPki(this.dir);
@@ -163,6 +195,7 @@ export class LocalCluster {
       });
     }
     try {
+      if (this.opts.realNode) this.startNetnsAndRelays();
       await this.startEtcd();
       await this.startApiServer();
       this.startProcess('kube-controller-manager', this.controllerManagerArgs());
@@ -170,6 +203,28 @@ export class LocalCluster {
       this.startProcess('kwok', this.kwokArgs());
       await this.createNodes(this.opts.nodes ?? 3);
       await this.waitForWorkloads();
+      if (realBuild) {
+        this.realNode = new RealNode({
+          build: realBuild,
+          clusterDir: this.dir,
+          apiServerPort: this.ports.apiServer,
+          pki: this.pki,
+          api: { request: (m, p, b) => this.adminRequest(m, p, b) },
+          detached: this.opts.detached ?? false,
+          log: this.log,
+        });
+        await this.realNode.start();
+        // New pods go to the real node: the KWOK nodes took the probe pod and now take nothing.
+        for (let i = 0; i < (this.opts.nodes ?? 3); i++) {
+          const r = await this.adminRequest('PATCH', `/api/v1/nodes/kwok-node-${i}`, {
+            spec: { unschedulable: true },
+          });
+          if (r.status !== 200) throw new Error(`cordoning kwok-node-${i}: ${r.status} ${r.body}`);
+        }
+        await this.realNode.startDns();
+        const kubelet = this.realNode.process('kubelet')?.pid;
+        if (this.opts.detached && kubelet) setLockOwner(kubelet);
+      }
     } catch (err) {
       const tails = [...this.procs.values()].map((p) => `--- ${p.spec.name} ---\n${p.tail(15)}`).join('\n');
       if (process.env['PADDOCK_CLUSTER_KEEP_ON_FAILURE'] !== '1') await this.stop();
@@ -182,10 +237,20 @@ export class LocalCluster {
   }
 
   async stop(): Promise<void> {
+    // The real node first, through the API (its pods), then its processes.
+    if (this.realNode) {
+      try {
+        await this.realNode.stop();
+      } catch (err) {
+        this.log(`stopping the real node: ${String(err)}`);
+      }
+    }
     // Reverse order: workloads first, etcd last.
     for (const c of [...COMPONENTS].reverse()) {
       await this.procs.get(c)?.stop();
     }
+    for (const r of this.relays) await r.stop();
+    if (this.opts.realNode && readLock()?.cluster === this.opts.name) teardownRealNode(this.log);
   }
 
   /** Stops the cluster and deletes its state directory. */
@@ -220,16 +285,58 @@ export class LocalCluster {
   // --- components -------------------------------------------------------
 
   private startProcess(c: Component, args: string[]): ManagedProcess {
+    const command = join(this.binDir, c);
     const p = new ManagedProcess({
       name: c,
-      command: join(this.binDir, c),
-      args,
+      // With a real node the control plane lives in the node's network namespace (nsenter --net only: see
+      // real-node-host.ts), so the API server and the kubelet reach each other on the node's address.
+      ...(this.opts.realNode
+        ? { command: 'nsenter', args: [`--net=${NETNS_PATH}`, '--', command, ...args] }
+        : { command, args }),
       dir: this.dir,
       detached: this.opts.detached ?? false,
     });
     p.start();
     this.procs.set(c, p);
     return p;
+  }
+
+  /**
+   * The real node's network namespace, and relays that make the API server's and etcd's ports inside it
+   * answer on the host's loopback too (the kubeconfig and the tests stay as they are).
+   */
+  private startNetnsAndRelays(): void {
+    createNetns();
+    mkdirSync(statePaths.relaySockets, { recursive: true });
+    const pairs = [this.ports.apiServer, this.ports.etcdClient].map((port) => ({
+      tcp: `127.0.0.1:${port}`,
+      sock: join(statePaths.relaySockets, `${port}.sock`),
+    }));
+    const relay = join(CLUSTER_SRC_DIR, 'relay.ts');
+    const specs: Array<{ name: (typeof RELAYS)[number]; command: string; args: string[] }> = [
+      {
+        name: 'relay-netns',
+        command: 'nsenter',
+        args: [
+          `--net=${NETNS_PATH}`,
+          '--',
+          process.execPath,
+          relay,
+          'unix-to-tcp',
+          ...pairs.map((p) => `${p.sock}=${p.tcp}`),
+        ],
+      },
+      {
+        name: 'relay-host',
+        command: process.execPath,
+        args: [relay, 'tcp-to-unix', ...pairs.map((p) => `${p.tcp}=${p.sock}`)],
+      },
+    ];
+    for (const s of specs) {
+      const p = new ManagedProcess({ ...s, dir: this.dir, detached: this.opts.detached ?? false });
+      p.start();
+      this.relays.push(p);
+    }
   }
 
   private async startEtcd(): Promise<void> {
@@ -257,9 +364,22 @@ export class LocalCluster {
     const pki = this.pki!;
     this.startProcess('kube-apiserver', [
       `--etcd-servers=http://127.0.0.1:${this.ports.etcdClient}`,
-      '--bind-address=127.0.0.1',
-      // No default route on these machines: the server must be told its address.
-      '--advertise-address=127.0.0.1',
+      ...(this.opts.realNode
+        ? [
+            // Inside the real node's namespace: pods reach it through the kubernetes Service, whose
+            // endpoint is the node's address; the kubelet is reached by its InternalIP (no DNS there).
+            '--bind-address=0.0.0.0',
+            `--advertise-address=${NODE_IP}`,
+            '--endpoint-reconciler-type=lease',
+            '--kubelet-preferred-address-types=InternalIP,Hostname',
+          ]
+        : [
+            '--bind-address=127.0.0.1',
+            // No default route on these machines: the server must be told its address.
+            '--advertise-address=127.0.0.1',
+            // The only address is loopback, which Endpoints refuse; nothing in-cluster dials the API server here.
+            '--endpoint-reconciler-type=none',
+          ]),
       `--secure-port=${this.ports.apiServer}`,
       `--tls-cert-file=${pki.serverCert}`,
       `--tls-private-key-file=${pki.serverKey}`,
@@ -272,8 +392,6 @@ export class LocalCluster {
       `--service-account-signing-key-file=${pki.saKey}`,
       '--service-cluster-ip-range=10.0.0.0/24',
       '--allow-privileged=false',
-      // The only address is loopback, which Endpoints refuse; nothing in-cluster dials the API server here.
-      '--endpoint-reconciler-type=none',
       '--profiling=false',
       '--v=1',
       ...(this.opts.apiServerArgs ?? []),
@@ -342,6 +460,7 @@ export class LocalCluster {
             'kubernetes.io/os': 'linux',
             'kubernetes.io/arch': 'amd64',
             type: 'kwok',
+            [NODE_KIND_LABEL]: 'kwok',
           },
         },
         spec: {},
@@ -406,7 +525,9 @@ export class LocalCluster {
           ca,
           headers: {
             authorization: `Bearer ${token}`,
-            ...(payload ? { 'content-type': 'application/json' } : {}),
+            ...(payload
+              ? { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }
+              : {}),
           },
           timeout: 10_000,
         },
@@ -424,7 +545,7 @@ export class LocalCluster {
   }
 
   private cleanupStale(): void {
-    killFromPidFiles(this.dir, COMPONENTS);
+    killFromPidFiles(this.dir, [...COMPONENTS, ...RELAYS]);
   }
 }
 
@@ -434,7 +555,8 @@ export interface HttpResult {
 }
 
 export function stopStaleCluster(name: string): void {
-  killFromPidFiles(join(CLUSTERS_ROOT, name), COMPONENTS);
+  killFromPidFiles(join(CLUSTERS_ROOT, name), [...COMPONENTS, ...RELAYS]);
+  if (readLock()?.cluster === name) teardownRealNode();
 }
 
 /** Stops a cluster only if the process that started it is gone (a crashed test run). */
@@ -447,7 +569,8 @@ export function stopOrphanedCluster(name: string): boolean {
     // no owner recorded: treat as orphaned
   }
   if (owner > 0 && isAlive(owner)) return false;
-  killFromPidFiles(dir, COMPONENTS);
+  killFromPidFiles(dir, [...COMPONENTS, ...RELAYS]);
+  if (readLock()?.cluster === name) teardownRealNode();
   rmSync(dir, { recursive: true, force: true });
   return true;
 }
