@@ -47,6 +47,8 @@ export interface LocalClusterOptions {
    * so new pods run for real (docs/testing.md, "The real node"). One per machine; needs Linux and root.
    */
   readonly realNode?: boolean;
+  /** With realNode: how long to wait for another cluster's real node to stop (default: fail at once). */
+  readonly realNodeLockWaitMs?: number;
   readonly log?: (msg: string) => void;
 }
 
@@ -168,7 +170,8 @@ export class LocalCluster {
     mkdirSync(join(this.dir, 'etcd'), { recursive: true });
     // Who owns this cluster: cleanup of crashed runs spares clusters whose owner still lives.
     writeFileSync(join(this.dir, 'owner.pid'), String(process.pid));
-    if (this.opts.realNode) acquireLock(this.opts.name, this.dir, this.log);
+    if (this.opts.realNode)
+      await acquireLock(this.opts.name, this.dir, this.log, this.opts.realNodeLockWaitMs ?? 0);
     const [etcdClient, etcdPeer, apiServer] = await freePorts(3);
     this.ports = { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiServer: apiServer! };
     this.pki = createPki(this.dir);

@@ -101,13 +101,21 @@ export function readLock(): RealNodeLock | undefined {
 
 /**
  * Takes the machine's real-node lock for `cluster`. A lock whose owner died is cleared (with a full
- * teardown of what its node left); a live one is refused with one line saying who holds it.
+ * teardown of what its node left); a live one is waited for up to `waitMs`, then refused with one line
+ * saying who holds it.
  */
-export function acquireLock(cluster: string, clusterDir: string, log: (m: string) => void): void {
+export async function acquireLock(
+  cluster: string,
+  clusterDir: string,
+  log: (m: string) => void,
+  waitMs = 0,
+): Promise<void> {
   mkdirSync(REALNODE_ROOT, { recursive: true });
-  const created = Object.values(HOST_PATHS).filter((p) => !existsSync(p));
-  const lock: RealNodeLock = { cluster, clusterDir, ownerPid: process.pid, createdHostPaths: created };
-  for (let attempt = 0; attempt < 2; attempt++) {
+  const deadline = Date.now() + waitMs;
+  let said = false;
+  for (;;) {
+    const created = Object.values(HOST_PATHS).filter((p) => !existsSync(p));
+    const lock: RealNodeLock = { cluster, clusterDir, ownerPid: process.pid, createdHostPaths: created };
     try {
       writeFileSync(LOCK_FILE, JSON.stringify(lock), { flag: 'wx' });
       return;
@@ -115,14 +123,19 @@ export function acquireLock(cluster: string, clusterDir: string, log: (m: string
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const held = readLock();
-    if (held && isAlive(held.ownerPid))
-      throw new Error(
-        `a real node already runs on this machine (cluster ${held.cluster}, pid ${held.ownerPid}); only one can run at a time: stop it first (make cluster-down CLUSTER=${held.cluster})`,
-      );
+    if (held && isAlive(held.ownerPid)) {
+      if (Date.now() >= deadline)
+        throw new Error(
+          `a real node already runs on this machine (cluster ${held.cluster}, pid ${held.ownerPid}); only one can run at a time: stop it first (make cluster-down CLUSTER=${held.cluster})`,
+        );
+      if (!said) log(`waiting for the real node of cluster ${held.cluster} (pid ${held.ownerPid}) to stop`);
+      said = true;
+      await new Promise((r) => setTimeout(r, 1000));
+      continue;
+    }
     log(`clearing the real node a dead process left (cluster ${held?.cluster ?? 'unknown'})`);
     teardownRealNode(log);
   }
-  throw new Error(`could not take the real-node lock ${LOCK_FILE}`);
 }
 
 export function setLockOwner(pid: number): void {
