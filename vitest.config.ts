@@ -13,6 +13,16 @@ export default defineConfig({
         },
       },
       {
+        // The example agents end to end, each run by the SDK's local runner against the fixtures (git server,
+        // webhook receiver) started on loopback: real processes and HTTP, no cluster.
+        test: {
+          name: 'agents',
+          include: ['tests/agents/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+        },
+      },
+      {
         test: {
           name: 'integration',
           include: ['tests/integration/**/*.test.ts'],

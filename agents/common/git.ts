@@ -65,7 +65,9 @@ export async function cloneRepository(
     const ref = location.ref;
     const remoteBranches = await git.listBranches({ fs, dir, remote: 'origin' });
     if (remoteBranches.includes(ref)) {
-      await git.branch({ fs, dir, ref, object: `refs/remotes/origin/${ref}`, checkout: true, force: true });
+      // git.branch only moves HEAD; checkout writes the branch's files into the working tree.
+      await git.branch({ fs, dir, ref, object: `refs/remotes/origin/${ref}`, force: true });
+      await git.checkout({ fs, dir, ref, force: true });
       branch = ref;
     } else if ((await git.listTags({ fs, dir })).includes(ref) || HEX_COMMIT.test(ref)) {
       const oid = await resolveCommit(dir, ref);
