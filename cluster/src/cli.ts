@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { LocalCluster, stopStaleCluster, writeCurrent } from './local-cluster.ts';
 import { CLUSTERS_ROOT } from './paths.ts';
 import { ensureRealNodeBuild, realNodeUnsupported } from './real-node-host.ts';
+import { ensureInfraImages } from './real-node-images.ts';
 
 const program = new Command('cluster').description(
   'Paddock local control plane (etcd, kube-apiserver, KCM, scheduler, KWOK, optionally one real node)',
@@ -56,13 +57,15 @@ program
   .description(
     "build (first run) or reuse the real node's binaries, packages and images; prints their directory",
   )
-  .action(() => {
+  .action(async () => {
     const why = realNodeUnsupported();
     if (why) {
       console.error(`real node unavailable: it ${why}`);
       process.exit(1);
     }
-    console.log(ensureRealNodeBuild().dir);
+    const build = ensureRealNodeBuild();
+    await ensureInfraImages(build.dir);
+    console.log(build.dir);
   });
 
 program

@@ -12,6 +12,7 @@ import { freePorts } from './ports.ts';
 import { killFromPidFiles, ManagedProcess } from './process.ts';
 import { CLUSTER_DIR, CLUSTER_SRC_DIR, CLUSTERS_ROOT } from './paths.ts';
 import { RealNode } from './real-node.ts';
+import { ensureInfraImages } from './real-node-images.ts';
 import { NETNS_PATH, NODE_IP, NODE_KIND_LABEL, statePaths } from './real-node-config.ts';
 import {
   acquireLock,
@@ -165,6 +166,7 @@ export class LocalCluster {
     }
     this.binDir = ensureBinaries();
     const realBuild = this.opts.realNode ? ensureRealNodeBuild() : undefined;
+    const realImages = realBuild ? await ensureInfraImages(realBuild.dir) : undefined;
     this.cleanupStale();
     rmSync(this.dir, { recursive: true, force: true });
     mkdirSync(join(this.dir, 'etcd'), { recursive: true });
@@ -206,9 +208,10 @@ export class LocalCluster {
       this.startProcess('kwok', this.kwokArgs());
       await this.createNodes(this.opts.nodes ?? 3);
       await this.waitForWorkloads();
-      if (realBuild) {
+      if (realBuild && realImages) {
         this.realNode = new RealNode({
           build: realBuild,
+          images: realImages,
           clusterDir: this.dir,
           apiServerPort: this.ports.apiServer,
           pki: this.pki,

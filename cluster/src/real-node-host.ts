@@ -32,7 +32,6 @@ import {
   STATE_DIR,
   statePaths,
 } from './real-node-config.ts';
-import { ensureInfraImages, type InfraImages } from './real-node-images.ts';
 
 /** Why this machine cannot run a real node, or undefined when it can. */
 export function realNodeUnsupported(): string | undefined {
@@ -49,12 +48,11 @@ export interface RealNodeBuild {
   readonly dir: string;
   readonly bin: string;
   readonly cniBin: string;
-  readonly images: InfraImages;
   /** PATH and library variables for the node's components (iptables and ipset come from the cache). */
   readonly env: NodeJS.ProcessEnv;
 }
 
-/** Builds (first run) or reuses the node's binaries, packages and infrastructure images. */
+/** Builds (first run) or reuses the node's binaries and packages (the images: ensureInfraImages). */
 export function ensureRealNodeBuild(): RealNodeBuild {
   const res = spawnSync('bash', [join(CLUSTER_DIR, 'build-realnode.sh')], {
     encoding: 'utf8',
@@ -69,7 +67,6 @@ export function ensureRealNodeBuild(): RealNodeBuild {
     dir,
     bin,
     cniBin: join(dir, 'root', 'usr', 'lib', 'cni'),
-    images: ensureInfraImages(dir),
     env: {
       ...process.env,
       PATH: `${bin}:${process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,

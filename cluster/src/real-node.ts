@@ -23,7 +23,7 @@ import {
 } from './real-node-config.ts';
 import { corednsObjects } from './real-node-dns.ts';
 import { createCgroupRoot, ensureRealNodeBuild, readLock, type RealNodeBuild } from './real-node-host.ts';
-import { PAUSE_IMAGE } from './real-node-images.ts';
+import { PAUSE_IMAGE, type InfraImages } from './real-node-images.ts';
 
 export const REAL_NODE_COMPONENTS = ['containerd', 'kubelet', 'kube-proxy', 'kube-router'] as const;
 export type RealNodeComponent = (typeof REAL_NODE_COMPONENTS)[number];
@@ -34,6 +34,7 @@ export interface AdminApi {
 
 export interface RealNodeOptions {
   readonly build: RealNodeBuild;
+  readonly images: InfraImages;
   /** The cluster's state directory: pid and log files of the node's processes, its kubeconfigs. */
   readonly clusterDir: string;
   readonly apiServerPort: number;
@@ -72,8 +73,8 @@ export class RealNode {
 
     this.spawn('containerd', join(build.bin, 'containerd'), ['--config', statePaths.containerdConfig]);
     await this.waitFor('containerd', 30_000, () => existsSync(statePaths.containerdSocket) && this.ctrOk());
-    for (const img of [build.images.pause, build.images.busybox, build.images.coredns])
-      importImage(img.path, build);
+    const { pause, busybox, coredns } = this.o.images;
+    for (const img of [pause, busybox, coredns]) importImage(img.path, build);
 
     const kubeletConf = join(this.o.clusterDir, 'kubelet-config.json');
     writeFileSync(kubeletConf, kubeletConfig({ containerdSocket: statePaths.containerdSocket }));
