@@ -94,6 +94,10 @@ export function baseSystemEntries(): LayerEntry[] {
       data: text('passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n'),
     },
     { type: 'directory', path: '/tmp', mode: 0o1777 },
+    // Mount points the runtime fills (a read-only root cannot get them later).
+    { type: 'directory', path: '/proc', mode: 0o555 },
+    { type: 'directory', path: '/sys', mode: 0o555 },
+    { type: 'directory', path: '/dev', mode: 0o755 },
     { type: 'directory', path: '/home/nonroot', mode: 0o755 },
     { type: 'directory', path: '/root', mode: 0o700 },
   ];

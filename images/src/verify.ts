@@ -24,6 +24,8 @@ export interface SmokeExpectation {
   readonly env: Readonly<Record<string, string>>;
   readonly okExitCodes: readonly number[];
   readonly mustPrint?: RegExp;
+  /** A server: passes when it is still running after this many ms (then it is killed). */
+  readonly runsFor?: number;
 }
 
 /** Text in a failed run that means the image is broken rather than the program refusing its input. */
@@ -33,6 +35,9 @@ export const BROKEN_IMAGE =
 export function expectationFor(name: string): SmokeExpectation {
   if (name === OPERATOR_IMAGE)
     return { args: ['--help'], env: {}, okExitCodes: [0], mustPrint: /--watch-namespaces/ };
+  // Fixtures are servers (agents/fixtures): they must start and keep serving.
+  if (name === 'fixtures' || name.startsWith('fixture-'))
+    return { args: [], env: {}, okExitCodes: [], runsFor: 5_000 };
   // An agent given no inputs must start, then refuse them (SDK exit codes 0-4, docs/agent-authors.md).
   return {
     args: [],
@@ -86,23 +91,41 @@ export async function smokeRun(record: ImageRecord): Promise<SmokeResult> {
       return { name: record.name, ok: false, detail: 'the image has no entrypoint or cmd' };
     const env = [...(config.Env ?? []), ...Object.entries(expectation.env).map(([k, v]) => `${k}=${v}`)];
     const user = config.User ?? '0:0';
+    const seconds = Math.ceil((expectation.runsFor ?? 60_000) / 1000);
     const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-    // In a private mount namespace: the root read-only, /tmp a tmpfs, then chroot as the image's user
+    // In private mount and pid namespaces: the root read-only, /tmp a tmpfs, /proc, then chroot as the image's user
     // with only the image's environment. (chroot starts in "/": the entrypoints are absolute paths.)
     const script = [
       `mount --bind ${quote(rootfs)} ${quote(rootfs)}`,
       `mount -o remount,bind,ro ${quote(rootfs)}`,
       `mount -t tmpfs -o size=64m,mode=1777 tmpfs ${quote(join(rootfs, 'tmp'))}`,
-      `exec env -i ${env.map(quote).join(' ')} "$(command -v chroot)" --userspec=${quote(user)} ${quote(rootfs)} ${command.map(quote).join(' ')}`,
+      `mount -t proc proc ${quote(join(rootfs, 'proc'))}`,
+      `exec timeout -s KILL ${seconds} env -i ${env.map(quote).join(' ')} "$(command -v chroot)" --userspec=${quote(user)} ${quote(rootfs)} ${command.map(quote).join(' ')}`,
     ].join(' && ');
-    const result = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    // A network namespace of its own too: nothing the image does reaches the host's network.
+    // timeout(1) runs outside the chroot as root, so it can stop the program whatever its uid; it
+    // exits 124 when the time ran out (137 with KILL, which reaches its own process group too), and
+    // the pid namespace ends with it.
+    const result = spawnSync(
+      'unshare',
+      ['--mount', '--net', '--pid', '--fork', '--propagation', 'private', 'sh', '-c', script],
+      {
+        encoding: 'utf8',
+      },
+    );
     const output = `${result.stdout}${result.stderr}`;
+    const timedOut = result.status === 124 || result.status === 137;
     const code = result.status ?? -1;
-    const broken = expectation.okExitCodes.includes(code) ? undefined : `exit code ${code}`;
-    const brokenText = code !== 0 && BROKEN_IMAGE.test(output) ? output.match(BROKEN_IMAGE)?.[0] : undefined;
+    const broken =
+      expectation.runsFor !== undefined
+        ? timedOut
+          ? undefined
+          : `stopped by itself within ${expectation.runsFor} ms (exit ${code})`
+        : expectation.okExitCodes.includes(code)
+          ? undefined
+          : `exit code ${code}`;
+    const brokenText =
+      (code !== 0 || timedOut) && BROKEN_IMAGE.test(output) ? output.match(BROKEN_IMAGE)?.[0] : undefined;
     const missing =
       expectation.mustPrint !== undefined && !expectation.mustPrint.test(output)
         ? 'expected output missing'
@@ -112,7 +135,7 @@ export async function smokeRun(record: ImageRecord): Promise<SmokeResult> {
     return {
       name: record.name,
       ok: problem === undefined,
-      detail: `${command.join(' ')} as ${user}, read-only root: exit ${code}${problem === undefined ? '' : ` (${problem})`}; last line: ${lastLine}`,
+      detail: `${command.join(' ')} as ${user}, read-only root: ${timedOut ? `still running after ${expectation.runsFor} ms` : `exit ${code}`}${problem === undefined ? '' : ` (${problem})`}; last line: ${lastLine}`,
     };
   } finally {
     await rm(work, { recursive: true, force: true });
