@@ -18,7 +18,10 @@ OUT="$CACHE_ROOT/realnode/$KEY"
 BUILD_DIR="$CACHE_ROOT/build"
 export GOTOOLCHAIN=local GOSUMDB=off GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
 
-DEBS=(containerd runc containernetworking-plugins catatonit busybox-static iptables ipset conntrack)
+# The tools, and the libraries they link: always unpacked into the cache, so the cache never depends on what
+# the machine happens to have installed (libc excepted).
+DEBS=(containerd runc containernetworking-plugins catatonit busybox-static iptables ipset conntrack
+  libxtables12 libip4tc2 libip6tc2 libmnl0 libnftnl11 libipset13 libnetfilter-conntrack3 libnfnetlink0 libseccomp2)
 
 if [[ -f "$OUT/.complete" ]]; then
   echo "$OUT"
@@ -154,7 +157,7 @@ fetch_debs() {
     printf '%s\n' "${pkgs[@]}" | grep -qx "$d" || pkgs+=("$d")
   done
   log "apt-get download ${pkgs[*]}"
-  (cd "$dl" && apt-get download "${pkgs[@]}" >&2)
+  (cd "$dl" && apt-get -o APT::Sandbox::User=root download "${pkgs[@]}" >&2)
   for deb in "$dl"/*.deb; do
     dpkg -x "$deb" "$OUT/root"
     dpkg-deb -f "$deb" Package Version | paste -sd' ' >>"$OUT/debs.txt.tmp"

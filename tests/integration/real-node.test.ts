@@ -346,6 +346,43 @@ describe.skipIf(unsupported !== undefined)('real node', () => {
   });
 });
 
+describe.skipIf(unsupported !== undefined)('make cluster-up REAL_NODES=1 / make cluster-down', () => {
+  it('starts a real node from a shell that outlives the command, and cluster down removes it all', () => {
+    const name = `it-shell-${process.pid}`;
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [join(CLUSTER_SRC_DIR, 'cli.ts'), ...args, '--name', name], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        timeout: 15 * 60_000,
+      });
+    try {
+      const up = cli('up', '--real-node', '--nodes', '1');
+      expect(up.status, up.stderr).toBe(0);
+      const kubeconfig = up.stdout.trim();
+      // The command has exited; the node runs on, reachable from the host through the usual kubeconfig.
+      const node = kubectl(kubeconfig, [
+        'get',
+        'node',
+        REAL_NODE_NAME,
+        '-o',
+        'jsonpath={.status.nodeInfo.containerRuntimeVersion}',
+      ]);
+      expect(node.stdout).toMatch(/^containerd:\/\//);
+      expect(realNodeProcesses().length).toBeGreaterThan(4);
+    } finally {
+      // Without the API: cluster down kills what runs and unmounts what the runtime left.
+      const down = cli('down');
+      expect(down.status, down.stderr).toBe(0);
+    }
+    expect(realNodeProcesses()).toEqual([]);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(STATE_DIR);
+    expect(existsSync(NETNS_PATH)).toBe(false);
+    expect(cgroupMounts().filter((m) => existsSync(join(m, CGROUP_ROOT)))).toEqual([]);
+    expect(existsSync(LOCK_FILE)).toBe(false);
+    expect(absentBefore.filter((p) => existsSync(p))).toEqual([]);
+  });
+});
+
 describe('a machine that cannot run a real node', () => {
   it('says why in one line and stops (here: run as a user who is not root)', () => {
     const cli = [
