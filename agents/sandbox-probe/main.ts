@@ -6,6 +6,7 @@
 //   inspect  identity, writable paths, mounted token, visible paths, connections, DNS (default)
 //   memory   allocate `memoryMiB` (expect an OOM kill under a lower limit)
 //   fork     start sleeping processes until refused (expect the node's pod pids limit)
+//   serve    accept TCP connections on `port` for `seconds` (a target for other probes)
 //   output   write outputs of exactly `outputBytes` bytes of JSON, through the SDK (which refuses
 //            more than 4096) or, with raw: true, straight to the termination file
 import { writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import {
   hogMemory,
   identity,
   paddedOutputs,
+  serve,
   tryConnect,
   tryResolve,
   tryWrite,
@@ -28,7 +30,9 @@ interface Target {
 }
 
 interface Inputs {
-  mode?: 'inspect' | 'memory' | 'fork' | 'output';
+  mode?: 'inspect' | 'memory' | 'fork' | 'output' | 'serve';
+  port?: number;
+  seconds?: number;
   paths?: string[];
   connect?: Target[];
   resolve?: string[];
@@ -45,7 +49,9 @@ const inputsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    mode: { enum: ['inspect', 'memory', 'fork', 'output'] },
+    mode: { enum: ['inspect', 'memory', 'fork', 'output', 'serve'] },
+    port: { type: 'integer', minimum: 1024, maximum: 65535 },
+    seconds: { type: 'integer', minimum: 1, maximum: 3600 },
     paths: { type: 'array', maxItems: 20, items: { type: 'string', maxLength: 256 } },
     connect: {
       type: 'array',
@@ -76,6 +82,8 @@ const agent = defineAgent<Inputs, Record<string, unknown>>({
   async run(inputs, ctx) {
     const timeoutMs = inputs.timeoutMs ?? 3000;
     switch (inputs.mode ?? 'inspect') {
+      case 'serve':
+        return { accepted: await serve(inputs.port ?? 8080, inputs.seconds ?? 60) };
       case 'memory': {
         const held = hogMemory(inputs.memoryMiB ?? 4096);
         return { heldMiB: held };

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as dns } from 'node:dns';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /** The fields of /proc/self/status a sandbox decides. */
 export interface Identity {
@@ -143,4 +143,20 @@ export async function forkUntilRefused(
 export function paddedOutputs(bytes: number): { pad: string } {
   const overhead = JSON.stringify({ pad: '' }).length;
   return { pad: 'x'.repeat(Math.max(0, bytes - overhead)) };
+}
+
+/**
+ * Accepts TCP connections on `port` for `seconds`, answering each with "probe\n", and returns how
+ * many arrived: a target for other pods' connection checks.
+ */
+export function serve(port: number, seconds: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let accepted = 0;
+    const server = createServer((socket) => {
+      accepted++;
+      socket.end('probe\n');
+    });
+    server.once('error', reject);
+    server.listen(port, () => setTimeout(() => server.close(() => resolve(accepted)), seconds * 1000));
+  });
 }

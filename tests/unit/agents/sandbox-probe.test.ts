@@ -10,6 +10,7 @@ import {
   hogMemory,
   paddedOutputs,
   parseStatus,
+  serve,
   tryConnect,
   tryResolve,
   tryWrite,
@@ -71,6 +72,17 @@ describe('sandbox probe', () => {
     expect(await tryConnect('127.0.0.1', port, 2000)).toBe('ECONNREFUSED');
     // TEST-NET-1 (RFC 5737): never routed; nothing answers (timeout), or the network says no.
     expect(await tryConnect('192.0.2.1', 9, 300)).not.toBe('connected');
+  });
+
+  it('serves connections for a while and counts them', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const served = serve(port, 1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await tryConnect('127.0.0.1', port, 2000)).toBe('connected');
+    expect(await served).toBe(1);
   });
 
   it('resolves names, or says why not', async () => {
