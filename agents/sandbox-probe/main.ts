@@ -1,5 +1,5 @@
 // sandbox-probe: reports what the Paddock sandbox lets an agent do (probe.ts). Not an example of
-// real work: a tool to check a cluster's sandbox, used by the real-node tests (tests/e2e) and
+// real work: a tool to check a cluster's sandbox, meant for the real-node tests and
 // documented in docs/security.md ("Checking a cluster's sandbox").
 //
 // Modes (input `mode`):

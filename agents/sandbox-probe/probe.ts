@@ -1,6 +1,6 @@
 // What the sandbox lets a process do, observed from inside it: who it runs as, what it can write,
 // what it can see of the host and the cluster, where it can connect. The observations are the
-// agent's outputs, so a test (tests/e2e) or an administrator (docs/security.md, "Checking a
+// agent's outputs, so a real-node test or an administrator (docs/security.md, "Checking a
 // cluster's sandbox") reads them from the step's status. Each check reports what happened, never
 // a verdict: the reader decides what should have happened.
 import { spawn, type ChildProcess } from 'node:child_process';
