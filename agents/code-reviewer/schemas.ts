@@ -1,6 +1,7 @@
 // The code reviewer's schemas (examples/agents/code-reviewer.yaml declares the same; a unit test keeps the two
 // equal).
 import type { JsonSchema } from '../../sdk/typescript/src/index.ts';
+import { repositoryPathSchema } from '../common/repository-path.ts';
 import { MAX_LISTED } from './review.ts';
 
 export const inputsSchema = {
@@ -8,13 +9,9 @@ export const inputsSchema = {
   required: ['repositoryPath'],
   additionalProperties: false,
   properties: {
-    repositoryPath: {
-      type: 'string',
-      maxLength: 2048,
-      pattern: '^https?://',
-      description:
-        'Git repository URL (smart HTTP) and the ref to review after #, e.g. ...app.git#feature/report.',
-    },
+    repositoryPath: repositoryPathSchema(
+      'Git repository URL (smart HTTP) and the ref to review after #, e.g. ...app.git#feature/report.',
+    ),
     changedFiles: {
       type: 'array',
       maxItems: 500,

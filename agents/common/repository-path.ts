@@ -46,3 +46,11 @@ export function parseRepositoryPath(input: string, field = 'repositoryPath'): Pa
   display.password = '';
   return { ok: true, value: { url: url.href, ref: ref === '' ? undefined : ref, display: display.href } };
 }
+
+/**
+ * The JSON Schema of `repositoryPath`, as every repository agent's inputsSchema (and its manifest) declares it;
+ * `description` says what the ref after `#` means to that agent.
+ */
+export function repositoryPathSchema<D extends string>(description: D) {
+  return { type: 'string', maxLength: 2048, pattern: '^https?://', description } as const;
+}

@@ -1,6 +1,7 @@
 // The compliance checker's schemas (examples/agents/compliance-checker.yaml declares the same; a unit test keeps
 // the two equal).
 import type { JsonSchema } from '../../sdk/typescript/src/index.ts';
+import { repositoryPathSchema } from '../common/repository-path.ts';
 import { MAX_LISTED } from './outputs.ts';
 import { RULES } from './rules.ts';
 
@@ -9,12 +10,9 @@ export const inputsSchema = {
   required: ['repositoryPath'],
   additionalProperties: false,
   properties: {
-    repositoryPath: {
-      type: 'string',
-      maxLength: 2048,
-      pattern: '^https?://',
-      description: 'Git repository URL (smart HTTP), optionally followed by #branch, #tag or #commit.',
-    },
+    repositoryPath: repositoryPathSchema(
+      'Git repository URL (smart HTTP), optionally followed by #branch, #tag or #commit.',
+    ),
     rules: {
       type: 'array',
       minItems: 1,

@@ -1,5 +1,6 @@
 // The patcher's schemas (examples/agents/patcher.yaml declares the same; a unit test keeps the two equal).
 import type { JsonSchema } from '../../sdk/typescript/src/index.ts';
+import { repositoryPathSchema } from '../common/repository-path.ts';
 
 export const MAX_FILES_LISTED = 50;
 export const MAX_CONFLICTS_LISTED = 20;
@@ -9,12 +10,9 @@ export const inputsSchema = {
   required: ['repositoryPath', 'patchContent'],
   additionalProperties: false,
   properties: {
-    repositoryPath: {
-      type: 'string',
-      maxLength: 2048,
-      pattern: '^https?://',
-      description: 'Git repository URL (smart HTTP); a #branch suffix names the default targetBranch.',
-    },
+    repositoryPath: repositoryPathSchema(
+      'Git repository URL (smart HTTP); a #branch suffix names the default targetBranch.',
+    ),
     patchContent: {
       type: 'string',
       minLength: 1,

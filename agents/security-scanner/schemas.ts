@@ -1,6 +1,7 @@
 // The security scanner's inputsSchema and outputsSchema: the SDK checks them in the container, and
 // examples/agents/security-scanner.yaml declares the same (a unit test keeps the two equal).
 import type { JsonSchema } from '../../sdk/typescript/src/index.ts';
+import { repositoryPathSchema } from '../common/repository-path.ts';
 import { PATCH_BUDGET } from './scan.ts';
 
 export const inputsSchema = {
@@ -8,12 +9,9 @@ export const inputsSchema = {
   required: ['repositoryPath'],
   additionalProperties: false,
   properties: {
-    repositoryPath: {
-      type: 'string',
-      maxLength: 2048,
-      pattern: '^https?://',
-      description: 'Git repository URL (smart HTTP), optionally followed by #branch, #tag or #commit.',
-    },
+    repositoryPath: repositoryPathSchema(
+      'Git repository URL (smart HTTP), optionally followed by #branch, #tag or #commit.',
+    ),
     cve: { type: 'string', pattern: '^CVE-[0-9]{4}-[0-9]{4,}$', description: 'Report only this advisory.' },
     severityThreshold: {
       type: 'string',
