@@ -148,6 +148,15 @@ fetch_debs() {
   local dl="$BUILD_DIR/realnode-debs"
   rm -rf "$dl" "$OUT/root"
   mkdir -p "$dl" "$OUT/root"
+  # A fresh machine has no package lists yet: fetch them once.
+  local d
+  for d in "${DEBS[@]}"; do
+    if ! apt-cache show "$d" >/dev/null 2>&1; then
+      log "apt-get update (no package list knows $d)"
+      apt-get update -qq >&2
+      break
+    fi
+  done
   # The packages and those of their dependencies this machine lacks: exactly what an install would add.
   local pkgs
   mapfile -t pkgs < <(apt-get install --simulate --no-install-recommends "${DEBS[@]}" 2>/dev/null |
