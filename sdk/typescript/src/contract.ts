@@ -19,7 +19,7 @@ export const DEFAULT_TMP_DIR = '/tmp';
 
 /**
  * The largest termination message the kubelet keeps whole: it keeps only the last 4096 bytes of a
- * larger file, which then no longer parses (the attempt fails with OutputNotJSON).
+ * larger file, which then no longer parses (the attempt fails with OutputTooLarge).
  */
 export const MAX_OUTPUTS_BYTES = 4096;
 

@@ -3,13 +3,12 @@
 // may carry sensitive values (docs/security.md). Pure.
 import type { JsonSchemaObject } from '../../api/generated/index.ts';
 import { compileUserSchema, safeErrorPath } from '../../api/schemas.ts';
+// The most a kubelet keeps of a termination message: it cuts a larger file to this.
+import { MAX_OUTPUTS_BYTES } from './cel-estimate.ts';
 
 export type OutputsResult =
   | { ok: true; outputs: Record<string, unknown> }
   | { ok: false; reason: 'OutputNotJSON' | 'OutputTooLarge' | 'OutputSchemaInvalid'; message: string };
-
-/** The most a kubelet keeps of a termination message (bytes); it cuts a larger file to this. */
-export const KUBELET_MESSAGE_LIMIT = 4096;
 
 export function parseOutputs(
   message: string | undefined,
@@ -22,11 +21,11 @@ export function parseOutputs(
       value = JSON.parse(text);
     } catch {
       const bytes = Buffer.byteLength(message ?? '', 'utf8');
-      if (bytes >= KUBELET_MESSAGE_LIMIT)
+      if (bytes >= MAX_OUTPUTS_BYTES)
         return {
           ok: false,
           reason: 'OutputTooLarge',
-          message: `the termination message is ${bytes} bytes, the kubelet's limit, and not JSON: the agent wrote more than ${KUBELET_MESSAGE_LIMIT} bytes of outputs and the kubelet cut them`,
+          message: `the termination message is ${bytes} bytes, the kubelet's limit, and not JSON: the agent wrote more than ${MAX_OUTPUTS_BYTES} bytes of outputs and the kubelet cut them`,
         };
       return {
         ok: false,
