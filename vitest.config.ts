@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: unit tests (pure cores, fast, no cluster) and integration tests
-// (the operator against a real local control plane started by the global setup).
+// Four projects: unit tests (pure cores, fast, no cluster), the example agents run locally, integration
+// tests (the operator against a real local control plane started by the global setup), and the e2e tier
+// (the operator image installed by Helm on the real node, running the real agents; docs/testing.md).
 export default defineConfig({
   test: {
     projects: [
@@ -33,6 +34,19 @@ export default defineConfig({
           // Each file gets its own control plane slot; two cores fit two at a time.
           maxWorkers: 2,
           fileParallelism: true,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['tests/e2e/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['tests/e2e/global-setup.ts'],
+          testTimeout: 300_000,
+          // The machine's one real node: files wait for each other's (cluster/src/real-node-host.ts).
+          hookTimeout: 45 * 60_000,
+          maxWorkers: 1,
+          fileParallelism: false,
         },
       },
     ],

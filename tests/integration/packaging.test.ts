@@ -31,6 +31,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from '../../cluster/src/paths.ts';
 import { ensureTools } from '../../cluster/src/tools.ts';
+import { LABEL_AGENT_POD } from '../../operator/src/api/labels.ts';
 import { loadConfig, type Config, type ConfigDeps } from '../../operator/src/config.ts';
 import { Metrics } from '../../operator/src/observability/metrics.ts';
 import { useCluster } from './support/cluster.ts';
@@ -431,6 +432,7 @@ describe('kustomize layout (rendered)', () => {
         'ClusterRoleBinding',
         'Deployment',
         'Namespace',
+        'NetworkPolicy',
         'PodDisruptionBudget',
         // The Lease and the signing key, in the operator's namespace.
         'Role',
@@ -659,6 +661,7 @@ describe('Helm chart (rendered)', () => {
         'ClusterRole',
         'ClusterRoleBinding',
         'Deployment',
+        'NetworkPolicy',
         'PodDisruptionBudget',
         // The Lease and the signing key, in the release namespace.
         'Role',
@@ -695,6 +698,40 @@ describe('Helm chart (rendered)', () => {
       kust.spec?.template.spec?.terminationGracePeriodSeconds,
     );
     expect(container(chart).env).toEqual(container(kust).env);
+  });
+
+  it('keeps agent pods away from the operator the same way in the chart and in config/', () => {
+    // As written in YAML (the client library's type names the field `_from`).
+    type V1NetworkPolicy = {
+      spec?: {
+        podSelector: { matchLabels?: Record<string, string> };
+        policyTypes?: string[];
+        ingress?: Array<{ from?: unknown[]; ports?: Array<{ port?: string | number }> }>;
+      };
+    };
+    const chart = find<V1NetworkPolicy & K8sObject>(render(), 'NetworkPolicy');
+    const kust = find<V1NetworkPolicy & K8sObject>(kustomize(join(CONFIG, 'default')), 'NetworkPolicy');
+    expect(chart.spec).toEqual(kust.spec);
+    const d = find<V1Deployment & K8sObject>(render(), 'Deployment');
+    expect(chart.spec?.podSelector.matchLabels).toEqual(d.spec?.selector.matchLabels);
+    expect(chart.spec?.policyTypes).toEqual(['Ingress']);
+    const rule = chart.spec?.ingress?.[0];
+    expect(chart.spec?.ingress).toHaveLength(1);
+    expect(rule?.ports?.map((p) => p.port).sort()).toEqual(['health', 'metrics']);
+    expect(rule?.from).toEqual([
+      {
+        namespaceSelector: {},
+        podSelector: { matchExpressions: [{ key: LABEL_AGENT_POD, operator: 'DoesNotExist' }] },
+      },
+    ]);
+    // Extra scrapers are added, never replace the rule; and it can be turned off.
+    const extra = { ipBlock: { cidr: '192.0.2.0/24' } };
+    const widened = find<V1NetworkPolicy & K8sObject>(
+      render(['--set-json', `networkPolicy.metricsFrom=${JSON.stringify([extra])}`]),
+      'NetworkPolicy',
+    );
+    expect(widened.spec?.ingress?.[0]?.from).toEqual([...(rule?.from ?? []), extra]);
+    expect(kinds(render(['--set', 'networkPolicy.enabled=false']))).not.toContain('NetworkPolicy');
   });
 
   it('renders every optional feature', () => {
