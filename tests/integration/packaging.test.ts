@@ -711,9 +711,12 @@ describe('Helm chart (rendered)', () => {
     };
     const chart = find<V1NetworkPolicy & K8sObject>(render(), 'NetworkPolicy');
     const kust = find<V1NetworkPolicy & K8sObject>(kustomize(join(CONFIG, 'default')), 'NetworkPolicy');
-    expect(chart.spec).toEqual(kust.spec);
+    // Each selects its own operator pods (the chart's selector adds the release's instance label).
+    expect({ ...chart.spec, podSelector: {} }).toEqual({ ...kust.spec, podSelector: {} });
     const d = find<V1Deployment & K8sObject>(render(), 'Deployment');
     expect(chart.spec?.podSelector.matchLabels).toEqual(d.spec?.selector.matchLabels);
+    const kd = find<V1Deployment & K8sObject>(kustomize(join(CONFIG, 'default')), 'Deployment');
+    expect(kust.spec?.podSelector.matchLabels).toEqual(kd.spec?.selector.matchLabels);
     expect(chart.spec?.policyTypes).toEqual(['Ingress']);
     const rule = chart.spec?.ingress?.[0];
     expect(chart.spec?.ingress).toHaveLength(1);
