@@ -5,15 +5,15 @@
 // memory and pids limits, the 4096-byte outputs limit, the step timeout, a pod deleted mid-run, and pods
 // that cannot start.
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODE_IP, REAL_NODE_NAME, statePaths } from '../../cluster/src/real-node-config.ts';
+import { REPO_ROOT } from '../../cluster/src/paths.ts';
+import { NODE_IP, REAL_NODE_NAME, REALNODE_ROOT, statePaths } from '../../cluster/src/real-node-config.ts';
 import { realNodeUnsupported } from '../../cluster/src/real-node-host.ts';
 import { BUSYBOX_IMAGE } from '../../cluster/src/real-node-images.ts';
-import { WORKFLOW } from '../../operator/src/api/constants.ts';
-import type { Workflow } from '../../operator/src/api/generated/index.ts';
 import { startVerdict } from '../../operator/src/controllers/workflow/pod-start.ts';
 import type { Pod } from '../../operator/src/kube/core-types.ts';
+import { kubectl } from '../integration/support/kubectl.ts';
 import { podsOf, restrictedNamespace, stepOf } from '../integration/support/workflows.ts';
 import { eventually } from '../integration/support/wait.ts';
 import {
@@ -103,6 +103,7 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
 
   describe('isolation audit (mode inspect)', () => {
     let seen: Inspection;
+    let hostPaths: string[] = [];
     let targets: { otherAgent: string; operator: string; fixturesPod: string; outsider: string };
 
     beforeAll(async () => {
@@ -119,7 +120,7 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
       await createAgent(client(), probeAgent('server', NS, image()));
       // Another agent, listening on 8080: inside the prober's declared egress, so only the sandbox's
       // ingress isolation stands between them.
-      await submit(client(), NS, 'target', 'server', { mode: 'serve', port: 8080, seconds: 240 });
+      await submit(client(), NS, 'target', 'server', { mode: 'serve', port: 8080, seconds: 75 });
       // Outside any agent namespace, listening on 8080 (declared) and 9090 (not declared).
       env().kubectl(
         ['apply', '-f', '-'],
@@ -172,6 +173,16 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
       };
       expect(targets.operator).not.toBe('');
       expect(targets.fixturesPod).not.toBe('');
+      // Paths that exist on the host (checked here) and mean nothing inside an image.
+      hostPaths = [
+        HOST_MARKER,
+        env().cluster.dir,
+        statePaths.containerdSocket,
+        REALNODE_ROOT,
+        REPO_ROOT,
+        '/run/netns',
+      ];
+      for (const p of hostPaths) expect(existsSync(p), p).toBe(true);
       const apiServerPort = env().cluster.info.apiServerPort;
       const connect = [
         { name: 'fixturesService', host: FIXTURES_SERVICE_IP, port: 8080 },
@@ -193,18 +204,12 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
         timeoutMs: 3000,
         connect,
         resolve: ['kubernetes.default.svc.cluster.local', `fixtures.${FIXTURES_NAMESPACE}.svc.cluster.local`],
-        paths: [
-          HOST_MARKER,
-          env().cluster.dir,
-          statePaths.containerdSocket,
-          '/var/lib/kubelet',
-          '/root',
-          '/proc/1/root/etc/hostname',
-        ],
+        paths: hostPaths,
       });
       const wf = await finished(client(), NS, 'inspect');
       expect(wf.status?.phase, JSON.stringify(stepOf(wf, 'probe'))).toBe('Succeeded');
       seen = stepOf(wf, 'probe').outputs as unknown as Inspection;
+      console.log(`sandbox-probe observed: ${JSON.stringify(seen)}`);
     }, 300_000);
 
     it('runs as uid and gid 65532 with no capabilities, no new privileges and seccomp filtering', () => {
@@ -225,7 +230,7 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
     });
 
     it("cannot see the host's files", () => {
-      expect(Object.values(seen.visible)).toHaveLength(6);
+      expect(Object.keys(seen.visible).sort()).toEqual([...hostPaths].sort());
       expect(Object.entries(seen.visible).filter(([, v]) => v)).toEqual([]);
     });
 
@@ -251,14 +256,15 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
         'kubelet',
       ];
       for (const name of refused) expect(seen.connect[name], name).not.toBe('connected');
-      // Dropped by policy, not merely closed: a closed port would answer ECONNREFUSED at once.
-      expect(seen.connect['otherAgent']).toBe('timeout');
-      expect(seen.connect['outsiderUndeclared']).toBe('timeout');
     });
 
-    it('the other agent was listening all along (the refusal is the sandbox, not a dead target)', async () => {
-      const wf = await client().get<Workflow>(WORKFLOW, NS, 'target');
-      expect(stepOf(wf, 'probe').phase).toBe('Running');
+    it('the other agent was listening all along: it counted the one connection from its node, not the prober', async () => {
+      // From the node (the API server's pod proxy), which NetworkPolicies leave alone: proof the port was open.
+      // The answer is not HTTP, so the proxy's request fails; the connection is what counts.
+      kubectl(env().kubeconfig, ['get', '--raw', `/api/v1/namespaces/${NS}/pods/target-probe-1:8080/proxy/`]);
+      const wf = await finished(client(), NS, 'target', 120_000);
+      expect(wf.status?.phase).toBe('Succeeded');
+      expect(stepOf(wf, 'probe').outputs).toEqual({ accepted: 1 });
     });
   });
 
@@ -338,6 +344,9 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
     );
     const wf = await finished(client(), NS, 'slow', 120_000);
     expect(stepOf(wf, 'probe')).toMatchObject({ phase: 'Failed', reason: 'Timeout' });
+    // The kubelet ends the pod at its activeDeadlineSeconds, and the agent stops at its SIGTERM.
+    const step = stepOf(wf, 'probe');
+    expect(Date.parse(step.finishedAt ?? '') - Date.parse(step.startedAt ?? '')).toBeLessThan(20_000);
     expect(wf.status?.history?.some((h) => h.type === 'StepFailed' && h.reason === 'Timeout')).toBe(true);
     await eventually(
       'timed-out pod removed',
@@ -352,15 +361,24 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
       client(),
       probeAgent('held', NS, image(), { retries: { limit: 1, backoff: { seconds: 1 } } }),
     );
-    await submit(client(), NS, 'victim', 'held', { mode: 'serve', port: 8080, seconds: 15 });
+    await submit(client(), NS, 'victim', 'held', { mode: 'serve', port: 8080, seconds: 20 });
     await podIp(NS, 'victim-probe-1');
+    const deletedAt = Date.now();
     env().kubectl(['delete', 'pod', '-n', NS, 'victim-probe-1', '--wait=false']);
+    // The kubelet stops the agent with SIGTERM; the SDK ends it at once (the agent is PID 1, which gets
+    // no signal it does not handle), not after the 30 s grace period.
+    await eventually(
+      'victim-probe-1 gone',
+      () => kubectl(env().kubeconfig, ['get', 'pod', '-n', NS, 'victim-probe-1']),
+      (r) => r.code !== 0 && r.stderr.includes('NotFound'),
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    expect(Date.now() - deletedAt).toBeLessThan(15_000);
     const wf = await finished(client(), NS, 'victim', 120_000);
     expect(wf.status?.phase).toBe('Succeeded');
     expect(stepOf(wf, 'probe').attempt).toBe(2);
-    expect(wf.status?.history?.some((h) => h.type === 'StepRetrying' && h.reason === 'PodDeleted')).toBe(
-      true,
-    );
+    const retried = wf.status?.history?.find((h) => h.type === 'StepRetrying');
+    expect(retried?.reason).toBe('PodDeleted');
   });
 
   it('the kubelet reports an image it may not pull as ErrImageNeverPull, which ends an attempt at once', async () => {
@@ -439,7 +457,7 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
         ]),
       ) as { items: Array<{ reason: string; message: string }> };
       expect(
-        events.items.some((e) => e.message.includes(expected[name].reason)),
+        events.items.some((e) => e.reason === 'StepFailed' && expected[name].message.test(e.message)),
         `${name}: ${JSON.stringify(events.items.map((e) => `${e.reason}: ${e.message}`))}`,
       ).toBe(true);
     }

@@ -175,6 +175,8 @@ describe('sandbox', () => {
           ports: [
             { protocol: 'UDP', port: 53 },
             { protocol: 'TCP', port: 53 },
+            { protocol: 'UDP', port: 'dns' },
+            { protocol: 'TCP', port: 'dns-tcp' },
           ],
         },
       ],

@@ -82,7 +82,13 @@ def agent(
 def run_agent(defn: AgentDefinition, env: Optional[Mapping[str, str]] = None) -> NoReturn:
     """Runs the agent with the pod's environment (default: os.environ) and exits with its exit code.
     Exits with os._exit after flushing, so threads the agent left running cannot keep the pod alive."""
-    result = execute_agent(defn, os.environ if env is None else env)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(result.exit_code)
+    def leave(code: int) -> NoReturn:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (RuntimeError, OSError):
+                pass  # a signal handler that interrupted a write to this stream cannot enter it again
+        os._exit(code)
+
+    result = execute_agent(defn, os.environ if env is None else env, exit_on_signal=leave)
+    leave(result.exit_code)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import signal
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
@@ -63,9 +64,20 @@ def _describe(err: BaseException) -> str:
     return str(err) or type(err).__name__
 
 
+# Exit codes of an agent stopped by a signal, as a shell reports them (docs/agent-authors.md#exit-codes-and-failures).
+SIGNAL_EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
+
+
 def execute_agent(
-    defn: AgentDefinition, env: Mapping[str, str], write_log: Optional[Callable[[str], Any]] = None
+    defn: AgentDefinition,
+    env: Mapping[str, str],
+    write_log: Optional[Callable[[str], Any]] = None,
+    exit_on_signal: Optional[Callable[[int], None]] = None,
 ) -> RunResult:
+    """``exit_on_signal`` (run_agent sets it): stop on SIGTERM and SIGINT with a reason in the outputs file
+    and exit 128 + the signal's number. An agent is its container's PID 1, and the kernel delivers no signal to
+    PID 1 that it does not handle: without this, deleting, cancelling or timing out its pod would wait out the
+    whole termination grace period and then kill it with nothing said."""
     scrubber = Scrubber()
     scrubber.add(secret_env_values(env, defn.secret_env))
     workflow = env.get(c.ENV_WORKFLOW) or "local"
@@ -88,6 +100,25 @@ def execute_agent(
         reason = short_reason(scrubber.text(message))  # scrubbed before cutting
         log.error(reason, exitCode=code)
         return finish(code, reason)
+
+    if exit_on_signal is not None:
+        stopping = []
+
+        def on_signal(signum: int, _frame: Any) -> None:
+            if stopping:  # a second signal while the first is handled changes nothing
+                return
+            stopping.append(signum)
+            name = signal.Signals(signum).name
+            code = SIGNAL_EXIT_CODES[name]
+            reason = short_reason(f"stopped by {name} before it finished (the pod was deleted, cancelled or timed out)")
+            try:
+                log.error(reason, exitCode=code)
+            except RuntimeError:
+                pass  # the signal landed inside a write to stderr, which cannot be entered again: the file says it
+            exit_on_signal(finish(code, reason).exit_code)
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
 
     try:
         inputs, source = read_inputs(env)

@@ -4,6 +4,7 @@ fixture agent in tests/fixtures/echo_agent.py."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -97,6 +98,52 @@ class LocalRunnerTest(unittest.TestCase):
         r = self.runner("echo_agent:echo", {}, "--env", "PADDOCK_STEP=x")
         self.assertEqual(r.returncode, 64)
         self.assertIn("PADDOCK_", r.stderr)
+
+
+
+class SignalTest(unittest.TestCase):
+    """An agent stopped by a signal (its pod deleted, cancelled or timed out): the agent itself, as its container
+    runs it, with a pod's environment and no runner in between."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="paddock-signal-py-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def stop_with(self, signum, expected_code, name):
+        out = os.path.join(self.dir, f"outputs-{name}")
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": f"{SDK}{os.pathsep}{FIXTURES}",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PADDOCK_INPUTS": json.dumps({"mode": "hang"}),
+            "PADDOCK_OUTPUTS_FILE": out,
+        }
+        child = subprocess.Popen(
+            [sys.executable, os.path.join(FIXTURES, "echo_agent.py")],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=self.dir,
+        )
+        seen = ""
+        while '"msg":"started"' not in seen:
+            line = child.stderr.readline()
+            self.assertNotEqual(line, "", "the agent ended before it started")
+            seen += line
+        # Twice, as an impatient kubelet or user might: the second must change nothing.
+        child.send_signal(signum)
+        child.send_signal(signum)
+        code = child.wait(timeout=30)
+        rest = child.stderr.read()
+        child.stderr.close()
+        self.assertEqual(code, expected_code, seen + rest)
+        with open(out) as f:
+            self.assertEqual(f.read(), f"stopped by {name} before it finished (the pod was deleted, cancelled or timed out)")
+
+    def test_sigterm_exits_143_at_once_with_the_reason(self):
+        self.stop_with(signal.SIGTERM, 143, "SIGTERM")
+
+    def test_sigint_exits_130_at_once_with_the_reason(self):
+        self.stop_with(signal.SIGINT, 130, "SIGINT")
 
 
 if __name__ == "__main__":

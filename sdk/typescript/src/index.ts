@@ -13,7 +13,7 @@ import type { AgentDefinition } from './types.ts';
 export { AgentFailure } from './failure.ts';
 export { EXIT_CODES, MAX_OUTPUTS_BYTES, type ExitCode } from './contract.ts';
 export { REDACTED } from './sensitive.ts';
-export { executeAgent, type RunResult } from './run.ts';
+export { executeAgent, SIGNAL_EXIT_CODES, type RunResult } from './run.ts';
 export type { AgentContext, AgentDefinition, JsonSchema, LogFields, Logger } from './types.ts';
 
 /** Returns `def` unchanged; it exists so TypeScript infers I and O from run() in one place. */
@@ -29,7 +29,7 @@ export async function runAgent<I, O>(
   def: AgentDefinition<I, O>,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<never> {
-  const result = await executeAgent(def, env);
+  const result = await executeAgent(def, env, { exitOnSignal: (code) => process.exit(code) });
   // Log lines and the outputs file are written synchronously, so nothing is lost by exiting now; exiting
   // (rather than waiting for the event loop to drain) also stops timers or sockets run() left open.
   process.exit(result.exitCode);

@@ -29,7 +29,17 @@ export interface RunResult {
 export interface RunIo {
   /** Where log lines go (default: process.stderr). */
   readonly writeLog?: (line: string) => void;
+  /**
+   * Stop on SIGTERM and SIGINT with a reason in the outputs file and exit 128 + the signal's number
+   * (runAgent sets it). An agent is its container's PID 1, and the kernel delivers no signal to PID 1 that
+   * it does not handle: without this, deleting, cancelling or timing out its pod would wait out the whole
+   * termination grace period and then kill it with nothing said.
+   */
+  readonly exitOnSignal?: (exitCode: number) => void;
 }
+
+/** Exit codes of an agent stopped by a signal, as a shell reports them (docs/agent-authors.md#exit-codes-and-failures). */
+export const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 
 function describeError(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
@@ -77,6 +87,23 @@ export async function executeAgent<I, O>(
     log.error(reason, { exitCode });
     return finish(exitCode, reason);
   };
+
+  const exitOnSignal = io.exitOnSignal;
+  if (exitOnSignal) {
+    let stopping = false;
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      // `on`, not `once`: a second signal while the first is handled must not kill with nothing written.
+      process.on(signal, () => {
+        if (stopping) return;
+        stopping = true;
+        const result = fail(
+          SIGNAL_EXIT_CODES[signal],
+          `stopped by ${signal} before it finished (the pod was deleted, cancelled or timed out)`,
+        );
+        exitOnSignal(result.exitCode);
+      });
+    }
+  }
 
   let checkInputs, checkOutputs;
   try {

@@ -1,7 +1,7 @@
 // The local runner end to end (sdk/typescript/src/local-runner.ts): it spawns a real agent process
 // (tests/unit/sdk/fixtures/echo-agent.ts, built on runAgent) with a pod's environment and reports
 // what happened (docs/agent-authors.md#the-local-runner).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,41 @@ function runner(inputs: unknown, ...args: string[]) {
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+describe('an agent stopped by a signal (the pod deleted, cancelled or timed out)', () => {
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)('%s: exits %i at once with the reason as its outputs file', async (signal, expected) => {
+    const out = join(dir, `signal-${signal}.json`);
+    // The agent itself, as its container runs it: with a pod's environment, no runner in between.
+    const child = spawn(NODE, [AGENT], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env['PATH'],
+        PADDOCK_INPUTS: JSON.stringify({ mode: 'hang' }),
+        PADDOCK_OUTPUTS_FILE: out,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    let sent = 0;
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      // Twice, as an impatient kubelet or user might: the second must change nothing.
+      if (sent === 0 && stderr.includes('"msg":"started"')) {
+        child.kill(signal);
+        child.kill(signal);
+        sent = 2;
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(code).toBe(expected);
+    expect(readFileSync(out, 'utf8')).toBe(
+      `stopped by ${signal} before it finished (the pod was deleted, cancelled or timed out)`,
+    );
+  });
+});
 
 describe('local runner', () => {
   it('runs the agent, prints its outputs on stdout and exits 0', () => {

@@ -122,7 +122,13 @@ function sandboxLabels(component: string): Record<string, string> {
 
 // --- NetworkPolicies -------------------------------------------------------------------------
 
-/** Cluster DNS: the kube-dns (CoreDNS) pods in kube-system, on UDP and TCP 53. */
+/**
+ * Cluster DNS: the kube-dns (CoreDNS) pods in kube-system. A policy sees a Service's traffic after it
+ * was forwarded, at the pod's own port, which is 53 in most clusters but not all (a DNS pod run as
+ * non-root listens on a high port behind the Service's 53): so the pods' named ports `dns` (UDP) and
+ * `dns-tcp` (TCP), the names kube-dns and CoreDNS deployments give them, are allowed too. Only those
+ * pods, so no other destination gains anything.
+ */
 const DNS_EGRESS: NetworkPolicyEgressRule = {
   to: [
     {
@@ -133,6 +139,8 @@ const DNS_EGRESS: NetworkPolicyEgressRule = {
   ports: [
     { protocol: 'UDP', port: 53 },
     { protocol: 'TCP', port: 53 },
+    { protocol: 'UDP', port: 'dns' },
+    { protocol: 'TCP', port: 'dns-tcp' },
   ],
 };
 

@@ -574,13 +574,19 @@ function observeRunning(
   }
   if (phase === 'Failed') {
     const deadline = pod.status?.reason === 'DeadlineExceeded';
-    const cause = deadline ? undefined : terminationCause(pod);
-    const reason = deadline ? 'Timeout' : (cause?.reason ?? 'Error');
+    // Deleted while it ran: on a real node the kubelet stops the agent (SIGTERM), so the pod ends Failed
+    // before it is gone. The same attempt outcome as a pod that vanished (below): PodDeleted, retried.
+    const deleted = !deadline && pod.metadata.deletionTimestamp !== undefined;
+    const cause = deadline || deleted ? undefined : terminationCause(pod);
+    const reason = deadline ? 'Timeout' : deleted ? 'PodDeleted' : (cause?.reason ?? 'Error');
+    const exited = `exit code ${term?.exitCode ?? '?'}${term?.message ? `: ${truncate(redactMessage(term.message, agent), 512)}` : ''}`;
     const detail = deadline
       ? `the pod ran longer than its activeDeadlineSeconds (${pod.spec.activeDeadlineSeconds ?? '?'})`
-      : cause
-        ? redactMessage(cause.message, agent)
-        : `exit code ${term?.exitCode ?? '?'}${term?.message ? `: ${truncate(redactMessage(term.message, agent), 512)}` : ''}`;
+      : deleted
+        ? `pod ${name} was deleted before it finished (${exited})`
+        : cause
+          ? redactMessage(cause.message, agent)
+          : exited;
     if (term?.exitCode !== undefined) st.exitCode = term.exitCode;
     attemptFailed(plan, spec, st, agent, reason, detail);
     return;

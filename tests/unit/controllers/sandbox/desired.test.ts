@@ -58,6 +58,8 @@ describe('default-deny NetworkPolicy', () => {
           ports: [
             { protocol: 'UDP', port: 53 },
             { protocol: 'TCP', port: 53 },
+            { protocol: 'UDP', port: 'dns' },
+            { protocol: 'TCP', port: 'dns-tcp' },
           ],
         },
       ],

@@ -1046,6 +1046,33 @@ describe('planWorkflow: missing pods', () => {
     expect(p.requeueAfterMs).toBe(CACHE_LAG_MS);
   });
 
+  it('a pod that ends Failed while being deleted (a real kubelet stopping the agent) is PodDeleted, retried', () => {
+    const sim = new Sim(workflow([step('a', { retries: { limit: 1, backoff: { seconds: 1 } } })]), [
+      agent('scanner'),
+    ]);
+    sim.pass();
+    const stopped = 'stopped by SIGTERM before it finished (the pod was deleted, cancelled or timed out)';
+    sim.fail('wf-a-1', 143, stopped);
+    const pod = sim.pods.get('wf-a-1')!;
+    sim.pods.set('wf-a-1', { ...pod, metadata: { ...pod.metadata, deletionTimestamp: T0S } });
+    sim.tick(1_000).pass();
+    expect(sim.step('a')).toMatchObject({ phase: 'Waiting', reason: 'RetryBackoff' });
+    expect(sim.step('a').message).toContain(
+      `PodDeleted: pod wf-a-1 was deleted before it finished (exit code 143: ${stopped})`,
+    );
+    expect(created(sim.tick(1_000).pass())).toEqual(['wf-a-2']);
+  });
+
+  it('a pod that ends Succeeded with valid outputs while being deleted counts: the work was done', () => {
+    const sim = new Sim(workflow([step('a')]), [agent('scanner')]);
+    sim.pass();
+    sim.succeed('wf-a-1', { done: true });
+    const pod = sim.pods.get('wf-a-1')!;
+    sim.pods.set('wf-a-1', { ...pod, metadata: { ...pod.metadata, deletionTimestamp: T0S } });
+    sim.tick(1_000).pass();
+    expect(sim.step('a')).toMatchObject({ phase: 'Succeeded', outputs: { done: true } });
+  });
+
   it('waits (no retry, no timeout) for a pod being deleted', () => {
     const sim = new Sim(workflow([step('a')]), [agent('scanner')]);
     sim.pass();
