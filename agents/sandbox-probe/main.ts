@@ -41,6 +41,7 @@ interface Inputs {
   forkMax?: number;
   outputBytes?: number;
   raw?: boolean;
+  startDelayMs?: number;
 }
 
 const TOKEN_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -73,6 +74,9 @@ const inputsSchema = {
     forkMax: { type: 'integer', minimum: 1, maximum: 100000 },
     outputBytes: { type: 'integer', minimum: 16, maximum: 1000000 },
     raw: { type: 'boolean' },
+    // Wait before probing: separates what the sandbox allows from what a policy engine allowed before it
+    // enforced the pod's NetworkPolicies.
+    startDelayMs: { type: 'integer', minimum: 0, maximum: 60000 },
   },
 };
 
@@ -81,6 +85,7 @@ const agent = defineAgent<Inputs, Record<string, unknown>>({
   inputsSchema,
   async run(inputs, ctx) {
     const timeoutMs = inputs.timeoutMs ?? 3000;
+    if (inputs.startDelayMs) await new Promise((r) => setTimeout(r, inputs.startDelayMs));
     switch (inputs.mode ?? 'inspect') {
       case 'serve':
         return { accepted: await serve(inputs.port ?? 8080, inputs.seconds ?? 60) };

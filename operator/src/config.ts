@@ -29,6 +29,17 @@ export interface SandboxConfig {
   readonly quota: { readonly pods: number } & ResourcePair;
   /** LimitRange for agent containers, named after the LimitRange fields. */
   readonly limitRange: { readonly defaultRequest: ResourcePair; readonly default: ResourcePair };
+  /**
+   * The network gate, every agent pod's init container (controllers/sandbox/network-gate.ts): the
+   * operator image, run as `main.js network-gate`. Undefined: agent pods have no gate.
+   */
+  readonly networkGate?: NetworkGateConfig;
+}
+
+export interface NetworkGateConfig {
+  readonly image: string;
+  readonly kubeletPort: number;
+  readonly timeoutSeconds: number;
 }
 
 export interface Config {
@@ -182,6 +193,19 @@ const FLAGS = [
   ],
   ['agent-default-cpu-limit', 'quantity', 'LimitRange default CPU limit for agent containers', '1'],
   ['agent-default-memory-limit', 'quantity', 'LimitRange default memory limit for agent containers', '512Mi'],
+  [
+    'network-gate-image',
+    'image',
+    "the operator's image, run as every agent pod's init container to prove its NetworkPolicies are enforced before the agent starts (docs/security.md); empty: no gate",
+    '',
+  ],
+  ['network-gate-kubelet-port', 'n', "the gate's target: the kubelet's port on the pod's node", '10250'],
+  [
+    'network-gate-timeout-seconds',
+    'n',
+    'how long the gate waits for isolation before the attempt fails (1-600)',
+    '30',
+  ],
 ] as const;
 
 type Flag = (typeof FLAGS)[number][0];
@@ -402,6 +426,12 @@ export function loadConfig(
   notAbove('agent-default-cpu-limit', cpuLimit, 'agent-quota-cpu', quotaCpu);
   notAbove('agent-default-memory-limit', memoryLimit, 'agent-quota-memory', quotaMemory);
 
+  const gateImage = text('network-gate-image')?.trim();
+  if (gateImage !== undefined && (gateImage.length > 512 || /\s/.test(gateImage)))
+    fail('network-gate-image', 'must be an image reference', gateImage);
+  const gateKubeletPort = integer('network-gate-kubelet-port', 10250, 1, 65535);
+  const gateTimeoutSeconds = integer('network-gate-timeout-seconds', 30, 1, 600);
+
   // Every undefined below was reported as a problem; the guard narrows the types.
   const v = {
     leaderElect,
@@ -423,6 +453,8 @@ export function loadConfig(
     memoryRequest,
     cpuLimit,
     memoryLimit,
+    gateKubeletPort,
+    gateTimeoutSeconds,
   };
   if (problems.length > 0 || !allDefined(v)) throw new ConfigError(problems);
 
@@ -449,6 +481,15 @@ export function loadConfig(
         defaultRequest: { cpu: v.cpuRequest.text, memory: v.memoryRequest.text },
         default: { cpu: v.cpuLimit.text, memory: v.memoryLimit.text },
       },
+      ...(gateImage
+        ? {
+            networkGate: {
+              image: gateImage,
+              kubeletPort: v.gateKubeletPort,
+              timeoutSeconds: v.gateTimeoutSeconds,
+            },
+          }
+        : {}),
     },
   });
 }

@@ -142,7 +142,8 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
                 name: 'listen',
                 image: BUSYBOX_IMAGE,
                 imagePullPolicy: 'Never',
-                command: ['sh', '-c', 'nc -lk -p 8080 -e true & nc -lk -p 9090 -e true & wait'],
+                // busybox nc: -ll keeps listening after each connection.
+                command: ['sh', '-c', 'nc -ll -p 8080 -e true & nc -ll -p 9090 -e true & wait'],
                 securityContext: {
                   allowPrivilegeEscalation: false,
                   readOnlyRootFilesystem: true,
@@ -258,12 +259,30 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
       for (const name of refused) expect(seen.connect[name], name).not.toBe('connected');
     });
 
+    it('was started only after the network gate saw the kubelet refused (no unfiltered first moments)', () => {
+      // The probe connects the moment it starts; without the gate, kube-router's rules for a new pod arrive a few
+      // hundred milliseconds late and those first connections went through (docs/security.md, "The network gate").
+      const pod = podJson(NS, 'inspect-probe-1');
+      expect(pod.spec.initContainers?.map((c) => c.name)).toEqual(['paddock-network-gate']);
+      expect(pod.spec.initContainers?.[0]?.image).toBe(env().image('paddock-operator'));
+      expect(pod.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode).toBe(0);
+      const log = kubectl(env().kubeconfig, [
+        'logs',
+        '-n',
+        NS,
+        'inspect-probe-1',
+        '-c',
+        'paddock-network-gate',
+      ]);
+      expect(log.stdout).toMatch(/network isolated: 10\.88\.0\.1:10250 (ECONNREFUSED|timeout) after \d+ ms/);
+    });
+
     it('the other agent was listening all along: it counted the one connection from its node, not the prober', async () => {
       // From the node (the API server's pod proxy), which NetworkPolicies leave alone: proof the port was open.
       // The answer is not HTTP, so the proxy's request fails; the connection is what counts.
       kubectl(env().kubeconfig, ['get', '--raw', `/api/v1/namespaces/${NS}/pods/target-probe-1:8080/proxy/`]);
       const wf = await finished(client(), NS, 'target', 120_000);
-      expect(wf.status?.phase).toBe('Succeeded');
+      expect(wf.status?.phase, JSON.stringify(wf.status?.steps)).toBe('Succeeded');
       expect(stepOf(wf, 'probe').outputs).toEqual({ accepted: 1 });
     });
   });
@@ -332,7 +351,7 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
     });
   });
 
-  it('ends a step that runs past its timeout with Timeout and removes its pod', async () => {
+  it('ends a step that runs past its timeout with Timeout, and nothing of it keeps running', async () => {
     await createAgent(client(), probeAgent('slow', NS, image(), { retries: { limit: 0 } }));
     await submit(
       client(),
@@ -348,12 +367,14 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
     const step = stepOf(wf, 'probe');
     expect(Date.parse(step.finishedAt ?? '') - Date.parse(step.startedAt ?? '')).toBeLessThan(20_000);
     expect(wf.status?.history?.some((h) => h.type === 'StepFailed' && h.reason === 'Timeout')).toBe(true);
-    await eventually(
-      'timed-out pod removed',
-      () => podsOf(client(), NS, 'slow'),
-      (p) => p.length === 0,
-      { timeoutMs: 60_000, intervalMs: 500 },
-    );
+    // On KWOK the operator deletes the pod it timed out; here the kubelet ended it first (activeDeadlineSeconds),
+    // so the pod stays, Failed with its container terminated, until the Workflow's pod GC (its logs can be read).
+    const pods = await podsOf(client(), NS, 'slow');
+    for (const p of pods) {
+      expect(p.status?.phase).toBe('Failed');
+      expect(p.status?.reason).toBe('DeadlineExceeded');
+      expect(p.status?.containerStatuses?.[0]?.state?.running).toBeUndefined();
+    }
   });
 
   it('retries a step whose pod is deleted mid-run, then succeeds on the next attempt', async () => {
@@ -462,6 +483,23 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
       ).toBe(true);
     }
   }, 300_000);
+
+  // Last: it stops the node's NetworkPolicy engine.
+  it('with NetworkPolicies not enforced, the gate keeps the agent from starting and the step says why', async () => {
+    await env().cluster.node?.process('kube-router')?.stop();
+    await createAgent(client(), probeAgent('unguarded', NS, image(), { retries: { limit: 0 } }));
+    await submit(client(), NS, 'unguarded', 'unguarded', { mode: 'inspect' });
+    const wf = await finished(client(), NS, 'unguarded', 120_000);
+    const step = stepOf(wf, 'probe');
+    expect(step).toMatchObject({ phase: 'Failed', reason: 'NetworkNotIsolated' });
+    expect(step.message).toContain(
+      "the agent was not started: the pod's network was not isolated within 30s",
+    );
+    expect(step.outputs).toBeUndefined();
+    const pod = podJson(NS, 'unguarded-probe-1');
+    expect(pod.status?.containerStatuses?.[0]?.state?.running).toBeUndefined();
+    expect(pod.status?.containerStatuses?.[0]?.state?.terminated).toBeUndefined();
+  }, 180_000);
 
   it('the operator ran all of this as pods on the real node, and one replica led', () => {
     const pods = JSON.parse(

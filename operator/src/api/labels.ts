@@ -53,6 +53,8 @@ export const INPUTS_FILE = '/paddock/inputs.json';
 export const TERMINATION_MESSAGE_PATH = '/dev/termination-log';
 /** The agent container's name in every agent pod. */
 export const AGENT_CONTAINER = 'agent';
+/** The agent pod's init container that proves its NetworkPolicies are enforced (controllers/sandbox/network-gate.ts). */
+export const GATE_CONTAINER = 'paddock-network-gate';
 /** Environment variables the operator sets in every agent container (Agents may not use the PADDOCK_ prefix). */
 export const ENV_INPUTS = 'PADDOCK_INPUTS';
 export const ENV_INPUTS_FILE = 'PADDOCK_INPUTS_FILE';

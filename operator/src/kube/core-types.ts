@@ -139,6 +139,7 @@ export interface Container {
 }
 
 export interface PodSpec {
+  initContainers?: Container[];
   containers: Container[];
   restartPolicy?: 'Always' | 'OnFailure' | 'Never';
   activeDeadlineSeconds?: number;
@@ -167,6 +168,7 @@ export interface PodStatus {
   message?: string;
   startTime?: string;
   conditions?: PodCondition[];
+  initContainerStatuses?: ContainerStatus[];
   containerStatuses?: ContainerStatus[];
 }
 

@@ -364,6 +364,33 @@ describe('validation', () => {
   });
 });
 
+describe('the network gate', () => {
+  it('is off unless an image is given; then port and timeout default to 10250 and 30 s', () => {
+    expect(load().sandbox.networkGate).toBeUndefined();
+    expect(load([], { PADDOCK_NETWORK_GATE_IMAGE: '' }).sandbox.networkGate).toBeUndefined();
+    expect(load(['--network-gate-image=ghcr.io/x/op:1']).sandbox.networkGate).toEqual({
+      image: 'ghcr.io/x/op:1',
+      kubeletPort: 10250,
+      timeoutSeconds: 30,
+    });
+    expect(
+      load([], {
+        PADDOCK_NETWORK_GATE_IMAGE: 'op@sha256:' + 'a'.repeat(64),
+        PADDOCK_NETWORK_GATE_KUBELET_PORT: '10255',
+        PADDOCK_NETWORK_GATE_TIMEOUT_SECONDS: '5',
+      }).sandbox.networkGate,
+    ).toEqual({ image: 'op@sha256:' + 'a'.repeat(64), kubeletPort: 10255, timeoutSeconds: 5 });
+  });
+
+  it.each([
+    [['--network-gate-image=two words'], '--network-gate-image'],
+    [['--network-gate-kubelet-port=0'], '--network-gate-kubelet-port'],
+    [['--network-gate-timeout-seconds=601'], '--network-gate-timeout-seconds'],
+  ])('refuses %j naming the flag', (argv, flag) => {
+    expect(() => load(argv)).toThrow(flag);
+  });
+});
+
 describe('help', () => {
   it('--help raises HelpRequested with the text, instead of printing and exiting', () => {
     let error: unknown;
@@ -386,7 +413,7 @@ describe('help', () => {
       if (flag === undefined || flag === '--no-leader-elect') continue;
       expect(flat).toContain(`[env ${envName(flag.slice(2))}]`);
     }
-    expect(flags).toHaveLength(25);
+    expect(flags).toHaveLength(28);
     expect(flat).toContain('(default: 16Gi)');
     expect(flat).toContain('flag given on the command line wins');
   });

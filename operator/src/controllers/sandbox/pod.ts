@@ -35,9 +35,10 @@ import {
 } from '../../api/labels.ts';
 import { tryParseQuantity } from '../../api/quantity.ts';
 import type { SandboxConfig } from '../../config.ts';
-import type { EnvVar, Pod, ResourceList, ResourceRequirements } from '../../kube/core-types.ts';
+import type { Container, EnvVar, Pod, ResourceList, ResourceRequirements } from '../../kube/core-types.ts';
 import { ApiError } from '../../kube/errors.ts';
 import type { Provenance } from '../provenance.ts';
+import { ENV_GATE_TARGET, ENV_GATE_TIMEOUT_SECONDS, GATE_CONTAINER } from './network-gate.ts';
 
 export interface AgentPodInput {
   readonly namespace: string;
@@ -80,6 +81,7 @@ export function buildAgentPod(input: AgentPodInput): Pod {
   const spec = agent.spec;
   const inputsJson = JSON.stringify(input.inputs ?? null);
   const runtimeClassName = spec.runtimeClassName;
+  const gate = networkGateContainer(spec, input.defaults);
 
   const env: EnvVar[] = [
     { name: ENV_INPUTS, value: inputsJson },
@@ -152,6 +154,7 @@ export function buildAgentPod(input: AgentPodInput): Pod {
         runAsGroup: AGENT_UID,
         seccompProfile: { type: 'RuntimeDefault' },
       },
+      ...(gate ? { initContainers: [gate] } : {}),
       containers: [
         {
           name: AGENT_CONTAINER,
@@ -189,6 +192,44 @@ export function buildAgentPod(input: AgentPodInput): Pod {
         { name: TMP_VOLUME, emptyDir: { sizeLimit: AGENT_TMP_SIZE_LIMIT } },
       ],
     },
+  };
+}
+
+/**
+ * The network gate (network-gate.ts), or undefined when there is none: no gate configured, or the Agent
+ * declares egress that may reach the kubelet's port (a rule without ports, or with that port), so the
+ * gate could never see it refused and the Agent may reach its node by declaration anyway.
+ */
+export function networkGateContainer(spec: AgentSpec, defaults: SandboxConfig): Container | undefined {
+  const gate = defaults.networkGate;
+  if (!gate) return undefined;
+  const port = gate.kubeletPort;
+  if (
+    (spec.egress ?? []).some((r) => r.ports === undefined || r.ports.length === 0 || r.ports.includes(port))
+  )
+    return undefined;
+  return {
+    name: GATE_CONTAINER,
+    image: gate.image,
+    args: ['network-gate'],
+    env: [
+      { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
+      // $(HOST_IP) is expanded by the kubelet from the variable above.
+      { name: ENV_GATE_TARGET, value: `$(HOST_IP):${port}` },
+      { name: ENV_GATE_TIMEOUT_SECONDS, value: String(gate.timeoutSeconds) },
+    ],
+    resources: {
+      requests: { cpu: '10m', memory: '32Mi' },
+      limits: { cpu: '200m', memory: '64Mi' },
+    },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+    },
+    terminationMessagePath: TERMINATION_MESSAGE_PATH,
+    terminationMessagePolicy: 'File',
   };
 }
 

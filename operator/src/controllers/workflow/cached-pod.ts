@@ -10,11 +10,16 @@
 // spec.activeDeadlineSeconds
 // (quoted when a pod times out), status.phase and reason, and the agent
 // container's terminated state (exit code, reason, and the termination message
-// that carries the step's outputs). For a pod that has not started: its node,
+// that carries the step's outputs), and the network gate's state. For a pod that has not started: its node,
 // the agent container's waiting reason and message, an unmet PodScheduled
 // condition (clipped), and its memory limit (quoted when it is OOM-killed), which
 // pod-start.ts reads to name why it does not start. Everything else is dropped.
-import { AGENT_CONTAINER, ANNOTATION_INPUTS_DIGEST, ANNOTATION_SIGNATURE } from '../../api/labels.ts';
+import {
+  AGENT_CONTAINER,
+  ANNOTATION_INPUTS_DIGEST,
+  ANNOTATION_SIGNATURE,
+  GATE_CONTAINER,
+} from '../../api/labels.ts';
 import type { ContainerStatus, Pod } from '../../kube/core-types.ts';
 import { clip } from './pod-start.ts';
 import type { ObjectMeta } from '../../kube/types.ts';
@@ -63,6 +68,36 @@ export function trimAgentPod(pod: Pod): Pod {
           },
         }
       : undefined;
+  // The network gate, the init container that runs first: whether it runs, why it waits, and how it
+  // ended when it failed (then the agent never ran and this is why).
+  const gateState = s?.initContainerStatuses?.find((c) => c.name === GATE_CONTAINER)?.state;
+  const gateTerm = gateState?.terminated;
+  const gateWait = gateState?.waiting;
+  const gate: ContainerStatus | undefined = gateTerm
+    ? {
+        name: GATE_CONTAINER,
+        state: {
+          terminated: {
+            exitCode: gateTerm.exitCode,
+            ...(gateTerm.exitCode !== 0 && gateTerm.message !== undefined
+              ? { message: clip(gateTerm.message) }
+              : {}),
+          },
+        },
+      }
+    : gateWait
+      ? {
+          name: GATE_CONTAINER,
+          state: {
+            waiting: {
+              ...(gateWait.reason !== undefined ? { reason: gateWait.reason } : {}),
+              ...(gateWait.message !== undefined ? { message: clip(gateWait.message) } : {}),
+            },
+          },
+        }
+      : gateState?.running
+        ? { name: GATE_CONTAINER, state: { running: {} } }
+        : undefined;
   const unscheduled = s?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
   const memoryLimit = pod.spec.containers.find((c) => c.name === AGENT_CONTAINER)?.resources?.limits?.[
     'memory'
@@ -98,6 +133,7 @@ export function trimAgentPod(pod: Pod): Pod {
                   ],
                 }
               : {}),
+            ...(gate ? { initContainerStatuses: [gate] } : {}),
             ...(agent ? { containerStatuses: [agent] } : {}),
           },
         }

@@ -6,7 +6,7 @@
 // nothing else says why), when an attempt has waited long enough and what to call it; a pod that
 // is only slow (a large image still pulling, no Warning) is bounded by the step's timeout alone. The bounds
 // and the retry rule are documented in docs/workflow-authors.md ("When a pod cannot start"). Pure.
-import { AGENT_CONTAINER } from '../../api/labels.ts';
+import { AGENT_CONTAINER, GATE_CONTAINER } from '../../api/labels.ts';
 import type { Pod } from '../../kube/core-types.ts';
 
 /** How long a pod may wait in each state before its attempt ends (from the pod's creation). */
@@ -48,14 +48,31 @@ export type StartVerdict =
   /** Past the sandbox bound with nothing on the pod to say why: the pod's Events are needed. */
   | { readonly kind: 'needEvents' };
 
-/** The agent container's waiting state, if it has one. */
+/** Waiting reasons that only mean "not yet": the sandbox or an init container comes first. */
+const NOT_YET = new Set(['ContainerCreating', 'PodInitializing']);
+
+/**
+ * The waiting state that holds the pod up: the network gate's (the init container that runs first,
+ * controllers/sandbox/network-gate.ts) when it waits for something, else the agent container's.
+ */
 function waiting(pod: Pod): { reason?: string; message?: string } | undefined {
+  const gate = pod.status?.initContainerStatuses?.find((c) => c.name === GATE_CONTAINER)?.state?.waiting;
+  if (gate?.reason && !NOT_YET.has(gate.reason)) return gate;
   return pod.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state?.waiting;
 }
 
+/** Whether a container of the pod got further than "being created": it ran, ended, or waits on a cause. */
 function hasContainerState(pod: Pod): boolean {
-  const s = pod.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state;
-  return !!(s && (s.running || s.terminated || (s.waiting && s.waiting.reason !== 'ContainerCreating')));
+  const started = (s: NonNullable<Pod['status']>['containerStatuses']): boolean =>
+    (s ?? []).some(
+      (c) =>
+        !!(
+          c.state?.running ||
+          c.state?.terminated ||
+          (c.state?.waiting && !NOT_YET.has(c.state.waiting.reason ?? ''))
+        ),
+    );
+  return started(pod.status?.initContainerStatuses) || started(pod.status?.containerStatuses);
 }
 
 export function clip(text: string, max = MAX_CAUSE_CHARS): string {
@@ -164,7 +181,15 @@ export function notStartedCause(pod: Pod): string {
 /** The reason and message for a container that ended without succeeding, in words that name the cause. */
 export function terminationCause(
   pod: Pod,
-): { reason: 'OOMKilled' | 'ContainerStartFailed'; message: string } | undefined {
+): { reason: 'OOMKilled' | 'ContainerStartFailed' | 'NetworkNotIsolated'; message: string } | undefined {
+  // The network gate failed, so the agent never started (controllers/sandbox/network-gate.ts).
+  const gate = pod.status?.initContainerStatuses?.find((c) => c.name === GATE_CONTAINER)?.state?.terminated;
+  if (gate && gate.exitCode !== 0) {
+    return {
+      reason: 'NetworkNotIsolated',
+      message: `the agent was not started: ${gate.message ? clip(gate.message) : `the network gate exited ${gate.exitCode}`}`,
+    };
+  }
   const term = pod.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state?.terminated;
   if (!term) return undefined;
   if (term.reason === 'OOMKilled') {

@@ -310,3 +310,60 @@ describe('isSandboxNotReady', () => {
     expect(isSandboxNotReady(new Error('error looking up service account team-a/paddock-agent'))).toBe(false);
   });
 });
+
+describe('the network gate init container', () => {
+  const GATED: SandboxConfig = {
+    ...DEFAULTS,
+    networkGate: {
+      image: 'ghcr.io/paddock-dev/paddock-operator:0.1.0',
+      kubeletPort: 10250,
+      timeoutSeconds: 30,
+    },
+  };
+
+  it('is absent without a configured gate', () => {
+    expect(buildAgentPod(input()).spec.initContainers).toBeUndefined();
+  });
+
+  it('runs the operator image as `network-gate` against the kubelet port of its own node, restricted like the agent', () => {
+    const pod = buildAgentPod(input({}, { defaults: GATED }));
+    expect(pod.spec.initContainers).toHaveLength(1);
+    const gate = pod.spec.initContainers![0]!;
+    expect(gate).toMatchObject({
+      name: 'paddock-network-gate',
+      image: 'ghcr.io/paddock-dev/paddock-operator:0.1.0',
+      args: ['network-gate'],
+      terminationMessagePath: '/dev/termination-log',
+      securityContext: {
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+        readOnlyRootFilesystem: true,
+        runAsNonRoot: true,
+      },
+    });
+    expect(gate.env).toEqual([
+      { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
+      { name: 'PADDOCK_GATE_TARGET', value: '$(HOST_IP):10250' },
+      { name: 'PADDOCK_GATE_TIMEOUT_SECONDS', value: '30' },
+    ]);
+    // Requests and limits both, so quota and LimitRange admit the pod like the agent's own.
+    expect(gate.resources?.requests).toBeDefined();
+    expect(gate.resources?.limits).toBeDefined();
+    // Nothing of the agent reaches it: no inputs, no secrets, no volumes.
+    expect(gate.volumeMounts).toBeUndefined();
+    expect(JSON.stringify(gate)).not.toContain('diff --git');
+  });
+
+  it.each([
+    ['a rule without ports', [{ cidr: '0.0.0.0/0' }]],
+    ['a rule with no ports listed', [{ cidr: '10.0.0.0/8', ports: [] }]],
+    ['a rule naming the kubelet port', [{ cidr: '10.0.0.0/8', ports: [443, 10250] }]],
+  ])('is left out when the Agent declares egress that may reach the kubelet: %s', (_what, egress) => {
+    expect(buildAgentPod(input({ egress }, { defaults: GATED })).spec.initContainers).toBeUndefined();
+  });
+
+  it('stays for egress on other ports', () => {
+    const egress = [{ cidr: '0.0.0.0/0', ports: [443] }];
+    expect(buildAgentPod(input({ egress }, { defaults: GATED })).spec.initContainers).toHaveLength(1);
+  });
+});

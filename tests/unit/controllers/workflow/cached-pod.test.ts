@@ -188,6 +188,69 @@ describe('trimAgentPod', () => {
         ['wf-c-1', waitingOn('InvalidImageName')],
         ['wf-d-1', waitingOn('CreateContainerError')],
       ],
+      [
+        // The network gate failed (the agent never ran), and one that passed.
+        [
+          'wf-a-1',
+          {
+            phase: 'Failed',
+            initContainerStatuses: [
+              {
+                name: 'paddock-network-gate',
+                state: { terminated: { exitCode: 1, message: 'not isolated within 30s', reason: 'Error' } },
+              },
+            ],
+            containerStatuses: [{ name: AGENT_CONTAINER, state: { waiting: { reason: 'PodInitializing' } } }],
+          },
+        ],
+        [
+          'wf-b-1',
+          {
+            phase: 'Running',
+            initContainerStatuses: [
+              { name: 'paddock-network-gate', state: { terminated: { exitCode: 0, reason: 'Completed' } } },
+            ],
+            containerStatuses: [{ name: AGENT_CONTAINER, state: { running: {} } }],
+          },
+        ],
+        [
+          'wf-c-1',
+          {
+            phase: 'Pending',
+            initContainerStatuses: [
+              {
+                name: 'paddock-network-gate',
+                state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "op:1"' } },
+              },
+            ],
+            containerStatuses: [{ name: AGENT_CONTAINER, state: { waiting: { reason: 'PodInitializing' } } }],
+          },
+        ],
+        [
+          'wf-d-1',
+          {
+            phase: 'Pending',
+            initContainerStatuses: [{ name: 'paddock-network-gate', state: { running: {} } }],
+            containerStatuses: [{ name: AGENT_CONTAINER, state: { waiting: { reason: 'PodInitializing' } } }],
+          },
+        ],
+      ],
+      [
+        // Gated pods stuck before any container: the sandbox bound and the Events decide.
+        [
+          'wf-a-1',
+          {
+            phase: 'Pending',
+            initContainerStatuses: [
+              { name: 'paddock-network-gate', state: { waiting: { reason: 'PodInitializing' } } },
+            ],
+            containerStatuses: [{ name: AGENT_CONTAINER, state: { waiting: { reason: 'PodInitializing' } } }],
+          },
+        ],
+        ['wf-b-1', { phase: 'Pending' }],
+        ['wf-c-1', { phase: 'Pending' }],
+        ['wf-d-1', { phase: 'Pending' }],
+      ],
     ];
     for (const states of cases) {
       const full = new Map(states.map(([n, st]) => [n, served(built.get(n)!, st)] as const));

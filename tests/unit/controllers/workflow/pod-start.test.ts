@@ -189,6 +189,31 @@ describe('containers that end badly', () => {
     expect(terminationCause(ended('Error', 3, 'boom'))).toBeUndefined();
   });
 
+  it('a failed network gate means the agent never started, and says why', () => {
+    const gateFailed: Pod = {
+      metadata: { name: 'p' },
+      spec: { containers: [{ name: AGENT_CONTAINER, image: 'i' }] },
+      status: {
+        phase: 'Failed',
+        initContainerStatuses: [
+          {
+            name: 'paddock-network-gate',
+            state: { terminated: { exitCode: 1, message: "the pod's network was not isolated within 30s" } },
+          },
+        ],
+        containerStatuses: [{ name: AGENT_CONTAINER, state: { waiting: { reason: 'PodInitializing' } } }],
+      },
+    };
+    expect(terminationCause(gateFailed)).toEqual({
+      reason: 'NetworkNotIsolated',
+      message: "the agent was not started: the pod's network was not isolated within 30s",
+    });
+    // A gate that passed is nobody's cause.
+    const passed = structuredClone(gateFailed);
+    passed.status!.initContainerStatuses![0]!.state!.terminated!.exitCode = 0;
+    expect(terminationCause(passed)).toBeUndefined();
+  });
+
   it('the step fails with OOMKilled through the engine, and the limit is quoted', () => {
     const s = sim({ retries: { limit: 0 }, resources: { limits: { memory: '64Mi' } } });
     report(s, {
@@ -212,6 +237,40 @@ describe('startVerdict', () => {
     metadata: { name: 'p', creationTimestamp: T0.toISOString() },
     spec: { containers: [], ...(node ? { nodeName: node } : {}) },
     status,
+  });
+
+  const gated = (gate: NonNullable<PodStatus['initContainerStatuses']>[number]['state']): PodStatus => ({
+    phase: 'Pending',
+    initContainerStatuses: [{ name: 'paddock-network-gate', state: gate }],
+    containerStatuses: [{ name: AGENT_CONTAINER, state: { waiting: { reason: 'PodInitializing' } } }],
+  });
+
+  it('a gated pod stuck before any container (PodInitializing everywhere) is bounded by the sandbox bound and its Events', () => {
+    const pod = base(gated({ waiting: { reason: 'PodInitializing' } }), 'n');
+    expect(startVerdict(pod, T0.getTime() + 5_000)).toEqual({
+      kind: 'ok',
+      wakeAtMs: T0.getTime() + START_BOUNDS_MS.sandbox,
+    });
+    expect(startVerdict(pod, T0.getTime() + START_BOUNDS_MS.sandbox)).toEqual({ kind: 'needEvents' });
+    expect(
+      startVerdict(pod, T0.getTime() + START_BOUNDS_MS.sandbox, 'FailedCreatePodSandBox: no runtime for "x"'),
+    ).toMatchObject({ kind: 'failed', problem: { reason: 'PodStartFailed' } });
+  });
+
+  it("the gate's own waiting reason counts: its image cannot be pulled", () => {
+    const pod = base(
+      gated({ waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "op:1"' } }),
+      'n',
+    );
+    expect(startVerdict(pod, T0.getTime() + START_BOUNDS_MS.pull)).toMatchObject({
+      kind: 'failed',
+      problem: { reason: 'ImagePullFailed', message: expect.stringContaining('op:1') as unknown },
+    });
+  });
+
+  it('a running gate is a started container: its own timeout bounds it', () => {
+    const pod = base(gated({ running: {} }), 'n');
+    expect(startVerdict(pod, T0.getTime() + START_BOUNDS_MS.sandbox + 1)).toEqual({ kind: 'ok' });
   });
 
   it('wakes the caller exactly when a bound runs out', () => {
