@@ -36,7 +36,14 @@ const NS = 'paddock-demo';
 
 interface Post {
   channel: string;
-  body: { title?: string; text?: string; details?: Record<string, unknown> };
+  idempotencyKey: string;
+  body: {
+    workflow?: string;
+    step?: string;
+    title?: string;
+    text?: string;
+    details?: Record<string, unknown>;
+  };
 }
 
 describe.skipIf(unsupported !== undefined)('the examples on the real node, Paddock installed by Helm', () => {
@@ -53,7 +60,7 @@ describe.skipIf(unsupported !== undefined)('the examples on the real node, Paddo
 
   async function posts(channel: string): Promise<Post[]> {
     const res = await fetch(`${hooksUrl}/${channel}`);
-    return ((await res.json()) as { posts: Post[] }).posts;
+    return (await res.json()) as Post[];
   }
 
   beforeAll(async () => {
@@ -143,6 +150,8 @@ describe.skipIf(unsupported !== undefined)('the examples on the real node, Paddo
     // The notifier posted the outcome to the receiver.
     const security = await posts('security');
     expect(security).toHaveLength(1);
+    expect(security[0]?.idempotencyKey).toBe('fix-cve/notify');
+    expect(security[0]?.body).toMatchObject({ workflow: 'fix-cve', step: 'notify' });
     expect(security[0]?.body.title).toBe('Fix CVE-2021-44906');
     expect(security[0]?.body.details?.['patch']).toBe('Succeeded');
   });
