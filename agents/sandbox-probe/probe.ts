@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as dns } from 'node:dns';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 
 /** The fields of /proc/self/status a sandbox decides. */
 export interface Identity {
@@ -152,13 +152,23 @@ export function paddedOutputs(bytes: number): { pad: string } {
 export function serve(port: number, seconds: number): Promise<number> {
   return new Promise((resolve, reject) => {
     let accepted = 0;
+    const open = new Set<Socket>();
     const server = createServer((socket) => {
       accepted++;
+      open.add(socket);
+      socket.once('close', () => open.delete(socket));
       // A prober that only checks the connection resets it: that is not an error here.
       socket.on('error', () => undefined);
       socket.end('probe\n');
     });
     server.once('error', reject);
-    server.listen(port, () => setTimeout(() => server.close(() => resolve(accepted)), seconds * 1000));
+    server.listen(port, () =>
+      setTimeout(() => {
+        // Done at the time, whatever a peer that never closes its side does (close() would wait for it).
+        server.close();
+        for (const socket of open) socket.destroy();
+        resolve(accepted);
+      }, seconds * 1000),
+    );
   });
 }

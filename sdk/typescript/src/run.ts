@@ -127,6 +127,17 @@ export async function executeAgent<I, O>(
   const ctx: AgentContext = { workflow, step, attempt, log, tmpDir: env['TMPDIR'] || DEFAULT_TMP_DIR };
   log.debug('inputs read', { source: inputs.source });
   let outputs: O;
+  // In a process of its own (runAgent): if the event loop empties while run() has not settled, nothing can
+  // settle it any more (a callback that is never called). Node would exit 13 saying nothing; say why instead.
+  const onDrained = (): void => {
+    exitOnSignal?.(
+      fail(
+        EXIT_CODES.failed,
+        'run() never finished: its promise was still pending when nothing was left to wait for (a callback that is never called?)',
+      ).exitCode,
+    );
+  };
+  if (exitOnSignal) process.once('beforeExit', onDrained);
   try {
     outputs = await def.run(inputs.value as I, ctx);
   } catch (err) {
@@ -135,6 +146,8 @@ export async function executeAgent<I, O>(
       EXIT_CODES.failed,
       `uncaught ${err instanceof Error ? err.name : 'error'}: ${describeError(err)}`,
     );
+  } finally {
+    process.off('beforeExit', onDrained);
   }
 
   // Checked in this order: a JSON object, the schema, then the size (the whole text as it would be written).

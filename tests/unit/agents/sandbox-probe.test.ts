@@ -1,6 +1,6 @@
 // The sandbox probe's observations (agents/sandbox-probe/probe.ts), checked where they can be
 // outside a sandbox; what they observe inside one is for the real-node tests.
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,6 +86,22 @@ describe('sandbox probe', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(await tryConnect('127.0.0.1', port, 2000)).toBe('connected');
     expect(await served).toBe(1);
+  });
+
+  it('ends on time even when a peer never closes its side of a connection', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const served = serve(port, 1);
+    await new Promise((r) => setTimeout(r, 200));
+    // Half-open: the peer keeps its end open and ignores the server's end (as an HTTP proxy may).
+    const peer = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    peer.on('error', () => undefined);
+    const started = Date.now();
+    expect(await served).toBe(1);
+    expect(Date.now() - started).toBeLessThan(2000);
+    peer.destroy();
   });
 
   it('resolves names, or says why not', async () => {

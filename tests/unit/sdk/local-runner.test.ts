@@ -66,6 +66,23 @@ describe('an agent stopped by a signal (the pod deleted, cancelled or timed out)
   });
 });
 
+describe('an agent whose run() never settles', () => {
+  it('exits 1 saying so, instead of Node exiting 13 with nothing written', () => {
+    const out = join(dir, 'never.json');
+    const r = spawnSync(NODE, [AGENT], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: {
+        PATH: process.env['PATH'],
+        PADDOCK_INPUTS: JSON.stringify({ mode: 'never' }),
+        PADDOCK_OUTPUTS_FILE: out,
+      },
+    });
+    expect(r.status).toBe(1);
+    expect(readFileSync(out, 'utf8')).toMatch(/^run\(\) never finished: its promise was still pending/);
+  });
+});
+
 describe('local runner', () => {
   it('runs the agent, prints its outputs on stdout and exits 0', () => {
     const r = runner({ mode: 'ok', who: 'ada' });
