@@ -107,6 +107,8 @@ export class RealNode {
       `--hostname-override=${REAL_NODE_NAME}`,
       // NetworkPolicies only: routes are the bridge's, and Services are kube-proxy's (no IPVS in this kernel).
       '--run-firewall=true',
+      // The API server's range (kube-router assumes 10.96.0.0/12 otherwise and exempts the wrong addresses).
+      '--service-cluster-ip-range=10.0.0.0/24',
       '--run-router=false',
       '--run-service-proxy=false',
       '--metrics-port=0',

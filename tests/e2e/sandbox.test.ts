@@ -465,6 +465,9 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
       const started = Date.parse(wf.metadata.creationTimestamp ?? '');
       const ended = Date.parse(step.finishedAt ?? '');
       expect(ended - started, name).toBeLessThan(180_000);
+      console.log(
+        `start failure ${name}: ${step.reason} ${Math.round((ended - started) / 1000)} s after creation`,
+      );
       const events = JSON.parse(
         env().kubectl([
           'get',
