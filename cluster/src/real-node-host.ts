@@ -86,6 +86,19 @@ export interface RealNodeLock {
   readonly ownerPid: number;
   /** Host directories that did not exist before the node started; removed again when empty. */
   readonly createdHostPaths: readonly string[];
+  /**
+   * The CRI network namespaces (/run/netns/cni-*) that existed before the node started. One node runs per
+   * machine, so every other one appearing later is one of its pods', even one the runtime created and then
+   * lost track of (a sandbox whose runtime handler does not exist leaves its namespace behind).
+   */
+  readonly netnsBefore?: readonly string[];
+}
+
+/** The CRI network namespaces now on the host (/run/netns/cni-*). */
+export function criNetns(): string[] {
+  return safeReaddir(HOST_PATHS.netnsDir)
+    .filter((e) => e.startsWith('cni-'))
+    .map((e) => join(HOST_PATHS.netnsDir, e));
 }
 
 export function readLock(): RealNodeLock | undefined {
@@ -112,7 +125,13 @@ export async function acquireLock(
   let said = false;
   for (;;) {
     const created = Object.values(HOST_PATHS).filter((p) => !existsSync(p));
-    const lock: RealNodeLock = { cluster, clusterDir, ownerPid: process.pid, createdHostPaths: created };
+    const lock: RealNodeLock = {
+      cluster,
+      clusterDir,
+      ownerPid: process.pid,
+      createdHostPaths: created,
+      netnsBefore: criNetns(),
+    };
     try {
       writeFileSync(LOCK_FILE, JSON.stringify(lock), { flag: 'wx' });
       return;
@@ -347,6 +366,11 @@ function rmdirTree(dir: string): void {
 export function teardownRealNode(log: (m: string) => void = () => {}): void {
   const lock = readLock();
   const podNetns = podNetnsPaths();
+  // Namespaces the runtime made while the node ran, including those it lost track of.
+  if (lock?.netnsBefore) {
+    const before = new Set(lock.netnsBefore);
+    for (const n of criNetns()) if (!before.has(n)) podNetns.add(n);
+  }
   // Processes: the runtime's shims and the containers first go with everything in the cgroup root.
   for (let round = 0; round < 3; round++) {
     const pids = realNodeProcesses();

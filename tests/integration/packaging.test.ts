@@ -519,10 +519,11 @@ describe('kustomize layout (rendered)', () => {
     expect(find<V1Deployment & K8sObject>(objs, 'Deployment').metadata.namespace).toBe(MOVED_NS);
   });
 
-  it("config/default's flags are the operator's defaults", () => {
+  it("config/default's flags are the operator's defaults, plus the network gate run from its own image", () => {
     const d = find<V1Deployment & K8sObject>(kustomize(join(CONFIG, 'default')), 'Deployment');
+    const image = container(d).image;
     expect(operatorConfig(container(d))).toEqual(
-      loadConfig([], { POD_NAME: 'pod-0', POD_NAMESPACE: NS }, configDeps),
+      loadConfig([`--network-gate-image=${image}`], { POD_NAME: 'pod-0', POD_NAMESPACE: NS }, configDeps),
     );
   });
 
@@ -698,6 +699,24 @@ describe('Helm chart (rendered)', () => {
       kust.spec?.template.spec?.terminationGracePeriodSeconds,
     );
     expect(container(chart).env).toEqual(container(kust).env);
+  });
+
+  it("runs the network gate from the chart's own operator image, whatever it is set to, or not at all", () => {
+    const gateImage = (objs: K8sObject[]): string | undefined =>
+      container(find<V1Deployment & K8sObject>(objs, 'Deployment'))
+        .args?.find((a) => a.startsWith('--network-gate-image='))
+        ?.slice('--network-gate-image='.length);
+    const digest = `sha256:${'c'.repeat(64)}`;
+    for (const extra of [
+      [],
+      ['--set', 'image.repository=registry.example/ops/paddock', '--set', 'image.tag=9.9.9'],
+      ['--set', `image.digest=${digest}`],
+    ]) {
+      const objs = render(extra);
+      expect(gateImage(objs)).toBe(container(find<V1Deployment & K8sObject>(objs, 'Deployment')).image);
+    }
+    expect(gateImage(render(['--set', `image.digest=${digest}`]))).toContain(digest);
+    expect(gateImage(render(['--set', 'sandbox.networkGate.enabled=false']))).toBeUndefined();
   });
 
   it('keeps agent pods away from the operator the same way in the chart and in config/', () => {

@@ -19,7 +19,9 @@ import {
 } from '../../cluster/src/real-node-config.ts';
 import {
   cgroupMounts,
+  criNetns,
   ensureRealNodeBuild,
+  readLock,
   realNodeMounts,
   realNodeProcesses,
   realNodeUnsupported,
@@ -288,9 +290,8 @@ describe.skipIf(unsupported !== undefined)('real node', () => {
     const before = {
       pids: realNodeProcesses(),
       mounts: realNodeMounts(),
-      podNetns: readdirSync(HOST_PATHS.netnsDir)
-        .filter((e) => e.startsWith('cni-'))
-        .map((e) => join(HOST_PATHS.netnsDir, e)),
+      // This node's pods' namespaces: those that appeared after it took the lock.
+      podNetns: criNetns().filter((n) => !(readLock()?.netnsBefore ?? []).includes(n)),
     };
     expect(before.pids.length).toBeGreaterThan(6);
     expect(before.mounts.some((m) => m.includes('/rootfs'))).toBe(true);
