@@ -5,11 +5,22 @@
 // Phases (docs/benchmarks.md explains each number):
 //   cluster A + operator: warm-up; paced (unloaded) latency; sustained load at a fixed
 //   rate; burst (max throughput); raw-pod reference on the same control plane;
-//   cluster B + fresh operator: RSS with many Workflows and pods cached.
+//   cluster B + fresh operator: RSS with many Workflows and pods cached;
+//   cluster C with a real kubelet node + fresh operator: real agent containers, one workflow at a
+//   time (Linux and root; otherwise skipped with the reason).
 // Flags: `node bench/run.ts --help`; through make: `make bench BENCH_ARGS="--small"`.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { join } from 'node:path';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import type { Component } from '../cluster/src/local-cluster.ts';
 import { REPO_ROOT } from '../cluster/src/paths.ts';
 import { POD, WORKFLOW } from '../operator/src/api/constants.ts';
@@ -25,6 +36,18 @@ import {
 } from './lib/analysis.ts';
 import { parseBenchArgs, USAGE, type BenchArgs } from './lib/args.ts';
 import { ensureCompiledOperator } from './lib/build.ts';
+import { importImage } from '../cluster/src/real-node.ts';
+import { ensureRealNodeBuild, realNodeUnsupported } from '../cluster/src/real-node-host.ts';
+import { OPERATOR_IMAGE, type ImageRecord } from '../images/src/build.ts';
+import { ensureImages } from '../images/src/ensure.ts';
+import {
+  ContainerdEvents,
+  msSummary,
+  realNodeFigures,
+  runRealNode,
+  setupRealNodeNamespace,
+  type RealNodeRunResult,
+} from './lib/real-node.ts';
 import { HostileObjects } from './lib/hostile.ts';
 import {
   APPROVER,
@@ -50,6 +73,7 @@ import {
   verdicts,
   type ApprovalRoundBlock,
   type CpuUse,
+  type RealNodeBlock,
   type Report,
   type RunBlock,
 } from './lib/report.ts';
@@ -73,6 +97,12 @@ const GATED_AGENT = 'sim-gated';
 const REPORTS = join(REPO_ROOT, 'bench', 'reports');
 /** Other processes may use this much CPU before the machine counts as busy. */
 const QUIET_CORES = 0.3;
+/** The agent image of the real-node phase (agents/sandbox-probe, built by `make images`). */
+const PROBE_IMAGE = 'agent-sandbox-probe';
+const REAL_NS = 'bench-real';
+
+/** The cluster and operator of the phase running now: what SIGINT or SIGTERM must stop. */
+const live: { env?: BenchCluster; op?: BenchOperator } = {};
 
 function log(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -269,7 +299,7 @@ async function phaseA(a: BenchArgs, report: Report): Promise<void> {
   if (!wanted) return;
   await waitQuiet(a, report, 'cluster A');
   log(`starting cluster A (${a.nodes} KWOK nodes)`);
-  const env = await startCluster({ nodes: a.nodes, apiServerArgs: a.apiServerArgs, log });
+  const env = (live.env = await startCluster({ nodes: a.nodes, apiServerArgs: a.apiServerArgs, log }));
   report.environment.kubeVersion = env.kubeVersion;
   let op: BenchOperator | undefined;
   try {
@@ -530,6 +560,7 @@ async function phaseA(a: BenchArgs, report: Report): Promise<void> {
   } finally {
     await stopOperator(op, a);
     await env.cluster.destroy();
+    live.env = undefined;
   }
 }
 
@@ -538,7 +569,7 @@ async function phaseB(a: BenchArgs, report: Report): Promise<void> {
   log(
     `starting cluster B for the RSS run (${a.rssWorkflows} workflows x ${a.rssSteps} steps, ${a.rssShape})`,
   );
-  const env = await startCluster({ nodes: a.nodes, apiServerArgs: a.apiServerArgs, log });
+  const env = (live.env = await startCluster({ nodes: a.nodes, apiServerArgs: a.apiServerArgs, log }));
   report.environment.kubeVersion = env.kubeVersion;
   let op: BenchOperator | undefined;
   try {
@@ -649,7 +680,163 @@ async function phaseB(a: BenchArgs, report: Report): Promise<void> {
   } finally {
     await stopOperator(op, a);
     await env.cluster.destroy();
+    live.env = undefined;
   }
+}
+
+/**
+ * The real node: agents in containers (bench/lib/real-node.ts). Runs `--real-node-runs` two-step workflows of
+ * the sandbox-probe image one at a time, after two warm-up runs, on a cluster of its own.
+ */
+/** An image of the real-node phase: its record, and a copy of its archive the bench owns. */
+interface OwnedImage {
+  readonly record: ImageRecord;
+  readonly archive: string;
+}
+
+/** The agent's image, and the network gate's (the operator image, as the shipped Deployment names it). */
+interface RealNodeImages {
+  readonly probe: OwnedImage;
+  readonly gate: OwnedImage;
+}
+
+async function phaseRealNode(
+  a: BenchArgs,
+  report: Report,
+  images: RealNodeImages | undefined,
+): Promise<void> {
+  if (a.skip.has('real-node') || !images) return;
+  await waitQuiet(a, report, 'cluster real-node');
+  log('starting the real-node cluster (one KWOK node, cordoned, and the real kubelet node)');
+  const env = (live.env = await startCluster({
+    nodes: 1,
+    apiServerArgs: a.apiServerArgs,
+    log,
+    realNode: { lockWaitMs: a.realNodeLockWaitSeconds * 1000 },
+  }));
+  report.environment.kubeVersion = env.kubeVersion;
+  let events: ContainerdEvents | undefined;
+  try {
+    for (const image of [images.probe, images.gate]) {
+      importImage(image.archive);
+      log(`imported ${image.record.reference}@${image.record.digest}`);
+    }
+    events = new ContainerdEvents(join(ensureRealNodeBuild().bin, 'ctr'));
+    events.start();
+    // Without the gate first (when both): the difference is the gate's cost.
+    const gates = a.realNodeGate === 'both' ? [false, true] : [a.realNodeGate === 'on'];
+    for (const [i, withGate] of gates.entries()) {
+      const block = await measureRealNode(env, a, report, images, events, withGate, i === 0);
+      if (withGate || gates.length === 1) report.phases.realNode = block;
+      else report.phases.realNodeWithoutGate = block;
+    }
+  } finally {
+    events?.stop();
+    await stopOperator(live.op, a);
+    await env.cluster.destroy();
+    live.env = undefined;
+  }
+}
+
+/** One configuration: a fresh operator (with or without the network gate), warm-up runs, measured runs. */
+async function measureRealNode(
+  env: BenchCluster,
+  a: BenchArgs,
+  report: Report,
+  images: RealNodeImages,
+  events: ContainerdEvents,
+  withGate: boolean,
+  first: boolean,
+): Promise<RealNodeBlock> {
+  const probe = images.probe.record;
+  const gateArgs = withGate ? [`--network-gate-image=${images.gate.record.reference}`] : [];
+  const what = withGate ? 'with the network gate' : 'without the network gate';
+  const op = await startOperator(env, a, withGate ? 'real-gate' : 'real', report, gateArgs);
+  try {
+    if (first) await setupRealNodeNamespace(env, REAL_NS, probe.reference);
+    const tag = withGate ? 'rg' : 'rn';
+    const run = (prefix: string, runs: number): Promise<RealNodeRunResult> =>
+      guard(
+        op,
+        runRealNode({
+          client: env.admin,
+          namespace: REAL_NS,
+          prefix,
+          runs,
+          gapMs: a.realNodeGapMs,
+          timeoutMs: Math.min(a.timeoutSeconds * 1000, 300_000),
+          events,
+          onProgress: log,
+        }),
+      );
+    const warmupRuns = 2;
+    log(`real node, ${what}: ${warmupRuns} warm-up runs (an image's first container), not measured`);
+    const warm = await run(`${tag}-warm`, warmupRuns);
+    if (warm.succeeded < warmupRuns)
+      throw new Error(
+        `real node: the warm-up runs did not succeed (${warm.failed.join(' ')}):\n${await realNodePodLogs(env)}`,
+      );
+    log(
+      `real node, ${what}: ${a.realNodeRuns} runs of ${probe.reference} (s0 -> s1), one at a time, ${a.realNodeGapMs} ms apart`,
+    );
+    const pids = componentPids(env, op);
+    for (const c of ['containerd', 'kubelet', 'kube-proxy', 'kube-router'] as const)
+      pids.set(c, env.cluster.node?.process(c)?.pid);
+    const cpu = new CpuMeter(pids);
+    const lagsBefore = events.lags.length;
+    cpu.begin();
+    const r = await run(tag, a.realNodeRuns);
+    const cpuUse = cpu.end();
+    if (!events.running || events.errors) log(`real node: ctr events: ${events.errors || 'exited'}`);
+    const node = await env.admin.raw<{
+      status?: { nodeInfo?: { kubeletVersion?: string; containerRuntimeVersion?: string } };
+    }>('GET', '/api/v1/nodes/real-node');
+    const block: RealNodeBlock = {
+      networkGate: withGate,
+      runs: r.runs,
+      succeeded: r.succeeded,
+      failed: r.failed,
+      timedOut: r.timedOut,
+      warmupRuns,
+      gapMs: a.realNodeGapMs,
+      image: probe.reference,
+      imageDigest: probe.digest,
+      runningSeen: r.samples.filter((x) => x.runningSeen).length,
+      containerdEvents: r.samples.some((x) => x.submitToContainerStart !== undefined),
+      containerdEventLag: msSummary(events.lags.slice(lagsBefore)),
+      kubeletVersion: node.status?.nodeInfo?.kubeletVersion ?? '?',
+      runtimeVersion: node.status?.nodeInfo?.containerRuntimeVersion ?? '?',
+      cpuByProcess: cpuUse,
+      ...realNodeFigures(r.samples),
+      samples: r.samples,
+    };
+    log(
+      `real node, ${what}: submit -> running p50/p95/p99 ${block.submitToRunning.p50Ms}/${block.submitToRunning.p95Ms}/${block.submitToRunning.p99Ms} ms; step done -> next pod ${block.stepToNextPod.p50Ms}/${block.stepToNextPod.p95Ms}/${block.stepToNextPod.p99Ms} ms`,
+    );
+    if (r.failed.length > 0)
+      log(`real node: failed runs ${r.failed.join(' ')}:\n${await realNodePodLogs(env)}`);
+    return block;
+  } finally {
+    await stopOperator(op, a);
+  }
+}
+
+/** The last lines of the failed agent pods of the real-node namespace (why a run failed). */
+async function realNodePodLogs(env: BenchCluster): Promise<string> {
+  const pods = await env.admin.list<KubeObject & { status?: { phase?: string } }>(POD, REAL_NS);
+  const failed = pods.items.filter((p) => p.status?.phase !== 'Succeeded').slice(0, 3);
+  return failed
+    .map((p) => {
+      const name = p.metadata.name ?? '';
+      let logs: string;
+      try {
+        logs = env.kubectl(['logs', '-n', REAL_NS, name, '--tail=10']);
+      } catch (err) {
+        logs = String(err);
+      }
+      return `--- ${name} (${p.status?.phase ?? '?'}) ---\n${logs}`;
+    })
+    .join('\n');
 }
 
 /** SIGUSR2 makes the operator (started with --heapsnapshot-signal) write a snapshot after a full GC. */
@@ -680,6 +867,7 @@ async function startOperator(
   a: BenchArgs,
   tag: string,
   report: Report,
+  extraArgs: readonly string[] = [],
 ): Promise<BenchOperator> {
   const diagDir = join(REPORTS, `prof-${tag}-${Date.now()}`);
   const diagnostics = a.cpuProf || a.heapSnapshot;
@@ -687,11 +875,11 @@ async function startOperator(
   const entry =
     a.operatorEntry === 'js' ? ensureCompiledOperator(log) : join(REPO_ROOT, 'operator', 'src', 'main.ts');
   report.environment.operatorEntry = entry.slice(REPO_ROOT.length + 1);
-  return BenchOperator.start(env, {
+  const op = await BenchOperator.start(env, {
     entry,
     workers: a.workers,
     logLevel: a.logLevel,
-    extraArgs: a.operatorArgs,
+    extraArgs: [...a.operatorArgs, ...extraArgs],
     nodeOptions: [
       deploymentNodeOptions(),
       ...(a.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${diagDir}`] : []),
@@ -701,11 +889,14 @@ async function startOperator(
     ].join(' '),
     ...(diagnostics ? { diagnosticDir: diagDir } : {}),
   });
+  live.op = op;
+  return op;
 }
 
 async function stopOperator(op: BenchOperator | undefined, a: BenchArgs): Promise<void> {
   if (!op) return;
   const code = await op.stop();
+  if (live.op === op) live.op = undefined;
   if (code !== 0) log(`operator exit code ${String(code)}; last lines:\n${op.proc.dumpLogs(30)}`);
   if (a.cpuProf) log(`operator exited (${String(code)}); CPU profile in ${op.diagnosticDir ?? '?'}`);
   // pino writes the level's label.
@@ -754,14 +945,50 @@ async function main(): Promise<void> {
       busyCoresBefore: {},
     },
     phases: {},
+    skipped: {},
     verdicts: [],
   };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopping the operator and the cluster of the running phase`);
+      void (async () => {
+        await live.op?.stop().catch(() => null);
+        await live.env?.cluster.destroy().catch(() => {});
+      })().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
+  // The real node's image is built first (make images, when stale): that also compiles dist/, so the
+  // phases on KWOK find the operator compiled. Its archive is copied out of dist/: a later `make build`
+  // (a source changed during the run) empties dist/, images included.
+  let images: RealNodeImages | undefined;
+  let imagesDir: string | undefined;
   try {
+    if (!a.skip.has('real-node')) {
+      const why = realNodeUnsupported();
+      if (why !== undefined) {
+        report.skipped['real-node'] = `real node unavailable: it ${why}`;
+        log(`real node: skipped: ${report.skipped['real-node']}`);
+      } else {
+        const records = ensureImages(log);
+        const dir = (imagesDir = mkdtempSync(join(tmpdir(), 'paddock-bench-')));
+        const own = (name: string): OwnedImage => {
+          const record = records.find((r) => r.name === name);
+          if (!record) throw new Error(`make images wrote no ${name} image (dist/images/images.json)`);
+          const archive = join(dir, basename(record.archive));
+          copyFileSync(join(REPO_ROOT, record.archive), archive);
+          return { record, archive };
+        };
+        images = { probe: own(PROBE_IMAGE), gate: own(OPERATOR_IMAGE) };
+      }
+    }
     await phaseA(a, report);
     await phaseB(a, report);
+    await phaseRealNode(a, report, images);
   } catch (err) {
     report.error = err instanceof Error ? (err.stack ?? err.message) : String(err);
     log(`bench failed: ${report.error}`);
+  } finally {
+    if (imagesDir) rmSync(imagesDir, { recursive: true, force: true });
   }
   report.finishedAt = new Date().toISOString();
   report.verdicts = verdicts(report);

@@ -1,4 +1,4 @@
-// Command-line flags of `node bench/run.ts` (also reachable as `make bench ARGS=...`).
+// Command-line flags of `node bench/run.ts` (also reachable as `make bench BENCH_ARGS=...`).
 import { parseArgs } from 'node:util';
 import type { PodGCStrategy } from '../../operator/src/api/generated/index.ts';
 import type { Shape } from './scenarios.ts';
@@ -35,12 +35,29 @@ export interface BenchArgs {
   experiments: string[];
   operatorNodeOptions: string;
   operatorEntry: 'js' | 'ts';
+  realNodeRuns: number;
+  realNodeGapMs: number;
+  realNodeLockWaitSeconds: number;
+  /** The agent pods' network gate (an init container; the shipped Deployment sets it): with, without, or both. */
+  realNodeGate: 'on' | 'off' | 'both';
   skip: Set<string>;
   label: string;
   waitQuietSeconds: number;
 }
 
-export const USAGE = `Usage: node bench/run.ts [flags]     (make bench ARGS="...")
+/** The phases, in the order they run; `--skip` and `--only` name them. */
+export const PHASES = [
+  'latency',
+  'approval',
+  'sustained',
+  'hostile',
+  'throughput',
+  'raw',
+  'rss',
+  'real-node',
+] as const;
+
+export const USAGE = `Usage: node bench/run.ts [flags]     (make bench BENCH_ARGS="...")
 
 Throughput / latency run (one cluster):
   --workflows N            workflows in the throughput burst (default 200)
@@ -69,7 +86,13 @@ RSS run (a second, fresh cluster):
   --rss-steps M            steps per Workflow (default 10; podGC Never, so every pod stays cached)
   --rss-shape S            step graph (default parallel: fastest way to create the pods)
   --rss-budget SECONDS     stop waiting after this long and extrapolate (default 600)
-Both:
+Real node (a third cluster, with one real kubelet node; Linux and root, else skipped with the reason):
+  --real-node-runs N       two-step workflows of the sandbox-probe agent image, one at a time (default 30)
+  --real-node-gap-ms MS    pause after each run, so one run's pod teardown does not overlap the next (default 2000)
+  --real-node-lock-wait S  wait up to S seconds for another real node on this machine to stop (default 1200)
+  --real-node-gate on|off|both  the network gate init container (--network-gate-image, as the shipped
+                           Deployment runs it): runs with it, without it, or both, without first (default both)
+All:
   --workers N              operator --workers (default 8)
   --nodes N                KWOK nodes (default 4)
   --api-server-arg FLAG    extra kube-apiserver flag (repeatable)
@@ -81,10 +104,11 @@ Both:
   --operator-node-options S  extra NODE_OPTIONS for the operator (e.g. "--max-semi-space-size=2")
   --operator-entry js|ts   run the compiled operator (dist/, compiled if stale; what the image runs)
                            or the TypeScript sources through type stripping (default js)
-  --skip LIST              comma list of: latency,approval,sustained,hostile,throughput,raw,rss
+  --skip LIST              comma list of: latency,approval,sustained,hostile,throughput,raw,rss,real-node
+  --only LIST              run only these phases (the same names; not with --skip)
   --timeout SECONDS        per phase (default 900)
   --small                  quick preset: 30x3 burst, 5 paced, 5 approvals after 30 s idle,
-                           20 s sustained, 100x10 RSS
+                           20 s sustained, 100x10 RSS, 20 real-node runs
   --label TEXT             free text stored in the report
   --wait-quiet SECONDS     before each cluster, wait up to this long for the machine to be idle (default 300)
   -h, --help`;
@@ -124,7 +148,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
       experiment: { type: 'string', multiple: true },
       'operator-node-options': { type: 'string' },
       'operator-entry': { type: 'string' },
+      'real-node-runs': { type: 'string' },
+      'real-node-gap-ms': { type: 'string' },
+      'real-node-lock-wait': { type: 'string' },
+      'real-node-gate': { type: 'string' },
       skip: { type: 'string' },
+      only: { type: 'string' },
       small: { type: 'boolean' },
       label: { type: 'string' },
       'wait-quiet': { type: 'string' },
@@ -151,10 +180,23 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
     throw new Error(`--pod-gc: unknown strategy ${podGC}`);
   const entry = values['operator-entry'] ?? 'js';
   if (entry !== 'js' && entry !== 'ts') throw new Error(`--operator-entry must be js or ts, got ${entry}`);
-  const skip = new Set((values.skip ?? '').split(',').filter(Boolean));
-  for (const s of skip)
-    if (!['latency', 'approval', 'sustained', 'hostile', 'throughput', 'raw', 'rss'].includes(s))
-      throw new Error(`--skip: unknown phase ${s}`);
+  const gate = values['real-node-gate'] ?? 'both';
+  if (gate !== 'on' && gate !== 'off' && gate !== 'both')
+    throw new Error(`--real-node-gate must be on, off or both, got ${gate}`);
+  const names = (flag: string, v: string | undefined): string[] => {
+    const list = (v ?? '').split(',').filter(Boolean);
+    for (const s of list)
+      if (!(PHASES as readonly string[]).includes(s))
+        throw new Error(`--${flag}: unknown phase ${s} (phases: ${PHASES.join(', ')})`);
+    return list;
+  };
+  if (values.skip !== undefined && values.only !== undefined)
+    throw new Error('--skip and --only: give one of them');
+  const only = names('only', values.only);
+  if (values.only !== undefined && only.length === 0) throw new Error('--only: name at least one phase');
+  const skip = new Set(
+    values.only !== undefined ? PHASES.filter((p) => !only.includes(p)) : names('skip', values.skip),
+  );
   return {
     workflows: int('workflows', values.workflows, small ? 30 : 200, 1),
     steps: int('steps', values.steps, small ? 3 : 5, 1),
@@ -187,6 +229,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
     experiments: values.experiment ?? [],
     operatorNodeOptions: values['operator-node-options'] ?? '',
     operatorEntry: entry,
+    realNodeRuns: int('real-node-runs', values['real-node-runs'], small ? 20 : 30, 1),
+    realNodeGapMs: int('real-node-gap-ms', values['real-node-gap-ms'], 2000),
+    realNodeLockWaitSeconds: int('real-node-lock-wait', values['real-node-lock-wait'], 1200),
+    realNodeGate: gate,
     skip,
     label: values.label ?? '',
     waitQuietSeconds: int('wait-quiet', values['wait-quiet'], 300),

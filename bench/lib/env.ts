@@ -37,6 +37,8 @@ export async function startCluster(opts: {
   nodes: number;
   apiServerArgs: readonly string[];
   log: (m: string) => void;
+  /** With one real kubelet node (cluster/src/real-node.ts); waits this long for another one to stop. */
+  realNode?: { lockWaitMs: number };
 }): Promise<BenchCluster> {
   // Clusters of crashed bench runs (owner process gone) are cleaned up; concurrent runs are spared.
   try {
@@ -49,6 +51,7 @@ export async function startCluster(opts: {
     nodes: opts.nodes,
     apiServerArgs: opts.apiServerArgs,
     log: opts.log,
+    ...(opts.realNode ? { realNode: true, realNodeLockWaitMs: opts.realNode.lockWaitMs } : {}),
   });
   const info = await cluster.start();
   const kubeconfig = info.kubeconfig;

@@ -2,6 +2,13 @@
 // human-readable tables.
 import type { LivenessReport } from '../../tests/integration/support/liveness.ts';
 import type { ApiServerCost, OperatorCost } from './analysis.ts';
+import {
+  REAL_NODE_FIGURES,
+  type MsSummary,
+  type RealNodeFigure,
+  type RealNodeFigures,
+  type RealNodeSample,
+} from './real-node.ts';
 import type { WorkflowRunResult } from './scenarios.ts';
 import type { Summary } from './stats.ts';
 import { round } from './stats.ts';
@@ -72,6 +79,35 @@ export interface ApprovalRoundBlock {
   readonly operatorApprovalRelists?: Record<string, number>;
   /** The operator's own paddock_approval_resume_seconds over the round (mean, ms). */
   readonly operatorResumeMeanMs?: number;
+}
+
+/**
+ * Agents running for real on the local cluster's real node (bench/lib/real-node.ts): two-step workflows of
+ * the sandbox-probe image, one at a time. Every figure is ms, from this machine's clock.
+ */
+export interface RealNodeBlock extends RealNodeFigures {
+  /** Workflows run (each s0 -> s1) and how they ended. */
+  readonly runs: number;
+  readonly succeeded: number;
+  readonly failed: readonly string[];
+  readonly timedOut: boolean;
+  /** Agent pods with the network gate init container (--network-gate-image, as config/manager and the chart set it). */
+  readonly networkGate: boolean;
+  /** Runs before the measured ones (the first pod of an image unpacks it), not counted. */
+  readonly warmupRuns: number;
+  readonly gapMs: number;
+  readonly image: string;
+  readonly imageDigest: string;
+  /** Runs whose s0 the API showed running at least once (the others only as already terminated). */
+  readonly runningSeen: number;
+  /** Whether containerd's events were read (submitToContainerStart, agentRun, agentExit*): false leaves those empty. */
+  readonly containerdEvents: boolean;
+  /** Each containerd event's arrival at the bench minus containerd's own stamp: the clocks agree when small and >= 0. */
+  readonly containerdEventLag: MsSummary;
+  readonly kubeletVersion: string;
+  readonly runtimeVersion: string;
+  readonly cpuByProcess: CpuUse;
+  readonly samples: readonly RealNodeSample[];
 }
 
 export interface Report {
@@ -159,7 +195,13 @@ export interface Report {
       operator: OperatorCost;
       heapSnapshot?: string;
     };
+    /** Real agent containers on the real node: with the network gate, as shipped (or without, if only that ran). */
+    realNode?: RealNodeBlock;
+    /** The same without the network gate, when both ran (--real-node-gate both): the gate's cost. */
+    realNodeWithoutGate?: RealNodeBlock;
   };
+  /** Phases not run although asked for, with the one-line reason (e.g. the real node on a machine without root). */
+  skipped: Record<string, string>;
   verdicts: Verdict[];
   error?: string;
 }
@@ -174,7 +216,7 @@ export interface Verdict {
 
 export function verdicts(r: Report): Verdict[] {
   const out: Verdict[] = [];
-  const { latency, sustained, hostile, throughput, raw, rss, approval } = r.phases;
+  const { latency, sustained, hostile, throughput, raw, rss, approval, realNode } = r.phases;
   const add = (
     target: string,
     limit: string,
@@ -273,6 +315,27 @@ export function verdicts(r: Report): Verdict[] {
     ' ms',
     approval?.idle
       ? `${roundNote(approval.idle) ?? ''}; watch idle ${idleS ?? '?'} s${idleLongEnough ? '' : ` (< 600 s: p99 ${approval.idle.decisionToPodMs.p99} ms not judged)`}`
+      : undefined,
+  );
+  const realNote = realNode
+    ? `${realNode.runs} two-step workflows of ${realNode.image}, one at a time; ${realNode.succeeded} succeeded`
+    : r.skipped['real-node'];
+  add(
+    'real node: submit -> first pod p99 (real agent image)',
+    '<= 100 ms',
+    realNode?.submitToFirstPod.p99Ms,
+    (v) => v <= 100,
+    ' ms',
+    realNote,
+  );
+  add(
+    'real node: step done -> next pod p99 (pod Succeeded seen -> next pod ADDED)',
+    '<= 50 ms',
+    realNode?.stepToNextPod.p99Ms,
+    (v) => v <= 50,
+    ' ms',
+    realNode
+      ? `submit -> agent container running p50/p95/p99 ${realNode.submitToRunning.p50Ms}/${realNode.submitToRunning.p95Ms}/${realNode.submitToRunning.p99Ms} ms (no target: the kubelet and the runtime)`
       : undefined,
   );
   add('throughput (burst)', '>= 1000 steps/min', throughput?.run.stepsPerMin, (v) => v >= 1000, ' steps/min');
@@ -374,6 +437,38 @@ function costRows(name: string, b: RunBlock | undefined): string[][] {
   ];
 }
 
+const FIGURE_TEXT: Record<RealNodeFigure, string> = {
+  submitToRunning: 'Workflow create sent -> s0 container started, seen on the watch',
+  stepToNextPod: 's0 pod Succeeded seen -> s1 pod ADDED',
+  submitToFirstPod: 'Workflow create sent -> s0 pod ADDED',
+  podToRunning: 's0 pod ADDED -> s0 container started, seen',
+  submitToContainerStart: "Workflow create sent -> containerd's task start of s0's agent",
+  agentRun: "containerd's task start -> task exit of s0's agent",
+  gateRun: "containerd's task start -> task exit of s0's network gate",
+  gateExitToAgentStart: "the gate's task exit -> the agent's task start",
+  agentExitToTerminatedSeen: "containerd's task exit -> s0 container terminated, seen",
+  terminatedSeenToSucceeded: 's0 container terminated seen -> s0 pod Succeeded seen',
+  agentExitToSucceeded: "containerd's task exit -> s0 Succeeded seen",
+  agentExitToNextPod: "containerd's task exit -> s1 pod ADDED",
+  wall: 'Workflow create sent -> Workflow Succeeded seen',
+};
+
+function realNodeLines(b: RealNodeBlock): string[] {
+  const rows = REAL_NODE_FIGURES.filter((f) => b[f].count > 0 || !f.startsWith('gate')).map((f) => {
+    const m = b[f];
+    return m.count > 0
+      ? [f, FIGURE_TEXT[f], String(m.count), `${m.p50Ms}`, `${m.p95Ms}`, `${m.p99Ms}`, `${m.maxMs}`]
+      : [f, FIGURE_TEXT[f], '-', '-', '-', '-', '-'];
+  });
+  const lag = b.containerdEventLag;
+  return [
+    `Real node, ${b.networkGate ? 'WITH the network gate (as the shipped Deployment runs)' : 'WITHOUT the network gate'}: ${b.runs} two-step workflows (s0 -> s1) of ${b.image}, one at a time, ${b.gapMs} ms apart; kubelet ${b.kubeletVersion}, ${b.runtimeVersion}`,
+    table([['figure', 'from -> to', 'n', 'p50', 'p95', 'p99', 'max'], ...rows]),
+    `  ${b.succeeded}/${b.runs} succeeded${b.failed.length ? ` (!! ${b.failed.join(' ')})` : ''}; the API showed s0 running in ${b.runningSeen} of them (else first seen terminated); containerd events ${b.containerdEvents ? `read (arrival here minus containerd's stamp: p50 ${lag.p50Ms} ms, min ${lag.minMs}, max ${lag.maxMs})` : 'NOT read'}`,
+    `  CPU cores by process (the agents' containers and shims are in other): ${kv(b.cpuByProcess.cores)}`,
+  ];
+}
+
 export function printReport(r: Report): void {
   const out: string[] = [];
   const e = r.environment;
@@ -386,86 +481,90 @@ export function printReport(r: Report): void {
   if (exps.length)
     out.push(`EXPERIMENT preloaded into the operator: ${exps.join(', ')} (not the shipped code)`);
   if (e.apiServerArgs.length) out.push(`kube-apiserver extra: ${e.apiServerArgs.join(' ')}`);
-  const { latency, sustained, hostile, throughput, raw, rss, approval } = r.phases;
+  const { latency, sustained, hostile, throughput, raw, rss, approval, realNode } = r.phases;
 
-  out.push('', 'Latency, ms (times of watch events as they reach the bench: delivery delay included)');
-  out.push(
-    table([
-      ['phase', 'measure', 'n', 'p50', 'p95', 'p99', 'max'],
-      ['paced', 'submit -> first pod', ...ms(latency?.submitToFirstPodMs)],
-      ['paced', 'step done -> next pod', ...ms(latency?.stepToNextPodMs)],
-      [
-        `sustained ${sustained?.offeredStepsPerMin ?? ''}/min`,
-        'submit -> first pod',
-        ...ms(sustained?.submitToFirstPodMs),
-      ],
-      [
-        `sustained ${sustained?.offeredStepsPerMin ?? ''}/min`,
-        'step done -> next pod',
-        ...ms(sustained?.stepToNextPodMs),
-      ],
-      [
-        `sustained ${hostile?.offeredStepsPerMin ?? ''}/min + hostile`,
-        'submit -> first pod',
-        ...ms(hostile?.submitToFirstPodMs),
-      ],
-      [
-        `sustained ${hostile?.offeredStepsPerMin ?? ''}/min + hostile`,
-        'step done -> next pod',
-        ...ms(hostile?.stepToNextPodMs),
-      ],
-      ['burst', 'submit -> first pod', ...ms(throughput?.submitToFirstPodMs)],
-      ['burst', 'step done -> next pod', ...ms(throughput?.stepToNextPodMs)],
-      ['burst', 'Workflow create RTT', ...ms(throughput?.createRttMs)],
-      ['raw', 'pod create -> ADDED', ...ms(raw?.createToAddedMs)],
-      ['approval, fresh watch', 'decision sent -> gated pod', ...ms(approval?.fresh?.decisionToPodMs)],
-      ['approval, fresh watch', 'decision written -> gated pod', ...ms(approval?.fresh?.writtenToPodMs)],
-      [
-        `approval, idle ${approval?.idle?.approvalWatchIdleSeconds ?? '?'} s`,
-        'decision sent -> gated pod',
-        ...ms(approval?.idle?.decisionToPodMs),
-      ],
-      [
-        `approval, idle ${approval?.idle?.approvalWatchIdleSeconds ?? '?'} s`,
-        'decision written -> gated pod',
-        ...ms(approval?.idle?.writtenToPodMs),
-      ],
-    ]),
-  );
-  if (approval?.idle)
+  // The KWOK phases' tables, when any of them ran (`--only real-node` runs none).
+  const onKwok = [latency, sustained, hostile, throughput, raw, approval, rss].some((x) => x !== undefined);
+  if (onKwok) {
+    out.push('', 'Latency, ms (times of watch events as they reach the bench: delivery delay included)');
     out.push(
-      `  approval idle period: operator Approval watch (re)connections ${approval.idle.operatorApprovalWatchRestarts ?? '?'}, relists ${kv(approval.idle.operatorApprovalRelists ?? {})}; operator resume metric mean ${approval.idle.operatorResumeMeanMs ?? '?'} ms`,
+      table([
+        ['phase', 'measure', 'n', 'p50', 'p95', 'p99', 'max'],
+        ['paced', 'submit -> first pod', ...ms(latency?.submitToFirstPodMs)],
+        ['paced', 'step done -> next pod', ...ms(latency?.stepToNextPodMs)],
+        [
+          `sustained ${sustained?.offeredStepsPerMin ?? ''}/min`,
+          'submit -> first pod',
+          ...ms(sustained?.submitToFirstPodMs),
+        ],
+        [
+          `sustained ${sustained?.offeredStepsPerMin ?? ''}/min`,
+          'step done -> next pod',
+          ...ms(sustained?.stepToNextPodMs),
+        ],
+        [
+          `sustained ${hostile?.offeredStepsPerMin ?? ''}/min + hostile`,
+          'submit -> first pod',
+          ...ms(hostile?.submitToFirstPodMs),
+        ],
+        [
+          `sustained ${hostile?.offeredStepsPerMin ?? ''}/min + hostile`,
+          'step done -> next pod',
+          ...ms(hostile?.stepToNextPodMs),
+        ],
+        ['burst', 'submit -> first pod', ...ms(throughput?.submitToFirstPodMs)],
+        ['burst', 'step done -> next pod', ...ms(throughput?.stepToNextPodMs)],
+        ['burst', 'Workflow create RTT', ...ms(throughput?.createRttMs)],
+        ['raw', 'pod create -> ADDED', ...ms(raw?.createToAddedMs)],
+        ['approval, fresh watch', 'decision sent -> gated pod', ...ms(approval?.fresh?.decisionToPodMs)],
+        ['approval, fresh watch', 'decision written -> gated pod', ...ms(approval?.fresh?.writtenToPodMs)],
+        [
+          `approval, idle ${approval?.idle?.approvalWatchIdleSeconds ?? '?'} s`,
+          'decision sent -> gated pod',
+          ...ms(approval?.idle?.decisionToPodMs),
+        ],
+        [
+          `approval, idle ${approval?.idle?.approvalWatchIdleSeconds ?? '?'} s`,
+          'decision written -> gated pod',
+          ...ms(approval?.idle?.writtenToPodMs),
+        ],
+      ]),
     );
+    if (approval?.idle)
+      out.push(
+        `  approval idle period: operator Approval watch (re)connections ${approval.idle.operatorApprovalWatchRestarts ?? '?'}, relists ${kv(approval.idle.operatorApprovalRelists ?? {})}; operator resume metric mean ${approval.idle.operatorResumeMeanMs ?? '?'} ms`,
+      );
 
-  out.push('', 'Throughput');
-  const rows: string[][] = [['run', 'units', 'wall s', 'per min', 'notes']];
-  for (const [name, b] of [
-    ['sustained', sustained],
-    ['sustained + hostile', hostile],
-    ['burst', throughput],
-  ] as const) {
-    if (!b) continue;
-    const bad =
-      b.run.failed.length || b.run.timedOut
-        ? `!! ${b.run.failed.length} failed, timedOut=${b.run.timedOut}`
-        : '';
-    rows.push([
-      `${name} ${b.run.workflows}x${b.run.stepsPerWorkflow} ${b.run.shape}`,
-      `${b.run.completedSteps} steps`,
-      `${round(b.run.wallMs / 1000, 1)}`,
-      `${b.run.stepsPerMin}`,
-      bad,
-    ]);
+    out.push('', 'Throughput');
+    const rows: string[][] = [['run', 'units', 'wall s', 'per min', 'notes']];
+    for (const [name, b] of [
+      ['sustained', sustained],
+      ['sustained + hostile', hostile],
+      ['burst', throughput],
+    ] as const) {
+      if (!b) continue;
+      const bad =
+        b.run.failed.length || b.run.timedOut
+          ? `!! ${b.run.failed.length} failed, timedOut=${b.run.timedOut}`
+          : '';
+      rows.push([
+        `${name} ${b.run.workflows}x${b.run.stepsPerWorkflow} ${b.run.shape}`,
+        `${b.run.completedSteps} steps`,
+        `${round(b.run.wallMs / 1000, 1)}`,
+        `${b.run.stepsPerMin}`,
+        bad,
+      ]);
+    }
+    if (raw)
+      rows.push([
+        `raw pods (c=${raw.concurrency}${raw.window ? `, window ${raw.window}` : ''})`,
+        `${raw.completed} pods`,
+        `${round(raw.wallMs / 1000, 1)}`,
+        `${raw.podsPerMin}`,
+        raw.createRetries ? `${raw.createRetries} creates retried (409 quota race)` : '',
+      ]);
+    out.push(table(rows));
   }
-  if (raw)
-    rows.push([
-      `raw pods (c=${raw.concurrency}${raw.window ? `, window ${raw.window}` : ''})`,
-      `${raw.completed} pods`,
-      `${round(raw.wallMs / 1000, 1)}`,
-      `${raw.podsPerMin}`,
-      raw.createRetries ? `${raw.createRetries} creates retried (409 quota race)` : '',
-    ]);
-  out.push(table(rows));
 
   if (latency || sustained || throughput) {
     out.push(
@@ -564,6 +663,9 @@ export function printReport(r: Report): void {
     if (rss.heapSnapshot)
       out.push(`  heap snapshot: ${rss.heapSnapshot} (summarize: node bench/heap.ts <file>)`);
   }
+
+  for (const b of [r.phases.realNodeWithoutGate, realNode]) if (b) out.push('', ...realNodeLines(b));
+  for (const [phase, why] of Object.entries(r.skipped)) out.push('', `${phase}: skipped: ${why}`);
 
   out.push('', 'Verdicts (DESIGN §7)');
   out.push(
