@@ -101,8 +101,11 @@ const QUIET_CORES = 0.3;
 const PROBE_IMAGE = 'agent-sandbox-probe';
 const REAL_NS = 'bench-real';
 
-/** The cluster and operator of the phase running now: what SIGINT or SIGTERM must stop. */
-const live: { env?: BenchCluster; op?: BenchOperator } = {};
+/**
+ * What SIGINT or SIGTERM must stop and remove: the cluster and operator of the phase running now, and the
+ * bench's copies of the real node's image archives.
+ */
+const live: { env?: BenchCluster; op?: BenchOperator; imagesDir?: string; stoppedBy?: NodeJS.Signals } = {};
 
 function log(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -950,10 +953,12 @@ async function main(): Promise<void> {
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
+      live.stoppedBy = signal;
       log(`${signal}: stopping the operator and the cluster of the running phase`);
       void (async () => {
         await live.op?.stop().catch(() => null);
         await live.env?.cluster.destroy().catch(() => {});
+        if (live.imagesDir) rmSync(live.imagesDir, { recursive: true, force: true });
       })().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     });
   }
@@ -961,7 +966,6 @@ async function main(): Promise<void> {
   // phases on KWOK find the operator compiled. Its archive is copied out of dist/: a later `make build`
   // (a source changed during the run) empties dist/, images included.
   let images: RealNodeImages | undefined;
-  let imagesDir: string | undefined;
   try {
     if (!a.skip.has('real-node')) {
       const why = realNodeUnsupported();
@@ -970,7 +974,7 @@ async function main(): Promise<void> {
         log(`real node: skipped: ${report.skipped['real-node']}`);
       } else {
         const records = ensureImages(log);
-        const dir = (imagesDir = mkdtempSync(join(tmpdir(), 'paddock-bench-')));
+        const dir = (live.imagesDir = mkdtempSync(join(tmpdir(), 'paddock-bench-')));
         const own = (name: string): OwnedImage => {
           const record = records.find((r) => r.name === name);
           if (!record) throw new Error(`make images wrote no ${name} image (dist/images/images.json)`);
@@ -985,10 +989,12 @@ async function main(): Promise<void> {
     await phaseB(a, report);
     await phaseRealNode(a, report, images);
   } catch (err) {
+    // Stopped by a signal: what failed meanwhile is the stop itself; the handler cleans up and exits.
+    if (live.stoppedBy) await new Promise<never>(() => {});
     report.error = err instanceof Error ? (err.stack ?? err.message) : String(err);
     log(`bench failed: ${report.error}`);
   } finally {
-    if (imagesDir) rmSync(imagesDir, { recursive: true, force: true });
+    if (live.imagesDir) rmSync(live.imagesDir, { recursive: true, force: true });
   }
   report.finishedAt = new Date().toISOString();
   report.verdicts = verdicts(report);
