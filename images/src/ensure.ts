@@ -2,8 +2,8 @@
 // `make images` runs again only when dist/images/images.json is missing or older than anything an image is
 // built from, and `loadImages` imports the archives into the running real node's containerd.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { OUT_DIR, REPO_ROOT, type ImageRecord } from './build.ts';
 
 const RECORDS = join(OUT_DIR, 'images.json');
@@ -17,6 +17,8 @@ export const IMAGE_SOURCES = [
   'operator/src',
   'crds',
   'package-lock.json',
+  // Its version is the images' tag.
+  'package.json',
   'tsconfig.build.json',
 ] as const;
 
@@ -43,18 +45,57 @@ export function imagesStale(): string | undefined {
   return undefined;
 }
 
-/** Builds the images (`make images`) when stale; returns their records. */
-export function ensureImages(log: (msg: string) => void = () => {}): ImageRecord[] {
-  const why = imagesStale();
-  if (why !== undefined) {
-    log(`building the images (make images): ${why}`);
-    execFileSync('make', ['--no-print-directory', 'images'], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      maxBuffer: 64 * 1024 * 1024,
-    });
+/** One build at a time per checkout: `make images` empties dist/ first (make build). */
+const BUILD_LOCK = join(REPO_ROOT, '.cache', 'images-build.lock');
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function holderAlive(): boolean {
+  try {
+    process.kill(Number(readFileSync(BUILD_LOCK, 'utf8')), 0);
+    return true;
+  } catch {
+    return false;
   }
-  return readImageRecords();
+}
+
+/**
+ * Builds the images (`make images`) when stale; returns their records. Another process of this checkout
+ * building them is waited for (up to 20 minutes), then the staleness is checked again.
+ */
+export function ensureImages(log: (msg: string) => void = () => {}): ImageRecord[] {
+  mkdirSync(dirname(BUILD_LOCK), { recursive: true });
+  const deadline = Date.now() + 20 * 60_000;
+  for (;;) {
+    try {
+      writeFileSync(BUILD_LOCK, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!holderAlive()) rmSync(BUILD_LOCK, { force: true });
+      else if (Date.now() > deadline)
+        throw new Error(`another process has been building the images for 20 minutes (${BUILD_LOCK})`, {
+          cause: err,
+        });
+      else sleepSync(1000);
+    }
+  }
+  try {
+    const why = imagesStale();
+    if (why !== undefined) {
+      log(`building the images (make images): ${why}`);
+      execFileSync('make', ['--no-print-directory', 'images'], {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 64 * 1024 * 1024,
+      });
+    }
+    return readImageRecords();
+  } finally {
+    rmSync(BUILD_LOCK, { force: true });
+  }
 }
 
 /**
