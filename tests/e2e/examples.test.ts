@@ -194,18 +194,7 @@ describe.skipIf(unsupported !== undefined)('the examples on the real node, Paddo
   });
 
   it('the operator pods: both Ready on the real node, one holds the Lease, the leader serves metrics', async () => {
-    const pods = JSON.parse(
-      env().kubectl([
-        'get',
-        'pods',
-        '-n',
-        OPERATOR_NAMESPACE,
-        '-l',
-        'app.kubernetes.io/name=paddock',
-        '-o',
-        'json',
-      ]),
-    ) as { items: Pod[] };
+    const pods = { items: env().operatorPods() };
     expect(pods.items).toHaveLength(2);
     for (const p of pods.items) {
       expect(p.spec.nodeName).toBe(REAL_NODE_NAME);

@@ -19,7 +19,7 @@ import { eventually } from '../integration/support/wait.ts';
 import {
   FIXTURES_NAMESPACE,
   FIXTURES_SERVICE_IP,
-  OPERATOR_NAMESPACE,
+  restrictedPod,
   usePaddockOnRealNode,
 } from './support/paddock-on-real-node.ts';
 import {
@@ -124,34 +124,12 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
       // Outside any agent namespace, listening on 8080 (declared) and 9090 (not declared).
       env().kubectl(
         ['apply', '-f', '-'],
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { name: 'outsider', namespace: OUTSIDE_NS },
-          spec: {
-            automountServiceAccountToken: false,
-            terminationGracePeriodSeconds: 1,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: 65532,
-              runAsGroup: 65532,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
-            containers: [
-              {
-                name: 'listen',
-                image: BUSYBOX_IMAGE,
-                imagePullPolicy: 'Never',
-                // busybox nc: -ll keeps listening after each connection.
-                command: ['sh', '-c', 'nc -ll -p 8080 -e true & nc -ll -p 9090 -e true & wait'],
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                },
-              },
-            ],
-          },
+        restrictedPod(OUTSIDE_NS, 'outsider', {
+          name: 'listen',
+          image: BUSYBOX_IMAGE,
+          imagePullPolicy: 'Never',
+          // busybox nc: -ll keeps listening after each connection.
+          command: ['sh', '-c', 'nc -ll -p 8080 -e true & nc -ll -p 9090 -e true & wait'],
         }),
       );
       const fixtures = JSON.parse(
@@ -168,7 +146,7 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
       ) as { items: PodWithIp[] };
       targets = {
         otherAgent: await podIp(NS, 'target-probe-1'),
-        operator: env().operatorPods()[0]?.ip ?? '',
+        operator: env().operatorPods()[0]?.status?.podIP ?? '',
         fixturesPod: fixtures.items[0]?.status?.podIP ?? '',
         outsider: await podIp(OUTSIDE_NS, 'outsider'),
       };
@@ -407,30 +385,10 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
     // kubelet's real waiting reason is what pod-start.ts matches.
     env().kubectl(
       ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'never-pull', namespace: OUTSIDE_NS },
-        spec: {
-          automountServiceAccountToken: false,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: 65532,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
-          containers: [
-            {
-              name: 'agent',
-              image: 'paddock.local/agent-that-was-never-built:0.1.0',
-              imagePullPolicy: 'Never',
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-              },
-            },
-          ],
-        },
+      restrictedPod(OUTSIDE_NS, 'never-pull', {
+        name: 'agent',
+        image: 'paddock.local/agent-that-was-never-built:0.1.0',
+        imagePullPolicy: 'Never',
       }),
     );
     const pod = await eventually(
@@ -505,18 +463,7 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
   }, 180_000);
 
   it('the operator ran all of this as pods on the real node, and one replica led', () => {
-    const pods = JSON.parse(
-      env().kubectl([
-        'get',
-        'pods',
-        '-n',
-        OPERATOR_NAMESPACE,
-        '-l',
-        'app.kubernetes.io/name=paddock',
-        '-o',
-        'json',
-      ]),
-    ) as { items: Pod[] };
+    const pods = { items: env().operatorPods() };
     expect(pods.items).toHaveLength(2);
     for (const p of pods.items) expect(p.spec.nodeName).toBe(REAL_NODE_NAME);
   });

@@ -167,6 +167,7 @@ export interface PodStatus {
   reason?: string;
   message?: string;
   startTime?: string;
+  podIP?: string;
   conditions?: PodCondition[];
   initContainerStatuses?: ContainerStatus[];
   containerStatuses?: ContainerStatus[];

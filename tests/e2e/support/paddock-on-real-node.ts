@@ -9,6 +9,7 @@ import { REPO_ROOT } from '../../../cluster/src/paths.ts';
 import { importImage } from '../../../cluster/src/real-node.ts';
 import { loadImages, readImageRecords } from '../../../images/src/ensure.ts';
 import type { ImageRecord } from '../../../images/src/build.ts';
+import type { Pod } from '../../../operator/src/kube/core-types.ts';
 import { useCluster, type TestCluster } from '../../integration/support/cluster.ts';
 import { CHART, helm, ok } from '../../integration/support/install.ts';
 import { eventually } from '../../integration/support/wait.ts';
@@ -20,23 +21,48 @@ export const FIXTURES_NAMESPACE = 'paddock-fixtures';
 /** The fixtures Service's pinned ClusterIP (examples/fixtures/fixtures.yaml). */
 export const FIXTURES_SERVICE_IP = '10.0.0.80';
 
-export interface OperatorPod {
-  readonly name: string;
-  readonly ip: string;
+/**
+ * A bare pod under the Pod Security `restricted` profile, as 65532 with a read-only root: for test peers
+ * that are not agents (a listener, a pod that asks for something the kubelet refuses).
+ */
+export function restrictedPod(
+  namespace: string,
+  name: string,
+  container: { name: string; image: string; command?: string[]; imagePullPolicy?: string },
+): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace },
+    spec: {
+      automountServiceAccountToken: false,
+      terminationGracePeriodSeconds: 1,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 65532,
+        runAsGroup: 65532,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [
+        {
+          ...container,
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'] },
+          },
+        },
+      ],
+    },
+  });
 }
 
 export interface PaddockEnv extends TestCluster {
   readonly images: ReadonlyMap<string, ImageRecord>;
   /** `paddock.local/<name>:<version>` of one built image. */
   image(name: string): string;
-  operatorPods(): OperatorPod[];
-}
-
-interface PodList {
-  items: Array<{
-    metadata: { name: string };
-    status: { podIP?: string; conditions?: Array<{ type: string; status: string }> };
-  }>;
+  /** The operator's pods, as the API server has them. */
+  operatorPods(): Pod[];
 }
 
 /**
@@ -83,7 +109,7 @@ export function usePaddockOnRealNode(opts: { fixtures?: boolean } = {}): () => P
         '--timeout=4m',
       ]),
     );
-    const operatorPods = (): OperatorPod[] =>
+    const operatorPods = (): Pod[] =>
       (
         JSON.parse(
           c.kubectl([
@@ -96,8 +122,8 @@ export function usePaddockOnRealNode(opts: { fixtures?: boolean } = {}): () => P
             '-o',
             'json',
           ]),
-        ) as PodList
-      ).items.map((p) => ({ name: p.metadata.name, ip: p.status.podIP ?? '' }));
+        ) as { items: Pod[] }
+      ).items;
     if (opts.fixtures) {
       c.kubectl(['apply', '-f', join(REPO_ROOT, 'examples', 'fixtures', 'fixtures.yaml')]);
       c.kubectl(['rollout', 'status', 'deployment/fixtures', '-n', FIXTURES_NAMESPACE, '--timeout=120s']);

@@ -1,6 +1,7 @@
 // Running agents/sandbox-probe as a Paddock Agent on the real node and reading what it observed (its outputs).
 import { AGENT, API_VERSION, WORKFLOW } from '../../../operator/src/api/constants.ts';
 import type { Agent, Workflow, WorkflowStep } from '../../../operator/src/api/generated/index.ts';
+import type { Identity } from '../../../agents/sandbox-probe/probe.ts';
 import type { KubeClient } from '../../../operator/src/kube/client.ts';
 import { agentReady, waitForPhase } from '../../integration/support/workflows.ts';
 
@@ -8,16 +9,7 @@ export const PROBE_IMAGE_NAME = 'agent-sandbox-probe';
 
 /** What `mode: inspect` reports (agents/sandbox-probe/main.ts). */
 export interface Inspection {
-  identity: {
-    uid: string;
-    gid: string;
-    groups: string;
-    capEff: string;
-    capPrm: string;
-    capBnd: string;
-    noNewPrivs: string;
-    seccomp: string;
-  };
+  identity: Identity;
   writes: { root: string; etc: string; tmp: string };
   tokenMounted: boolean;
   visible: Record<string, boolean>;

@@ -30,6 +30,15 @@ CapEff:\t0000000000000000
 CapBnd:\t0000000000000000
 `;
 
+/** A port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((r) => probe.close(r));
+  return port;
+}
+
 describe('sandbox probe', () => {
   it('reads identity and capabilities from /proc/self/status text', () => {
     expect(parseStatus(STATUS)).toEqual({
@@ -78,10 +87,7 @@ describe('sandbox probe', () => {
   });
 
   it('serves connections for a while and counts them', async () => {
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    const port = (probe.address() as { port: number }).port;
-    await new Promise((r) => probe.close(r));
+    const port = await freePort();
     const served = serve(port, 1);
     await new Promise((r) => setTimeout(r, 200));
     expect(await tryConnect('127.0.0.1', port, 2000)).toBe('connected');
@@ -89,10 +95,7 @@ describe('sandbox probe', () => {
   });
 
   it('ends on time even when a peer never closes its side of a connection', async () => {
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    const port = (probe.address() as { port: number }).port;
-    await new Promise((r) => probe.close(r));
+    const port = await freePort();
     const served = serve(port, 1);
     await new Promise((r) => setTimeout(r, 200));
     // Half-open: the peer keeps its end open and ignores the server's end (as an HTTP proxy may).
