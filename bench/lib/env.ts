@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { LocalCluster, stopOrphanedCluster } from '../../cluster/src/local-cluster.ts';
+import { installCrds } from '../../cluster/src/crds.ts';
 import { CLUSTERS_ROOT, REPO_ROOT } from '../../cluster/src/paths.ts';
 import { freePort } from '../../cluster/src/ports.ts';
 import { AGENT } from '../../operator/src/api/constants.ts';
@@ -56,15 +57,7 @@ export async function startCluster(opts: {
   const info = await cluster.start();
   const kubeconfig = info.kubeconfig;
   const kubectl = (args: readonly string[], input?: string): string => kubectlOk(kubeconfig, args, input);
-  kubectl(['apply', '--server-side', '-f', join(REPO_ROOT, 'crds')]);
-  kubectl([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd',
-    '-l',
-    'app.kubernetes.io/part-of=paddock',
-  ]);
+  installCrds(kubectl);
   const admin = await pooledClient(kubeconfig);
   const version = await admin.raw<{ gitVersion?: string }>('GET', '/version');
   return { cluster, kubeconfig, admin, kubeVersion: version.gitVersion ?? 'unknown', kubectl };

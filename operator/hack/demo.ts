@@ -20,6 +20,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readPackets, packetText } from '../../agents/fixtures/pkt-line.ts';
 import { LocalCluster } from '../../cluster/src/local-cluster.ts';
+import { installCrds } from '../../cluster/src/crds.ts';
 import { REPO_ROOT } from '../../cluster/src/paths.ts';
 import { importImage } from '../../cluster/src/real-node.ts';
 import { readLock, realNodeUnsupported } from '../../cluster/src/real-node-host.ts';
@@ -435,15 +436,7 @@ async function main(): Promise<void> {
   if (realAgents) applyFixtures(adminKubeconfig, mode.kind === 'configured');
 
   say('installing the CRDs (crds/) and the operator RBAC (config/rbac)');
-  kubectl(adminKubeconfig, ['apply', '--server-side', '-f', join(REPO_ROOT, 'crds')]);
-  kubectl(adminKubeconfig, [
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd',
-    '-l',
-    'app.kubernetes.io/part-of=paddock',
-  ]);
+  installCrds((args) => kubectl(adminKubeconfig, args));
   const opKubeconfig = operatorKubeconfig(adminKubeconfig, work);
   if (mode.kind === 'configured') {
     // A Workflow is one run: an earlier demo's would be shown as it ended. They go first, with their

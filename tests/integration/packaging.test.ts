@@ -30,6 +30,7 @@ import type {
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from '../../cluster/src/paths.ts';
+import { WAIT_CRDS_ESTABLISHED } from '../../cluster/src/crds.ts';
 import { ensureTools } from '../../cluster/src/tools.ts';
 import { LABEL_AGENT_POD } from '../../operator/src/api/labels.ts';
 import { loadConfig, type Config, type ConfigDeps } from '../../operator/src/config.ts';
@@ -1141,14 +1142,7 @@ describe('installing on a real API server', () => {
         `operator.extraEnv=${JSON.stringify([KEEP_RUNNING])}`,
       ]),
     );
-    env().kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd',
-      '-l',
-      'app.kubernetes.io/part-of=paddock',
-    ]);
+    env().kubectl(WAIT_CRDS_ESTABLISHED);
     const crds = get<{ items: V1CustomResourceDefinition[] }>([
       'crd',
       '-l',

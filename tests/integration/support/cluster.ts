@@ -1,10 +1,9 @@
 // One real control plane per integration test file, on free ports, so files
 // run in parallel without seeing each other. CRDs are installed from crds/.
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { LocalCluster } from '../../../cluster/src/local-cluster.ts';
-import { REPO_ROOT } from '../../../cluster/src/paths.ts';
+import { installCrds } from '../../../cluster/src/crds.ts';
 import { KubeClient } from '../../../operator/src/kube/client.ts';
 import { kubectlOk } from './kubectl.ts';
 
@@ -44,15 +43,8 @@ export function useCluster(opts: UseClusterOptions = {}): () => TestCluster {
       kubectl: (args, input) => kubectlOk(kubeconfig, args, input),
     };
     if (opts.crds ?? true) {
-      env.kubectl(['apply', '--server-side', '-f', join(REPO_ROOT, 'crds')]);
-      env.kubectl([
-        'wait',
-        '--for=condition=Established',
-        '--timeout=60s',
-        'crd',
-        '-l',
-        'app.kubernetes.io/part-of=paddock',
-      ]);
+      const e = env;
+      installCrds((args) => e.kubectl(args));
     }
   }, startTimeoutMs);
   afterAll(async () => {
