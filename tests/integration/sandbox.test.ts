@@ -658,7 +658,7 @@ describe('sandbox', () => {
           () => undefined,
           (e: unknown) => e,
         );
-      expect(isQuotaExceeded(err)).toBe(true);
+      expect(isQuotaExceeded(err), String(err)).toBe(true);
       expect(String((err as Error).message)).toContain('paddock-agents');
     });
   });

@@ -76,17 +76,25 @@ const TMP_VOLUME = 'tmp';
 /** File name of the inputs inside INPUTS_MOUNT_DIR. */
 const INPUTS_FILE_NAME = INPUTS_FILE.slice(INPUTS_MOUNT_DIR.length + 1);
 
-/** Every container of an agent pod, the agent's and the network gate's: restricted, its message in a file. */
-const RESTRICTED_CONTAINER = {
-  securityContext: {
-    allowPrivilegeEscalation: false,
-    capabilities: { drop: ['ALL'] },
-    readOnlyRootFilesystem: true,
-    runAsNonRoot: true,
-  },
-  terminationMessagePath: TERMINATION_MESSAGE_PATH,
-  terminationMessagePolicy: 'File',
-} as const satisfies Partial<Container>;
+/**
+ * Every container of an agent pod, the agent's and the network gate's: restricted, its message in a file.
+ * A function, so each pod gets objects of its own (a caller changing one pod must not change the next).
+ */
+function restrictedContainer(): Pick<
+  Container,
+  'securityContext' | 'terminationMessagePath' | 'terminationMessagePolicy'
+> {
+  return {
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+    },
+    terminationMessagePath: TERMINATION_MESSAGE_PATH,
+    terminationMessagePolicy: 'File',
+  };
+}
 
 export function buildAgentPod(input: AgentPodInput): Pod {
   const { namespace, workflow, step, attempt, agent } = input;
@@ -179,7 +187,7 @@ export function buildAgentPod(input: AgentPodInput): Pod {
             { name: INPUTS_VOLUME, mountPath: INPUTS_MOUNT_DIR, readOnly: true },
             { name: TMP_VOLUME, mountPath: '/tmp' },
           ],
-          ...RESTRICTED_CONTAINER,
+          ...restrictedContainer(),
         },
       ],
       volumes: [
@@ -227,7 +235,7 @@ export function networkGateContainer(spec: AgentSpec, defaults: SandboxConfig): 
       requests: { cpu: '10m', memory: '32Mi' },
       limits: { cpu: '200m', memory: '64Mi' },
     },
-    ...RESTRICTED_CONTAINER,
+    ...restrictedContainer(),
   };
 }
 

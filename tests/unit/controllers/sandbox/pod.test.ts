@@ -321,6 +321,15 @@ describe('the network gate init container', () => {
     },
   };
 
+  it("gives every pod its own objects: changing one pod's container never changes the next pod's", () => {
+    const first = buildAgentPod(input({}, { defaults: GATED }));
+    delete first.spec.containers[0]!.securityContext;
+    first.spec.initContainers![0]!.securityContext!.allowPrivilegeEscalation = true;
+    const next = buildAgentPod(input({}, { defaults: GATED }));
+    expect(next.spec.containers[0]!.securityContext?.allowPrivilegeEscalation).toBe(false);
+    expect(next.spec.initContainers![0]!.securityContext?.allowPrivilegeEscalation).toBe(false);
+  });
+
   it('is absent without a configured gate', () => {
     expect(buildAgentPod(input()).spec.initContainers).toBeUndefined();
   });
