@@ -64,7 +64,7 @@ import {
   deploymentNodeOptions,
   setupNamespace,
   startCluster,
-  waitDefaultServiceAccount,
+  waitServiceAccount,
   type BenchCluster,
 } from './lib/env.ts';
 import { parseMetrics, sum, value, type Scrape } from './lib/prom.ts';
@@ -87,6 +87,7 @@ import {
 } from './lib/scenarios.ts';
 import { linearFit, now, round, roundSummary, sleep, summarize } from './lib/stats.ts';
 import { LivenessMonitor } from '../tests/integration/support/liveness.ts';
+import { restrictedNamespace } from '../tests/integration/support/workflows.ts';
 
 const NS = 'bench';
 const RAW_NS = 'bench-raw';
@@ -472,22 +473,9 @@ async function phaseA(a: BenchArgs, report: Report): Promise<void> {
     if (!a.skip.has('raw')) {
       const count = a.workflows * a.steps;
       log(`raw reference: ${count} bare pods, ${a.rawConcurrency} creates in flight`);
-      env.kubectl(
-        ['apply', '-f', '-'],
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'Namespace',
-          metadata: {
-            name: RAW_NS,
-            labels: {
-              'pod-security.kubernetes.io/enforce': 'restricted',
-              'pod-security.kubernetes.io/enforce-version': 'latest',
-            },
-          },
-        }),
-      );
+      env.kubectl(['apply', '-f', '-'], restrictedNamespace(RAW_NS));
       await copySandboxLimits(env.admin, NS, RAW_NS);
-      await waitDefaultServiceAccount(env.admin, RAW_NS);
+      await waitServiceAccount(env.admin, RAW_NS);
       const rawTracker = new Tracker(env.admin, RAW_NS, '');
       await rawTracker.start(false);
       const [r, m] = await measured(env, o, rawTracker, () =>

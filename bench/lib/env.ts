@@ -21,7 +21,7 @@ import {
   OperatorProcess,
   operatorKubeconfig,
 } from '../../tests/integration/support/operator.ts';
-import { simAgent } from '../../tests/integration/support/workflows.ts';
+import { restrictedNamespace, simAgent } from '../../tests/integration/support/workflows.ts';
 import { pooledClient } from './kube.ts';
 import { parseMetrics, type Scrape } from './prom.ts';
 import { sleep } from './stats.ts';
@@ -217,47 +217,33 @@ export async function setupNamespace(
 ): Promise<void> {
   env.kubectl(
     ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: {
-        name: o.namespace,
-        labels: {
-          'pod-security.kubernetes.io/enforce': 'restricted',
-          'pod-security.kubernetes.io/enforce-version': 'latest',
-        },
-        annotations: {
-          'paddock.dev/agent-quota-pods': String(o.quotaPods),
-          'paddock.dev/agent-quota-cpu': '100000',
-          'paddock.dev/agent-quota-memory': '100000Gi',
-        },
-      },
+    restrictedNamespace(o.namespace, {
+      'paddock.dev/agent-quota-pods': String(o.quotaPods),
+      'paddock.dev/agent-quota-cpu': '100000',
+      'paddock.dev/agent-quota-memory': '100000Gi',
     }),
   );
   const agent: Agent = simAgent(o.agent, o.namespace, { result: o.result, duration: o.duration });
   await admin.create(AGENT, agent);
-  // The sandbox controller creates the agent ServiceAccount; pods are refused until it exists.
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      await admin.get(SERVICE_ACCOUNT, o.namespace, SANDBOX_SERVICE_ACCOUNT);
-      return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`sandbox of ${o.namespace} not ready after 60 s`);
-      await sleep(100);
-    }
-  }
+  await waitServiceAccount(admin, o.namespace, SANDBOX_SERVICE_ACCOUNT);
 }
 
-/** Waits until the namespace's default ServiceAccount exists (bare pods need it). */
-export async function waitDefaultServiceAccount(admin: KubeClient, namespace: string): Promise<void> {
+/**
+ * Waits up to 60 s until a ServiceAccount exists: `default` (bare pods need it), or the sandbox's agent
+ * ServiceAccount, which the sandbox controller creates (agent pods are refused until it exists).
+ */
+export async function waitServiceAccount(
+  admin: KubeClient,
+  namespace: string,
+  name = 'default',
+): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
-      await admin.get(SERVICE_ACCOUNT, namespace, 'default');
+      await admin.get(SERVICE_ACCOUNT, namespace, name);
       return;
     } catch {
-      if (Date.now() > deadline) throw new Error(`no default ServiceAccount in ${namespace}`);
+      if (Date.now() > deadline) throw new Error(`no ServiceAccount ${name} in ${namespace} after 60 s`);
       await sleep(100);
     }
   }

@@ -21,9 +21,10 @@ import {
   SANDBOX_SERVICE_ACCOUNT,
 } from '../../operator/src/api/labels.ts';
 import type { KubeClient } from '../../operator/src/kube/client.ts';
-import { SERVICE_ACCOUNT, type ContainerStatus, type Pod } from '../../operator/src/kube/core-types.ts';
+import type { ContainerStatus, Pod } from '../../operator/src/kube/core-types.ts';
 import type { WatchEventType } from '../../operator/src/kube/types.ts';
-import type { BenchCluster } from './env.ts';
+import { restrictedNamespace } from '../../tests/integration/support/workflows.ts';
+import { waitServiceAccount, type BenchCluster } from './env.ts';
 import { WatchRecorder } from './kube.ts';
 import { now, round, sleep, summarize } from './stats.ts';
 
@@ -76,34 +77,14 @@ export async function setupRealNodeNamespace(
 ): Promise<void> {
   env.kubectl(
     ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: {
-        name: namespace,
-        labels: {
-          'pod-security.kubernetes.io/enforce': 'restricted',
-          'pod-security.kubernetes.io/enforce-version': 'latest',
-        },
-        annotations: {
-          [ANNOTATION_NS_QUOTA_PODS]: '1000',
-          [ANNOTATION_NS_QUOTA_CPU]: '1000',
-          [ANNOTATION_NS_QUOTA_MEMORY]: '1000Gi',
-        },
-      },
+    restrictedNamespace(namespace, {
+      [ANNOTATION_NS_QUOTA_PODS]: '1000',
+      [ANNOTATION_NS_QUOTA_CPU]: '1000',
+      [ANNOTATION_NS_QUOTA_MEMORY]: '1000Gi',
     }),
   );
   await env.admin.create(AGENT, probeAgent(namespace, image));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      await env.admin.get(SERVICE_ACCOUNT, namespace, SANDBOX_SERVICE_ACCOUNT);
-      return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`sandbox of ${namespace} not ready after 60 s`);
-      await sleep(100);
-    }
-  }
+  await waitServiceAccount(env.admin, namespace, SANDBOX_SERVICE_ACCOUNT);
 }
 
 // --- containerd's events -------------------------------------------------------------------------
