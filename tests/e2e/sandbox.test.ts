@@ -19,9 +19,9 @@ import { eventually } from '../integration/support/wait.ts';
 import {
   FIXTURES_NAMESPACE,
   FIXTURES_SERVICE_IP,
-  restrictedPod,
   usePaddockOnRealNode,
 } from './support/paddock-on-real-node.ts';
+import { restrictedPod } from '../integration/support/pods.ts';
 import {
   createAgent,
   finished,
@@ -124,13 +124,15 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
       // Outside any agent namespace, listening on 8080 (declared) and 9090 (not declared).
       env().kubectl(
         ['apply', '-f', '-'],
-        restrictedPod(OUTSIDE_NS, 'outsider', {
-          name: 'listen',
-          image: BUSYBOX_IMAGE,
-          imagePullPolicy: 'Never',
-          // busybox nc: -ll keeps listening after each connection.
-          command: ['sh', '-c', 'nc -ll -p 8080 -e true & nc -ll -p 9090 -e true & wait'],
-        }),
+        JSON.stringify(
+          restrictedPod(OUTSIDE_NS, 'outsider', {
+            name: 'listen',
+            image: BUSYBOX_IMAGE,
+            imagePullPolicy: 'Never',
+            // busybox nc: -ll keeps listening after each connection.
+            command: ['sh', '-c', 'nc -ll -p 8080 -e true & nc -ll -p 9090 -e true & wait'],
+          }),
+        ),
       );
       const fixtures = JSON.parse(
         env().kubectl([
@@ -385,11 +387,13 @@ describe.skipIf(unsupported !== undefined)('the sandbox on the real node', () =>
     // kubelet's real waiting reason is what pod-start.ts matches.
     env().kubectl(
       ['apply', '-f', '-'],
-      restrictedPod(OUTSIDE_NS, 'never-pull', {
-        name: 'agent',
-        image: 'paddock.local/agent-that-was-never-built:0.1.0',
-        imagePullPolicy: 'Never',
-      }),
+      JSON.stringify(
+        restrictedPod(OUTSIDE_NS, 'never-pull', {
+          name: 'agent',
+          image: 'paddock.local/agent-that-was-never-built:0.1.0',
+          imagePullPolicy: 'Never',
+        }),
+      ),
     );
     const pod = await eventually(
       'never-pull waiting',

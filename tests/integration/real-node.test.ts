@@ -29,6 +29,7 @@ import {
 import { BUSYBOX_IMAGE } from '../../cluster/src/real-node-images.ts';
 import { useCluster } from './support/cluster.ts';
 import { kubectl } from './support/kubectl.ts';
+import { restrictedPod, type RestrictedPodOptions } from './support/pods.ts';
 import { eventually } from './support/wait.ts';
 
 const unsupported = realNodeUnsupported();
@@ -52,42 +53,13 @@ describe.skipIf(unsupported !== undefined)('real node', () => {
   const env = useCluster({ realNode: true, crds: false });
   const ns = 'rn';
 
-  function pod(
-    name: string,
-    script: string,
-    o: { labels?: Record<string, string>; restart?: 'Never' | 'Always'; tmp?: boolean } = {},
-  ): unknown {
-    return {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name, namespace: ns, labels: o.labels ?? {} },
-      spec: {
-        restartPolicy: o.restart ?? 'Never',
-        automountServiceAccountToken: false,
-        terminationGracePeriodSeconds: 1,
-        securityContext: {
-          runAsNonRoot: true,
-          runAsUser: 65532,
-          runAsGroup: 65532,
-          seccompProfile: { type: 'RuntimeDefault' },
-        },
-        containers: [
-          {
-            name: 'main',
-            image: BUSYBOX_IMAGE,
-            imagePullPolicy: 'Never',
-            command: ['sh', '-c', script],
-            securityContext: {
-              allowPrivilegeEscalation: false,
-              readOnlyRootFilesystem: true,
-              capabilities: { drop: ['ALL'] },
-            },
-            ...(o.tmp ? { volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }] } : {}),
-          },
-        ],
-        ...(o.tmp ? { volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '16Mi' } }] } : {}),
-      },
-    };
+  function pod(name: string, script: string, o: RestrictedPodOptions = {}): unknown {
+    return restrictedPod(
+      ns,
+      name,
+      { name: 'main', image: BUSYBOX_IMAGE, imagePullPolicy: 'Never', command: ['sh', '-c', script] },
+      o,
+    );
   }
 
   function apply(obj: unknown): void {

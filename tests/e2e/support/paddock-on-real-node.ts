@@ -21,42 +21,6 @@ export const FIXTURES_NAMESPACE = 'paddock-fixtures';
 /** The fixtures Service's pinned ClusterIP (examples/fixtures/fixtures.yaml). */
 export const FIXTURES_SERVICE_IP = '10.0.0.80';
 
-/**
- * A bare pod under the Pod Security `restricted` profile, as 65532 with a read-only root: for test peers
- * that are not agents (a listener, a pod that asks for something the kubelet refuses).
- */
-export function restrictedPod(
-  namespace: string,
-  name: string,
-  container: { name: string; image: string; command?: string[]; imagePullPolicy?: string },
-): string {
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace },
-    spec: {
-      automountServiceAccountToken: false,
-      terminationGracePeriodSeconds: 1,
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: 65532,
-        runAsGroup: 65532,
-        seccompProfile: { type: 'RuntimeDefault' },
-      },
-      containers: [
-        {
-          ...container,
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            capabilities: { drop: ['ALL'] },
-          },
-        },
-      ],
-    },
-  });
-}
-
 export interface PaddockEnv extends TestCluster {
   readonly images: ReadonlyMap<string, ImageRecord>;
   /** `paddock.local/<name>:<version>` of one built image. */
