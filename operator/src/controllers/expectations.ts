@@ -16,7 +16,7 @@
 //
 // A cache that never catches up (a broken watch, an object deleted behind our back) must not
 // stall a key forever: an expectation expires `lagMs` after the write. Expired entries are
-// dropped when looked at, and by a sweep run from `expect` at most once per `lagMs`, so at most
+// dropped when looked at, and by a sweep run when a write is recorded, at most once per `lagMs`, so at most
 // the writes of the last two lag periods are held; `forget`/`forgetWhere` drop a deleted
 // object's entries at once.
 import { realClock, type Clock } from '../kube/clock.ts';
@@ -31,21 +31,14 @@ export interface ExpectationsOptions {
   readonly clock?: Pick<Clock, 'now'>;
 }
 
-/** A write to remember. Without a resourceVersion, the write is seen once the cache holds the key. */
-export interface ExpectedWrite<V> {
-  /** The resourceVersion the API server returned for the write. */
-  readonly resourceVersion?: string | undefined;
-  /** Anything the caller wants back while waiting (e.g. the status it wrote). */
-  readonly value?: V;
-}
-
 /** What the cache shows for a key. */
 export interface CacheView {
-  /** The cache holds an object under the key (how a write recorded without resourceVersion is seen). */
+  /** The cache holds an object under the key: how a create (`expectCreated`) is seen. */
   readonly present?: boolean;
   /**
-   * The newest resourceVersion the cache has reached for the key: the cached object's, or the
-   * informer's last one for the key's scope (which also covers a deletion of the object).
+   * The newest resourceVersion the cache has reached for the key, how a write (`expectWritten`)
+   * is seen: the cached object's, or the informer's last one for the key's scope (which also
+   * covers a deletion of the object).
    */
   readonly resourceVersion?: string | undefined;
 }
@@ -54,7 +47,7 @@ export interface CacheView {
 export interface Expectation<V> {
   /** When it was recorded, on the expectations' clock (ms). */
   readonly at: number;
-  /** Its resourceVersion as an integer; undefined for a write seen by name. */
+  /** Its resourceVersion as an integer; undefined for a create (seen by name). */
   readonly resourceVersion: bigint | undefined;
   readonly value: V | undefined;
 }
@@ -74,20 +67,26 @@ export class Expectations<K, V = undefined> {
   }
 
   /**
-   * Records a write to `key` made now, replacing any earlier one (a later write supersedes it).
-   * A write whose resourceVersion is given but not an integer records nothing and drops the
-   * earlier one: there is nothing to compare the cache with, so nothing may be skipped.
+   * Records that `key` was created now: the cache shows the write once it holds the key. Replaces
+   * any earlier write to `key` (a later write supersedes it). `value` comes back from `behind`.
    */
-  expect(key: K, write: ExpectedWrite<V> = {}): void {
-    const now = this.#clock.now();
-    this.#sweep(now);
-    const hasRv = write.resourceVersion !== undefined;
-    const rv = hasRv ? toRevision(write.resourceVersion) : undefined;
-    if (hasRv && rv === undefined) {
+  expectCreated(key: K, value?: V): void {
+    this.#record(key, undefined, value);
+  }
+
+  /**
+   * Records a write to `key` made now that the API server answered with `resourceVersion`: the
+   * cache shows it once it reaches that revision. Replaces any earlier write to `key`. A
+   * resourceVersion that is missing or not an integer records nothing and drops the earlier
+   * write: there is nothing to compare the cache with, so nothing may be skipped.
+   */
+  expectWritten(key: K, resourceVersion: string | undefined, value?: V): void {
+    const rv = toRevision(resourceVersion);
+    if (rv === undefined) {
       this.#entries.delete(key);
       return;
     }
-    this.#entries.set(key, { at: now, resourceVersion: rv, value: write.value });
+    this.#record(key, rv, value);
   }
 
   /**
@@ -137,6 +136,12 @@ export class Expectations<K, V = undefined> {
   /** Entries held, expired ones not yet swept included. */
   get size(): number {
     return this.#entries.size;
+  }
+
+  #record(key: K, resourceVersion: bigint | undefined, value: V | undefined): void {
+    const now = this.#clock.now();
+    this.#sweep(now);
+    this.#entries.set(key, { at: now, resourceVersion, value });
   }
 
   #expired(e: Expectation<V>, now: number): boolean {

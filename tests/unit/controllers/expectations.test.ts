@@ -17,7 +17,7 @@ function make<V = undefined>(
 describe('Expectations, seen by name (creates)', () => {
   it('is behind until the cache holds the key', () => {
     const { ex } = make();
-    ex.expect('pod-a');
+    ex.expectCreated('pod-a');
     expect(ex.isBehind('pod-a', { present: false })).toBe(true);
     expect(ex.isBehind('pod-a', {})).toBe(true);
     expect(ex.size).toBe(1);
@@ -29,20 +29,20 @@ describe('Expectations, seen by name (creates)', () => {
 
   it('a resourceVersion in the view does not stand for presence of a write seen by name', () => {
     const { ex } = make();
-    ex.expect('pod-a');
+    ex.expectCreated('pod-a');
     expect(ex.isBehind('pod-a', { present: false, resourceVersion: '999999' })).toBe(true);
   });
 
   it('knows nothing of keys it was never told about', () => {
     const { ex } = make();
-    ex.expect('pod-a');
+    ex.expectCreated('pod-a');
     expect(ex.isBehind('pod-b', { present: false })).toBe(false);
     expect(ex.behind('pod-b', { present: false })).toBeUndefined();
   });
 
   it('pending() lists keys not yet cached and drops the cached ones', () => {
     const { ex } = make();
-    for (const name of ['a', 'b', 'c']) ex.expect(name);
+    for (const name of ['a', 'b', 'c']) ex.expectCreated(name);
     const cached = new Set(['b']);
     expect(ex.pending((k) => ({ present: cached.has(k) }))).toEqual(new Set(['a', 'c']));
     expect(ex.size).toBe(2);
@@ -55,11 +55,11 @@ describe('Expectations, seen by name (creates)', () => {
 describe('Expectations, seen by resourceVersion (updates)', () => {
   it('is behind while the cache is at an older revision, compared as integers', () => {
     const { ex } = make();
-    ex.expect('ns/wf', { resourceVersion: '100' });
+    ex.expectWritten('ns/wf', '100');
     // As strings "99" > "100" and "1000" < "200"; as revisions the order is the other way.
     expect(ex.isBehind('ns/wf', { present: true, resourceVersion: '99' })).toBe(true);
     expect(ex.isBehind('ns/wf', { present: true, resourceVersion: '100' })).toBe(false);
-    ex.expect('ns/wf', { resourceVersion: '1000' });
+    ex.expectWritten('ns/wf', '1000');
     expect(ex.isBehind('ns/wf', { resourceVersion: '200' })).toBe(true);
     expect(ex.isBehind('ns/wf', { resourceVersion: '1001' })).toBe(false);
     expect(ex.size).toBe(0);
@@ -67,15 +67,15 @@ describe('Expectations, seen by resourceVersion (updates)', () => {
 
   it('compares revisions beyond Number.MAX_SAFE_INTEGER exactly', () => {
     const { ex } = make();
-    ex.expect('k', { resourceVersion: '9007199254740993' });
+    ex.expectWritten('k', '9007199254740993');
     expect(ex.isBehind('k', { resourceVersion: '9007199254740992' })).toBe(true);
     expect(ex.isBehind('k', { resourceVersion: '9007199254740993' })).toBe(false);
   });
 
   it('a later write supersedes the earlier one', () => {
     const { ex } = make();
-    ex.expect('k', { resourceVersion: '10' });
-    ex.expect('k', { resourceVersion: '20' });
+    ex.expectWritten('k', '10');
+    ex.expectWritten('k', '20');
     expect(ex.isBehind('k', { resourceVersion: '15' })).toBe(true);
     expect(ex.size).toBe(1);
   });
@@ -83,25 +83,34 @@ describe('Expectations, seen by resourceVersion (updates)', () => {
   it('a non-numeric resourceVersion in the cache never makes it look behind', () => {
     for (const rv of ['', 'abc', '12a', '-5', '1e3', ' 7', undefined]) {
       const { ex } = make();
-      ex.expect('k', { resourceVersion: '100' });
+      ex.expectWritten('k', '100');
       expect(ex.isBehind('k', { present: true, resourceVersion: rv }), String(rv)).toBe(false);
     }
   });
 
   it('a write with a non-numeric resourceVersion records nothing and drops the earlier write', () => {
     const { ex } = make<string>();
-    ex.expect('k', { resourceVersion: '100', value: 'first' });
-    ex.expect('k', { resourceVersion: 'opaque-token', value: 'second' });
+    ex.expectWritten('k', '100', 'first');
+    ex.expectWritten('k', 'opaque-token', 'second');
     expect(ex.size).toBe(0);
     // Even a cache at revision 1 is not "behind" a write whose position is unknown.
     expect(ex.isBehind('k', { present: true, resourceVersion: '1' })).toBe(false);
-    ex.expect('j', { resourceVersion: '' });
+    ex.expectWritten('j', '');
+    ex.expectWritten('j', undefined);
     expect(ex.size).toBe(0);
+  });
+
+  it('a write after a create is then seen by resourceVersion, not by presence', () => {
+    const { ex } = make();
+    ex.expectCreated('k');
+    ex.expectWritten('k', '30');
+    expect(ex.isBehind('k', { present: true, resourceVersion: '29' })).toBe(true);
+    expect(ex.isBehind('k', { present: true, resourceVersion: '30' })).toBe(false);
   });
 
   it('behind() hands back the value recorded with the write', () => {
     const { clock, ex } = make<{ phase: string }>();
-    ex.expect('k', { resourceVersion: '7', value: { phase: 'Running' } });
+    ex.expectWritten('k', '7', { phase: 'Running' });
     const e = ex.behind('k', { resourceVersion: '6' });
     expect(e).toEqual({ at: 5_000, resourceVersion: 7n, value: { phase: 'Running' } });
     clock.advance(1);
@@ -112,8 +121,8 @@ describe('Expectations, seen by resourceVersion (updates)', () => {
 describe('Expectations expire', () => {
   it('stop holding back lagMs after the write, on the injected clock', () => {
     const { clock, ex } = make();
-    ex.expect('by-name');
-    ex.expect('by-rv', { resourceVersion: '50' });
+    ex.expectCreated('by-name');
+    ex.expectWritten('by-rv', '50');
     clock.advance(LAG);
     // Exactly lagMs: still waiting.
     expect(ex.isBehind('by-name', { present: false })).toBe(true);
@@ -126,9 +135,9 @@ describe('Expectations expire', () => {
 
   it('pending() leaves expired keys out and drops them', () => {
     const { clock, ex } = make();
-    ex.expect('old');
+    ex.expectCreated('old');
     clock.advance(LAG / 2);
-    ex.expect('new');
+    ex.expectCreated('new');
     clock.advance(LAG / 2 + 1);
     expect(ex.pending(() => ({ present: false }))).toEqual(new Set(['new']));
     expect(ex.size).toBe(1);
@@ -136,9 +145,9 @@ describe('Expectations expire', () => {
 
   it('a rewrite restarts the wait', () => {
     const { clock, ex } = make();
-    ex.expect('k', { resourceVersion: '1' });
+    ex.expectWritten('k', '1');
     clock.advance(LAG);
-    ex.expect('k', { resourceVersion: '2' });
+    ex.expectWritten('k', '2');
     clock.advance(LAG);
     expect(ex.isBehind('k', { resourceVersion: '1' })).toBe(true);
   });
@@ -146,7 +155,7 @@ describe('Expectations expire', () => {
   it('defaults to DEFAULT_CACHE_LAG_MS', () => {
     const clock = new FakeClock();
     const ex = new Expectations<string>({ clock });
-    ex.expect('k');
+    ex.expectCreated('k');
     clock.advance(DEFAULT_CACHE_LAG_MS);
     expect(ex.isBehind('k', {})).toBe(true);
     clock.advance(1);
@@ -162,8 +171,8 @@ describe('Expectations expire', () => {
 describe('Expectations forget', () => {
   it('forget() drops one key', () => {
     const { ex } = make();
-    ex.expect('a');
-    ex.expect('b');
+    ex.expectCreated('a');
+    ex.expectCreated('b');
     ex.forget('a');
     ex.forget('never-seen');
     expect(ex.isBehind('a', { present: false })).toBe(false);
@@ -173,7 +182,8 @@ describe('Expectations forget', () => {
 
   it('forgetWhere() drops every matching key, e.g. a deleted namespace', () => {
     const { ex } = make();
-    for (const k of ['pods/team-a/x', 'pods/team-a/y', 'pods/team-b/x', 'quotas/team-a/q']) ex.expect(k);
+    for (const k of ['pods/team-a/x', 'pods/team-a/y', 'pods/team-b/x', 'quotas/team-a/q'])
+      ex.expectCreated(k);
     ex.forgetWhere((k) => k.split('/')[1] === 'team-a');
     expect(ex.pending(() => ({ present: false }))).toEqual(new Set(['pods/team-b/x']));
   });
@@ -182,7 +192,7 @@ describe('Expectations forget', () => {
 describe('Expectations with many keys', () => {
   it('keeps keys apart', () => {
     const { ex } = make();
-    for (let i = 0; i < 1_000; i++) ex.expect(`k${i}`, { resourceVersion: String(1_000 + i) });
+    for (let i = 0; i < 1_000; i++) ex.expectWritten(`k${i}`, String(1_000 + i));
     // The cache at revision 1499 has seen k0..k499 and none after.
     const behind = [...Array(1_000).keys()].filter((i) => ex.isBehind(`k${i}`, { resourceVersion: '1499' }));
     expect(behind).toHaveLength(500);
@@ -193,22 +203,22 @@ describe('Expectations with many keys', () => {
   it('works with non-string keys', () => {
     const clock = new FakeClock();
     const ex = new Expectations<number>({ lagMs: LAG, clock });
-    ex.expect(1);
-    ex.expect(2);
+    ex.expectCreated(1);
+    ex.expectCreated(2);
     expect(ex.pending((k) => ({ present: k === 1 }))).toEqual(new Set([2]));
   });
 
   it('holds memory bounded: writes never looked at again are swept once they expire', () => {
     const { clock, ex } = make();
     for (let round = 0; round < 20; round++) {
-      for (let i = 0; i < 500; i++) ex.expect(`r${round}-k${i}`);
+      for (let i = 0; i < 500; i++) ex.expectCreated(`r${round}-k${i}`);
       clock.advance(LAG / 4);
       // At most the writes of the last two lag periods (9 rounds of 500 here, both ends
       // included) are held; without the sweep this would reach 20 rounds.
       expect(ex.size).toBeLessThanOrEqual(9 * 500);
     }
     clock.advance(LAG + 1);
-    ex.expect('last');
+    ex.expectCreated('last');
     expect(ex.size).toBe(1);
   });
 });
