@@ -7,20 +7,14 @@
 // resourceVersions are opaque in the API contract; here they are compared as
 // integers (etcd revisions) only to decide whether to SKIP a write. If a
 // server ever hands out non-numeric ones, nothing is skipped and writes stay
-// correct.
+// correct. The comparison and the expiry live in expectations.ts.
 import type { ResourceRef } from '../api/constants.ts';
 import { FIELD_MANAGER } from '../api/constants.ts';
 import { jsonEqual } from '../api/json-equal.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { objectKey } from '../kube/types.ts';
-
-interface Written {
-  readonly resourceVersion: bigint;
-  /** A copy of the status written (the caller's object may change after). */
-  readonly status: unknown;
-  readonly at: number;
-}
+import { Expectations, type CacheView, type ExpectationsOptions } from './expectations.ts';
 
 /**
  * Left out when comparing statuses for "same write": a reconcile on a stale cache recomputes
@@ -33,10 +27,13 @@ const CATCH_UP_MS = 30_000;
 
 export class StatusWriter {
   private readonly client: Pick<KubeClient, 'apply'>;
-  private readonly written = new Map<string, Written>();
+  /** The status last written per object key (a copy: the caller's object may change after). */
+  private readonly written: Expectations<string, unknown>;
 
-  constructor(client: Pick<KubeClient, 'apply'>) {
+  /** `options` (the lag, the clock) are for tests; the default lag is CATCH_UP_MS. */
+  constructor(client: Pick<KubeClient, 'apply'>, options: ExpectationsOptions = {}) {
     this.client = client;
+    this.written = new Expectations({ lagMs: CATCH_UP_MS, ...options });
   }
 
   /**
@@ -46,14 +43,7 @@ export class StatusWriter {
    * reconcile, so the caller can simply wait for it.
    */
   cacheBehind(cached: KubeObject): boolean {
-    const w = this.written.get(objectKey(cached));
-    if (!w) return false;
-    const rv = toBig(cached.metadata.resourceVersion);
-    if (rv === undefined || rv >= w.resourceVersion || Date.now() - w.at > CATCH_UP_MS) {
-      this.written.delete(objectKey(cached));
-      return false;
-    }
-    return true;
+    return this.written.isBehind(objectKey(cached), view(cached));
   }
 
   /**
@@ -61,16 +51,8 @@ export class StatusWriter {
    * that status equals `status`: the write would repeat itself.
    */
   isPending(cached: KubeObject, status: unknown): boolean {
-    const key = objectKey(cached);
-    const w = this.written.get(key);
-    if (!w) return false;
-    const rv = toBig(cached.metadata.resourceVersion);
-    if (rv === undefined || rv >= w.resourceVersion) {
-      // The cache has caught up with (or passed) our write: forget it.
-      this.written.delete(key);
-      return false;
-    }
-    return jsonEqual(w.status, status, IGNORED_IN_COMPARISON);
+    const w = this.written.behind(objectKey(cached), view(cached));
+    return w !== undefined && jsonEqual(w.value, status, IGNORED_IN_COMPARISON);
   }
 
   /** Applies `status` to the object's status subresource and records the write. */
@@ -87,16 +69,13 @@ export class StatusWriter {
       force: true,
       subresource: 'status',
     });
-    const rv = toBig(res.metadata.resourceVersion);
-    const key = objectKey(obj);
-    if (rv !== undefined)
-      this.written.set(key, { resourceVersion: rv, status: structuredClone(status), at: Date.now() });
+    this.written.expectWritten(objectKey(obj), res.metadata.resourceVersion, structuredClone(status));
     return res;
   }
 
   /** Forget an object by its workqueue key ("namespace/name"), e.g. once it is deleted. */
   forgetKey(key: string): void {
-    this.written.delete(key);
+    this.written.forget(key);
   }
 
   get size(): number {
@@ -104,9 +83,9 @@ export class StatusWriter {
   }
 }
 
-function toBig(rv: string | undefined): bigint | undefined {
-  if (!rv || !/^\d+$/.test(rv)) return undefined;
-  return BigInt(rv);
+/** A cached object shows our write once its own resourceVersion reaches the write's. */
+function view(cached: KubeObject): CacheView {
+  return { present: true, resourceVersion: cached.metadata.resourceVersion };
 }
 
 /** JSON with object keys sorted (and `omitKeys` left out), so equal values compare equal whatever their key order. */
