@@ -162,6 +162,19 @@ describe('Expectations expire', () => {
     expect(ex.isBehind('k', {})).toBe(false);
   });
 
+  it('never expire with an infinite lag, for caches whose position always moves past the write', () => {
+    const clock = new FakeClock();
+    const ex = new Expectations<string>({ lagMs: Number.POSITIVE_INFINITY, clock });
+    ex.expectWritten('k', '10');
+    ex.expectCreated('c');
+    clock.advance(365 * 24 * 3_600_000);
+    ex.expectCreated('later');
+    expect(ex.size).toBe(3);
+    expect(ex.isBehind('k', { resourceVersion: '9' })).toBe(true);
+    expect(ex.isBehind('k', { resourceVersion: '10' })).toBe(false);
+    expect(ex.pending(() => ({ present: false }))).toEqual(new Set(['c', 'later']));
+  });
+
   it('refuses a negative or NaN lag', () => {
     expect(() => new Expectations({ lagMs: -1 })).toThrow(RangeError);
     expect(() => new Expectations({ lagMs: Number.NaN })).toThrow(RangeError);

@@ -30,6 +30,7 @@ import { audit } from '../../observability/logger.ts';
 import type { MapFunc, ReconcileContext, ReconcileResult, Reconciler } from '../controller.ts';
 import type { EventSink } from '../events.ts';
 import { jsonEqual } from '../../api/json-equal.ts';
+import { Expectations } from '../expectations.ts';
 import { desiredSandbox, sandboxObjectInSync, type DesiredObject } from './desired.ts';
 
 /** The caches the sandbox reads. The last four are filtered by SANDBOX_OWNED_SELECTOR. */
@@ -62,11 +63,16 @@ type Change = 'applied' | 'repaired';
 
 export class SandboxReconciler implements Reconciler {
   private readonly deps: SandboxReconcilerDeps;
-  /** What was last applied to (or found in sync in) each object: tells drift from new intent. */
-  /** The desired object last applied or found in sync, by key (a copy). */
+  /** The desired object last applied or found in sync, by key (a copy): tells drift from new intent. */
   private readonly lastApplied = new Map<string, unknown>();
-  /** resourceVersion of our last write per object, until its informer has caught up with it. */
-  private readonly pending = new Map<string, bigint>();
+  /**
+   * Our last write per object, until its informer has caught up with it. Never expired: the
+   * informer's position for the object's scope always moves past the write (its watch event, a
+   * resumed watch, a relist; docs/design.md on kube/informer.ts), and acting on a cache that
+   * has not would report a repair (a Warning Event and a sandbox.repaired audit line) of a
+   * change nobody made. Entries go once seen, or with their object or namespace.
+   */
+  private readonly written = new Expectations<string>({ lagMs: Number.POSITIVE_INFINITY });
 
   constructor(deps: SandboxReconcilerDeps) {
     this.deps = deps;
@@ -168,15 +174,13 @@ export class SandboxReconciler implements Reconciler {
     const informer = this.informerFor(d.ref);
     const { namespace = '', name = '' } = d.object.metadata;
     const key = objKey(d.ref, namespace, name);
+    const cacheKey = `${namespace}/${name}`;
     // The cache has not yet seen our last write of this object: comparing with it would
     // report (and "repair") a difference that is already gone. Its event will bring us back.
-    const written = this.pending.get(key);
-    if (written !== undefined) {
-      const seen = toBig(informer.lastResourceVersionFor(`${namespace}/${name}`));
-      if (seen !== undefined && seen < written) return undefined;
-      this.pending.delete(key);
-    }
-    const cached = informer.get(`${namespace}/${name}`);
+    // The informer's position, not the object's resourceVersion: it also moves past a deletion.
+    if (this.written.isBehind(key, { resourceVersion: informer.lastResourceVersionFor(cacheKey) }))
+      return undefined;
+    const cached = informer.get(cacheKey);
     const last = this.lastApplied.get(key);
     const sameIntent = last !== undefined && jsonEqual(last, d.object);
     if (cached && sandboxObjectInSync(d.object, cached)) {
@@ -190,8 +194,7 @@ export class SandboxReconciler implements Reconciler {
       force: true,
     });
     this.lastApplied.set(key, structuredClone(d.object));
-    const rv = toBig(res.metadata.resourceVersion);
-    if (rv !== undefined) this.pending.set(key, rv);
+    this.written.expectWritten(key, res.metadata.resourceVersion);
     return change;
   }
 
@@ -210,18 +213,18 @@ export class SandboxReconciler implements Reconciler {
 
   private forget(key: string): void {
     this.lastApplied.delete(key);
-    this.pending.delete(key);
+    this.written.forget(key);
   }
 
   private forgetNamespace(namespace: string): void {
-    for (const map of [this.lastApplied, this.pending]) {
-      for (const k of map.keys()) if (k.split('/')[1] === namespace) map.delete(k);
-    }
+    const inNamespace = (k: string): boolean => k.split('/')[1] === namespace;
+    for (const k of this.lastApplied.keys()) if (inNamespace(k)) this.lastApplied.delete(k);
+    this.written.forgetWhere(inNamespace);
   }
 
-  /** Objects remembered (tests check that memory does not grow without bound). */
+  /** Entries remembered, intents and unseen writes (tests check that memory does not grow without bound). */
   get remembered(): number {
-    return this.lastApplied.size;
+    return this.lastApplied.size + this.written.size;
   }
 }
 
@@ -245,10 +248,6 @@ function namespaceRef(ns: Namespace): KubeObject {
     kind: 'Namespace',
     metadata: { ...(name ? { name, namespace: name } : {}), ...(uid ? { uid } : {}) },
   };
-}
-
-function toBig(rv: string | undefined): bigint | undefined {
-  return rv && /^\d+$/.test(rv) ? BigInt(rv) : undefined;
 }
 
 function errText(err: unknown): string {

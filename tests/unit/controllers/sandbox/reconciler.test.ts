@@ -424,6 +424,25 @@ describe('SandboxReconciler', () => {
     await h.reconcile();
     expect(h.reconciler.remembered).toBe(0);
   });
+
+  it('forgets writes the caches have not seen yet when the namespace is deleted', async () => {
+    const h = new Harness();
+    h.namespace('team-a');
+    h.agent('a');
+    h.namespace('team-b');
+    h.agent('b', {}, 'team-b');
+    await h.reconcile('team-a');
+    await h.reconcile('team-b');
+    // Four intents and four unseen writes per namespace.
+    expect(h.reconciler.remembered).toBe(16);
+    h.inf.namespaces.store.delete('team-a');
+    await h.reconcile('team-a');
+    expect(h.reconciler.remembered).toBe(8);
+    // team-b's writes are still awaited: no second apply from its stale caches.
+    h.reset();
+    await h.reconcile('team-b');
+    expect(h.applies).toEqual([]);
+  });
 });
 
 describe('sandbox key maps', () => {
