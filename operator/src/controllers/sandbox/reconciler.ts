@@ -27,6 +27,7 @@ import { isNotFound } from '../../kube/errors.ts';
 import type { Informer } from '../../kube/informer.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { audit } from '../../observability/logger.ts';
+import { errorMessage } from '../../util/errors.ts';
 import type { MapFunc, ReconcileContext, ReconcileResult, Reconciler } from '../controller.ts';
 import type { EventSink } from '../events.ts';
 import { jsonEqual } from '../../api/json-equal.ts';
@@ -107,7 +108,7 @@ export class SandboxReconciler implements Reconciler {
         const change = await this.ensure(d);
         if (change) changed[change].push(describe(d.ref, d.object.metadata.name));
       } catch (err) {
-        errors.push(`${describe(d.ref, d.object.metadata.name)}: ${errText(err)}`);
+        errors.push(`${describe(d.ref, d.object.metadata.name)}: ${errorMessage(err)}`);
       }
     }
 
@@ -123,7 +124,7 @@ export class SandboxReconciler implements Reconciler {
         });
         removed.push(describe(NETWORK_POLICY, name));
       } catch (err) {
-        if (!isNotFound(err)) errors.push(`delete ${describe(NETWORK_POLICY, name)}: ${errText(err)}`);
+        if (!isNotFound(err)) errors.push(`delete ${describe(NETWORK_POLICY, name)}: ${errorMessage(err)}`);
       }
       this.forget(objKey(NETWORK_POLICY, key, name));
     }
@@ -248,8 +249,4 @@ function namespaceRef(ns: Namespace): KubeObject {
     kind: 'Namespace',
     metadata: { ...(name ? { name, namespace: name } : {}), ...(uid ? { uid } : {}) },
   };
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
