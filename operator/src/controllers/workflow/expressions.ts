@@ -22,6 +22,7 @@ import {
 } from './cel-cost.ts';
 import { describeEvaluationError, type ExpressionFailureReason } from './cel-errors.ts';
 import { hasTemplate, parseTemplate, rewriteStepRefs, type TemplatePart } from './expr-text.ts';
+import { errorMessage } from '../../util/errors.ts';
 
 export { parseTemplate, referencedInputs, referencedSteps, rewriteStepRefs } from './expr-text.ts';
 export type { TemplatePart } from './expr-text.ts';
@@ -127,7 +128,7 @@ export function compile(expr: string): CompiledExpression | string {
     result = { ast, run, baseCost: nodeCost(ast), names: specNames(ast, new Set()) };
   } catch (err) {
     // Parse errors quote the expression's own text (spec), never a value.
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     result = message.startsWith('Maximum call stack') ? 'the expression is nested too deeply' : message;
   }
   while (cache.size > 0 && (cache.size >= CACHE_LIMIT || cachedChars + expr.length > CACHE_CHARS_LIMIT)) {

@@ -5,6 +5,8 @@ import type { JsonSchemaObject } from '../../api/generated/index.ts';
 import { compileUserSchema, safeErrorPath } from '../../api/schemas.ts';
 // The most a kubelet keeps of a termination message: it cuts a larger file to this.
 import { MAX_OUTPUTS_BYTES } from './cel-estimate.ts';
+import type { Agent } from '../../api/generated/index.ts';
+import { redact, sensitivePaths } from '../../api/schemas.ts';
 
 export type OutputsResult =
   | { ok: true; outputs: Record<string, unknown> }
@@ -54,4 +56,20 @@ export function parseOutputs(
     }
   }
   return { ok: true, outputs: value as Record<string, unknown> };
+}
+
+/** A failed attempt's termination message, shown in status and Events: sensitive outputs redacted. */
+export function redactMessage(message: string, agent: Agent | undefined): string {
+  const schema = agent?.spec.outputsSchema;
+  if (!schema || sensitivePaths(schema).length === 0) return message;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    // Not JSON (perhaps cut at the 4096-byte limit): nothing tells which part is sensitive.
+    return `(termination message withheld: not JSON, and Agent "${agent?.metadata.name ?? ''}" marks outputs sensitive)`;
+  }
+  return parsed !== null && typeof parsed === 'object'
+    ? JSON.stringify(redact(parsed, schema))
+    : `(termination message withheld: not a JSON object, and Agent "${agent?.metadata.name ?? ''}" marks outputs sensitive)`;
 }

@@ -5,6 +5,7 @@
 import { ApiError, isQuotaExceeded } from '../../kube/errors.ts';
 import { isSandboxNotReady } from '../sandbox/pod.ts';
 import type { CreateWaitReason } from './engine.ts';
+import { errorMessage } from '../../util/errors.ts';
 
 /** Transient errors retried quickly (whole reconcile, rate-limited) before the step says it waits. */
 export const QUIET_RETRIES = 2;
@@ -79,7 +80,7 @@ export function approvalRefusal(err: unknown, refusals: number): RefusalVerdict 
 /** The server's words for an error (never headers or tokens; see kube/errors.ts). */
 export function apiMessage(err: unknown): string {
   if (err instanceof ApiError) return err.body?.message ?? err.message;
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }
 
 /**

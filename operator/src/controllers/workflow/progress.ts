@@ -1,0 +1,163 @@
+// Planning: which steps may start, wait, be skipped or be stopped, from the DAG and the
+// steps' phases; and the run's verdict once every step is done.
+import type { StepStatus, Workflow, WorkflowStep } from '../../api/generated/index.ts';
+import { adoptNewerPod, observeRunning, start } from './attempts.ts';
+import { finish } from './outcomes.ts';
+import { evaluateCondition, referencedSteps } from './expressions.ts';
+import type { Graph } from './graph.ts';
+import type { Plan } from './plan.ts';
+import { TERMINAL_STEP, WAIT_TO_CREATE, type EngineInput } from './plan.ts';
+import { context, failureReason, lostOutputs } from './template-scope.ts';
+
+// --- step progression ---------------------------------------------------------
+
+export function advance(
+  plan: Plan,
+  wf: Workflow,
+  graph: Graph,
+  steps: Map<string, StepStatus>,
+  input: EngineInput,
+): void {
+  // First observe what running steps did, then decide what may start.
+  for (const name of graph.order) {
+    const spec = graph.byName.get(name)!;
+    const st = steps.get(name)!;
+    adoptNewerPod(plan, st, input);
+    if (st.phase === 'Running') observeRunning(plan, wf, spec, st, input);
+  }
+  let running = [...steps.values()].filter((s) => s.phase === 'Running').length;
+  const parallelism = wf.spec.parallelism ?? 4;
+  for (const name of graph.order) {
+    const spec = graph.byName.get(name)!;
+    const st = steps.get(name)!;
+    if (TERMINAL_STEP.has(st.phase) || st.phase === 'Running') continue;
+    // Read per step: a step that failed to start earlier in this loop fails the workflow too.
+    const failing = [...steps.values()].some((s) => s.phase === 'Failed' && !stepContinues(graph, s.name));
+    if (failing) {
+      // Fail fast: nothing new starts once a step has failed the workflow. The dependents of a
+      // failed step say so (without this, UpstreamFailed could never be reached).
+      const upstream = dependencyGate(graph, spec, steps) === 'upstream-failed';
+      finish(
+        plan,
+        st,
+        spec,
+        'Skipped',
+        upstream ? 'UpstreamFailed' : 'WorkflowFailed',
+        upstream
+          ? 'a step it depends on failed or was cancelled'
+          : 'not started: another step failed the workflow',
+      );
+      continue;
+    }
+    if (st.phase === 'Pending') {
+      const gate = dependencyGate(graph, spec, steps);
+      if (gate === 'wait') continue;
+      if (gate === 'upstream-failed') {
+        finish(plan, st, spec, 'Skipped', 'UpstreamFailed', 'a step it depends on failed or was cancelled');
+        continue;
+      }
+      if (spec.when !== undefined) {
+        const scope = context(wf, steps, input);
+        const gone = lostOutputs(referencedSteps(spec.when), scope.lost);
+        if (gone) {
+          finish(plan, st, spec, 'Failed', 'OutputsUnavailable', `when: ${gone}`);
+          continue;
+        }
+        const cond = evaluateCondition(spec.when, scope.expr);
+        if (!cond.ok) {
+          finish(
+            plan,
+            st,
+            spec,
+            'Failed',
+            failureReason(cond.reason, 'InvalidCondition'),
+            `when: ${cond.error}`,
+          );
+          continue;
+        }
+        if (!cond.value) {
+          finish(plan, st, spec, 'Skipped', 'ConditionFalse', `when ${JSON.stringify(spec.when)} is false`);
+          continue;
+        }
+      }
+    }
+    // Pending with dependencies satisfied, or Waiting (retry backoff / quota).
+    if (st.phase === 'Waiting' && st.nextRetryAt) {
+      const at = Date.parse(st.nextRetryAt);
+      if (plan.nowMs < at) {
+        plan.wakeAt(at);
+        continue;
+      }
+    }
+    if (wf.spec.suspend || running >= parallelism) continue;
+    const attempt =
+      st.phase === 'Waiting' && !WAIT_TO_CREATE.has(st.reason ?? '')
+        ? (st.attempt ?? 0) + 1
+        : (st.attempt ?? 1);
+    if (start(plan, wf, spec, st, attempt, steps, input)) running++;
+  }
+}
+
+export function stopAll(
+  plan: Plan,
+  wf: Workflow,
+  steps: Map<string, StepStatus>,
+  input: EngineInput,
+  runningPhase: 'Cancelled' | 'Failed',
+  reason: string,
+  message: string,
+): void {
+  for (const spec of wf.spec.steps) {
+    const st = steps.get(spec.name)!;
+    if (TERMINAL_STEP.has(st.phase)) continue;
+    if (st.phase === 'Running' && st.podName) {
+      if (input.pods.has(st.podName) || input.expectedPods?.has(st.podName))
+        plan.delete.push({ name: st.podName, reason });
+      finish(plan, st, spec, runningPhase, reason, message);
+    } else {
+      finish(plan, st, spec, 'Cancelled', reason, message);
+    }
+  }
+}
+
+export function dependencyGate(
+  graph: Graph,
+  spec: WorkflowStep,
+  steps: ReadonlyMap<string, StepStatus>,
+): 'ready' | 'wait' | 'upstream-failed' {
+  for (const d of spec.dependsOn ?? []) {
+    const ds = steps.get(d)!;
+    if (!TERMINAL_STEP.has(ds.phase)) return 'wait';
+  }
+  for (const d of spec.dependsOn ?? []) {
+    const ds = steps.get(d)!;
+    if (ds.phase === 'Cancelled') return 'upstream-failed';
+    if (ds.phase === 'Failed' && !stepContinues(graph, d)) return 'upstream-failed';
+    // A Skipped dependency counts as done: its dependents still run (see docs/workflows.md).
+    if (ds.phase === 'Skipped' && (ds.reason === 'UpstreamFailed' || ds.reason === 'WorkflowFailed'))
+      return 'upstream-failed';
+  }
+  return 'ready';
+}
+
+export function stepContinues(graph: Graph, name: string): boolean {
+  return graph.byName.get(name)?.continueOnFailure === true;
+}
+
+export function workflowOutcome(
+  wf: Workflow,
+  steps: ReadonlyMap<string, StepStatus>,
+): { phase: 'Succeeded' | 'Failed'; reason: string; message: string } | undefined {
+  const all = wf.spec.steps.map((s) => steps.get(s.name)!);
+  if (!all.every((s) => TERMINAL_STEP.has(s.phase))) return undefined;
+  const failed = wf.spec.steps.filter((s) => steps.get(s.name)!.phase === 'Failed' && !s.continueOnFailure);
+  if (failed.length === 0) return { phase: 'Succeeded', reason: 'Succeeded', message: 'all steps finished' };
+  const first = failed
+    .map((s) => steps.get(s.name)!)
+    .reduce((a, b) => ((b.finishedAt ?? '') < (a.finishedAt ?? '') ? b : a));
+  return {
+    phase: 'Failed',
+    reason: first.reason ?? 'StepFailed',
+    message: `step ${first.name} failed: ${first.message ?? first.reason ?? ''}`,
+  };
+}
