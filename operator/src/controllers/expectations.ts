@@ -25,7 +25,10 @@ import { realClock, type Clock } from '../kube/clock.ts';
 export const DEFAULT_CACHE_LAG_MS = 30_000;
 
 export interface ExpectationsOptions {
-  /** An expectation older than this (ms) no longer holds the caller back. */
+  /**
+   * An expectation older than this (ms) no longer holds the caller back. Number.POSITIVE_INFINITY
+   * for never: only for a cache position that always moves past the write (sandbox/reconciler.ts).
+   */
   readonly lagMs?: number;
   /** Only `now()` is read; tests pass a FakeClock. */
   readonly clock?: Pick<Clock, 'now'>;
