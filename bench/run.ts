@@ -88,6 +88,7 @@ import {
 import { linearFit, now, round, roundSummary, sleep, summarize } from './lib/stats.ts';
 import { LivenessMonitor } from '../tests/integration/support/liveness.ts';
 import { restrictedNamespace } from '../tests/integration/support/workflows.ts';
+import { errorMessage } from '../operator/src/util/errors.ts';
 
 const NS = 'bench';
 const RAW_NS = 'bench-raw';
@@ -912,7 +913,7 @@ async function main(): Promise<void> {
     a = parseBenchArgs([...process.argv.slice(2), ...extra]);
     if (a) checkExperiments(a.experiments);
   } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}\n`);
+    process.stderr.write(`${errorMessage(err)}\n\n${USAGE}\n`);
     process.exit(2);
   }
   if (!a) {

@@ -23,6 +23,7 @@ import { renderDescribe } from './describe.ts';
 import { CliError } from './errors.ts';
 import { age, expiresIn, listCell, renderObjects, renderTable, type OutputFormat } from './format.ts';
 import { whoami } from './kube.ts';
+import { errorMessage } from '../../operator/src/util/errors.ts';
 
 export const RESOURCE = 'approval.paddock.dev';
 
@@ -185,7 +186,7 @@ export async function decideCommand(
   try {
     decision = buildDecision(me.username, o.decision, o.message, now);
   } catch (err) {
-    throw new CliError(err instanceof Error ? err.message : String(err));
+    throw new CliError(errorMessage(err));
   }
   const applied = await client.apply<ApprovalView>(APPROVAL, decisionApply(a, decision), {
     fieldManager: fieldManagerFor(me.username),

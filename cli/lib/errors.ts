@@ -2,6 +2,7 @@
 // words are kept (admission policies and CRD validation rules phrase them for
 // people); RBAC refusals add which permission is missing.
 import { ApiError } from '../../operator/src/kube/errors.ts';
+import { errorMessage } from '../../operator/src/util/errors.ts';
 
 /** A failure whose message is already meant for the user. */
 export class CliError extends Error {
@@ -26,8 +27,7 @@ function isAdmissionDenial(message: string): boolean {
 export function explain(err: unknown, ctx: ErrorContext): string {
   if (err instanceof CliError) return `error: ${err.message}`;
   if (!(err instanceof ApiError)) {
-    const msg = err instanceof Error ? err.message : String(err);
-    return `error: ${msg}`;
+    return `error: ${errorMessage(err)}`;
   }
   const message = err.body?.message ?? err.message;
   const where = ctx.namespace ? ` in namespace ${ctx.namespace}` : '';

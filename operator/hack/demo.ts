@@ -40,6 +40,7 @@ import {
   type ConfiguredCluster,
   type DemoMode,
 } from './demo-mode.ts';
+import { errorMessage } from '../src/util/errors.ts';
 
 const args = process.argv.slice(2);
 const keep = args.includes('--keep');
@@ -587,7 +588,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: sre}]
     try {
       await showFixtures(adminKubeconfig, workflows);
     } catch (err) {
-      say(`reading the fixtures back failed: ${err instanceof Error ? err.message : String(err)}`);
+      say(`reading the fixtures back failed: ${errorMessage(err)}`);
       throw err;
     }
   }
@@ -627,7 +628,7 @@ main().then(
   },
   async (err: unknown) => {
     if (stoppedBy) return; // the signal's handler stops everything and exits
-    process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`demo failed: ${errorMessage(err)}\n`);
     if (operatorLog) process.stderr.write(`the operator's log: ${operatorLog}\n`);
     await cleanup();
     process.exit(1);

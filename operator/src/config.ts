@@ -13,6 +13,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { tryParseQuantity } from './api/quantity.ts';
 import { LOG_LEVELS, type LogLevel } from './observability/logger.ts';
 import type { ListenAddress } from './server/http.ts';
+import { deepFreeze } from './util/freeze.ts';
+import { JITTER_FACTOR } from './kube/leaderelection-core.ts';
 
 export type { ListenAddress } from './server/http.ts';
 
@@ -494,8 +496,6 @@ export function loadConfig(
   });
 }
 
-// client-go's leaderelection.JitterFactor.
-const JITTER_FACTOR = 1.2;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
@@ -575,11 +575,4 @@ function allDefined<T extends Record<string, unknown>>(
   values: T,
 ): values is { [K in keyof T]: Exclude<T[K], undefined> } {
   return Object.values(values).every((value) => value !== undefined);
-}
-
-function deepFreeze<T extends object>(value: T): T {
-  for (const child of Object.values(value)) {
-    if (typeof child === 'object' && child !== null) deepFreeze(child);
-  }
-  return Object.freeze(value);
 }

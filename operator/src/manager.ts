@@ -20,6 +20,7 @@ import { errorFields } from './observability/logger.ts';
 import type { ResourceRef } from './api/constants.ts';
 import { realClock } from './kube/clock.ts';
 import { afterLostLeadership, gracefulShutdown, lostLeadershipFlushMs } from './shutdown.ts';
+import { errorMessage } from './util/errors.ts';
 
 export interface ManagerDeps {
   readonly config: Config;
@@ -230,7 +231,7 @@ export class Manager {
         logger.info({ secret: `${config.leaseNamespace}/${config.signingKeySecret}` }, 'signing key loaded');
         return;
       } catch (err) {
-        this.signingKeyProblem = `cannot read or create Secret ${config.leaseNamespace}/${config.signingKeySecret}: ${err instanceof Error ? err.message : String(err)}`;
+        this.signingKeyProblem = `cannot read or create Secret ${config.leaseNamespace}/${config.signingKeySecret}: ${errorMessage(err)}`;
         logger.error(errorFields(err), 'cannot load the signing key; retrying');
       }
       await new Promise((r) => setTimeout(r, delayMs));

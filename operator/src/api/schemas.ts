@@ -27,6 +27,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
 import { API_VERSION, SENSITIVE_KEYWORD, VERSION } from './constants.ts';
+import { errorMessage } from '../util/errors.ts';
+import { deepFreeze } from '../util/freeze.ts';
 
 export type PaddockKind = 'Agent' | 'Workflow' | 'Approval';
 export const PADDOCK_KINDS: readonly PaddockKind[] = ['Agent', 'Workflow', 'Approval'];
@@ -63,14 +65,6 @@ export function isJsonObject(value: unknown): value is JsonObject {
 /** Escapes one JSON pointer segment (RFC 6901: `~` -> `~0`, `/` -> `~1`). */
 export function escapePointerSegment(segment: string): string {
   return segment.replaceAll('~', '~0').replaceAll('/', '~1');
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -302,7 +296,7 @@ function re2Problem(pattern: string): string | undefined {
     RE2JS.compile(toRe2Syntax(pattern));
     return undefined;
   } catch (err) {
-    const detail = err instanceof Error ? err.message.replace(/^error parsing regexp: /, '') : String(err);
+    const detail = errorMessage(err).replace(/^error parsing regexp: /, '');
     return detail;
   }
 }
@@ -475,7 +469,7 @@ function compileUncached(schema: unknown): CompiledUserSchema {
   } catch (err) {
     return {
       ok: false,
-      error: `cannot compile the JSON Schema: ${err instanceof Error ? err.message : String(err)}`,
+      error: `cannot compile the JSON Schema: ${errorMessage(err)}`,
     };
   } finally {
     // The validate function stands on its own; dropping the schema from ajv's registry keeps memory

@@ -1,6 +1,7 @@
 // kstatus-style conditions (Ready, Reconciling, Stalled, ...). Pure.
 // lastTransitionTime moves only when a condition's status flips, so tools that
 // watch for transitions (kubectl wait, Flux, Argo CD) see real changes only.
+import { truncate } from '../util/truncate.ts';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -78,10 +79,6 @@ export function conditionsEqual(
       o.lastTransitionTime === c.lastTransitionTime
     );
   });
-}
-
-function truncate(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 3)}...`;
 }
 
 /** Kubernetes metav1.Time: RFC 3339 with second precision. */

@@ -9,6 +9,7 @@ import type { ResourceRef } from '../api/constants.ts';
 import { ApiError, GoneError } from './errors.ts';
 import { loadConnection, type Connection, type Credentials } from './kubeconfig.ts';
 import type { KubeList, KubeObject, Status, WatchEvent } from './types.ts';
+import { errorMessage } from '../util/errors.ts';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'apply' | 'delete';
 
@@ -289,7 +290,7 @@ export class KubeClient {
       this.opts.observe?.(verb, resource, 0, (performance.now() - started) / 1000);
       if (err instanceof ApiError) throw err;
       throw new ApiError(method, path, 0, {
-        message: err instanceof Error ? err.message : String(err),
+        message: errorMessage(err),
         reason: 'ConnectionError',
       });
     }

@@ -23,6 +23,8 @@ import type { KubeClient } from './client.ts';
 import { isNotFound } from './errors.ts';
 import { formatMicroTime } from './leaderelection-core.ts';
 import type { KubeObject } from './types.ts';
+import { errorMessage } from '../util/errors.ts';
+import { truncateUtf8 } from '../util/truncate.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -184,7 +186,7 @@ export class EventRecorder {
       this.#record(regarding, input);
     } catch (err) {
       this.#stats.dropped++;
-      this.#log?.warn({ err: errText(err), reason: safeReason(input) }, 'could not record an event');
+      this.#log?.warn({ err: errorMessage(err), reason: safeReason(input) }, 'could not record an event');
     }
   }
 
@@ -306,7 +308,7 @@ export class EventRecorder {
       return this.#opts.sanitize(text);
     } catch (err) {
       // Fail closed: a note that could not be sanitized is not written.
-      this.#log?.warn({ err: errText(err) }, 'event note sanitizer failed; note withheld');
+      this.#log?.warn({ err: errorMessage(err) }, 'event note sanitizer failed; note withheld');
       return '[note withheld]';
     }
   }
@@ -315,7 +317,7 @@ export class EventRecorder {
     try {
       this.#opts.onEmit?.(reason, type);
     } catch (err) {
-      this.#log?.debug({ err: errText(err) }, 'onEmit threw');
+      this.#log?.debug({ err: errorMessage(err) }, 'onEmit threw');
     }
   }
 
@@ -417,7 +419,7 @@ export class EventRecorder {
       else await this.#patch(task.series);
     } catch (err) {
       // #create/#patch handle their own errors; this is a last line of defence.
-      this.#log?.debug({ err: errText(err) }, 'event write failed');
+      this.#log?.debug({ err: errorMessage(err) }, 'event write failed');
     }
   }
 
@@ -488,7 +490,7 @@ export class EventRecorder {
   /** The first failure of a run is a warning; the rest are debug, so an outage doesn't flood the log. */
   #failed(err: unknown, series: Series, verb: string): void {
     const fields = {
-      err: errText(err),
+      err: errorMessage(err),
       verb,
       reason: series.event.reason,
       object: `${series.event.regarding.namespace ?? ''}/${series.event.regarding.name ?? ''}`,
@@ -543,35 +545,10 @@ function dnsSubdomainPrefix(name: string, max: number): string {
   return labels.join('.');
 }
 
-/**
- * Cuts `s` to at most `maxBytes` UTF-8 bytes on a character boundary, ending with `marker` when
- * cut. Lone surrogates become U+FFFD first, so the result is always valid UTF-8.
- */
-export function truncateUtf8(s: string, maxBytes: number, marker = '...'): string {
-  const text = s.toWellFormed();
-  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
-  const tail = Buffer.byteLength(marker, 'utf8') <= maxBytes ? marker : '';
-  const budget = maxBytes - Buffer.byteLength(tail, 'utf8');
-  let bytes = 0;
-  let end = 0;
-  for (const ch of text) {
-    const cp = ch.codePointAt(0) ?? 0;
-    const n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-    if (bytes + n > budget) break;
-    bytes += n;
-    end += ch.length;
-  }
-  return text.slice(0, end) + tail;
-}
-
 function safeReason(input: EventInput | undefined): string {
   try {
     return typeof input?.reason === 'string' ? input.reason.slice(0, REASON_MAX_BYTES) : '';
   } catch {
     return '';
   }
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -25,6 +25,9 @@ import { realClock, sleep, type Clock, type TimerHandle } from './clock.ts';
 import type { KubeClient } from './client.ts';
 import { isGone } from './errors.ts';
 import { objectKey, splitKey, type KubeObject, type WatchEvent } from './types.ts';
+import { errorMessage } from '../util/errors.ts';
+import { deepFreeze } from '../util/freeze.ts';
+import { jitter } from '../util/jitter.ts';
 
 export interface InformerHandlers<T extends KubeObject> {
   add?(obj: T): void;
@@ -288,7 +291,7 @@ export class Informer<T extends KubeObject> {
         else h.delete?.(obj);
       } catch (err) {
         // A handler bug must not stop the cache from following the server.
-        this.opts.logger?.error({ err: errMessage(err) }, 'informer handler threw');
+        this.opts.logger?.error({ err: errorMessage(err) }, 'informer handler threw');
       }
     }
   }
@@ -432,7 +435,7 @@ class Reflector<T extends KubeObject> {
         failures = ranFor >= HEALTHY_WATCH_MS ? 1 : failures + 1;
         this.watchOpenedAt = 0;
         const delay = this.backoff(failures);
-        this.logger?.warn({ err: errMessage(err), retryInMs: delay, failures }, 'watch failed; retrying');
+        this.logger?.warn({ err: errorMessage(err), retryInMs: delay, failures }, 'watch failed; retrying');
         // With a resourceVersion we can resume the watch; without one we must list again.
         if (!this.resourceVersion) {
           needList = true;
@@ -447,7 +450,8 @@ class Reflector<T extends KubeObject> {
     const initial = this.opts.backoffInitialMs ?? 800;
     const max = this.opts.backoffMaxMs ?? 30_000;
     const base = Math.min(max, initial * 2 ** Math.min(failures - 1, 20));
-    return Math.round(base * (0.5 + Math.random() * 0.5));
+    // Between half and all of it ("equal jitter"): never much shorter than the backoff asked for.
+    return Math.round(jitter(base / 2, 1, Math.random()));
   }
 
   private async relist(reason: RelistReason): Promise<void> {
@@ -564,14 +568,4 @@ export function stripForCache<T extends KubeObject>(obj: T): T {
     annotations = others;
   }
   return { ...obj, metadata: { ...rest, ...(annotations ? { annotations } : {}) } };
-}
-
-function deepFreeze(o: unknown): void {
-  if (o === null || typeof o !== 'object' || Object.isFrozen(o)) return;
-  Object.freeze(o);
-  for (const v of Object.values(o)) deepFreeze(v);
-}
-
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

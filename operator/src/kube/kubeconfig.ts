@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { errorMessage } from '../util/errors.ts';
 
 export interface Credentials {
   readonly token?: string;
@@ -121,9 +122,7 @@ export function fromKubeconfigFiles(
     try {
       raw = (parse(readFileSync(p, 'utf8')) ?? {}) as RawKubeconfig;
     } catch (err) {
-      throw new KubeconfigError(
-        `${p}: cannot read kubeconfig: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      throw new KubeconfigError(`${p}: cannot read kubeconfig: ${errorMessage(err)}`);
     }
     const base = dirname(resolve(p));
     // First definition of a name wins, as in kubectl's merge.

@@ -174,11 +174,6 @@ export function validateTiming(t: LeaderElectionTiming): void {
   }
 }
 
-/** The wait before the next acquire attempt: wait.Jitter(retryPeriod, 1.2). `random` is in [0, 1). */
-export function jitteredRetry(retryPeriodMs: number, random: number): number {
-  return retryPeriodMs * (1 + JITTER_FACTOR * Math.min(Math.max(random, 0), 1));
-}
-
 /**
  * metav1.MicroTime in JSON: RFC 3339 in UTC with exactly six fractional digits,
  * e.g. "2026-01-02T03:04:05.123456Z". `epochMs` may be fractional (sub-ms precision).

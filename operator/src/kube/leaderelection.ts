@@ -23,7 +23,7 @@ import type { KubeClient } from './client.ts';
 import { isConflict, isNotFound } from './errors.ts';
 import {
   decide,
-  jitteredRetry,
+  JITTER_FACTOR,
   leaseValid,
   nextSpec,
   observe,
@@ -34,6 +34,8 @@ import {
   type Observation,
 } from './leaderelection-core.ts';
 import type { KubeObject } from './types.ts';
+import { errorMessage } from '../util/errors.ts';
+import { jitter } from '../util/jitter.ts';
 
 export { formatMicroTime } from './leaderelection-core.ts';
 export type { LeaseSpec } from './leaderelection-core.ts';
@@ -268,7 +270,7 @@ export class LeaderElector {
         this.#becomeLeader(startedAt);
         break;
       }
-      if (!(await this.#sleep(jitteredRetry(this.retryPeriodMs, this.#random())))) return;
+      if (!(await this.#sleep(jitter(this.retryPeriodMs, JITTER_FACTOR, this.#random())))) return;
     }
     for (;;) {
       if (!(await this.#sleep(this.retryPeriodMs))) return;
@@ -317,7 +319,7 @@ export class LeaderElector {
         this.#recordWrite(await this.#store.update(withSpec(lease, spec)), now);
         return true;
       } catch (err) {
-        this.#log?.debug({ err: errText(err) }, 'renew without a read failed; rereading the lease');
+        this.#log?.debug({ err: errorMessage(err) }, 'renew without a read failed; rereading the lease');
         if (this.#loopCtl.signal.aborted) return false;
       }
     }
@@ -326,7 +328,7 @@ export class LeaderElector {
     try {
       current = await this.#store.get();
     } catch (err) {
-      this.#log?.debug({ err: errText(err) }, 'reading the lease failed');
+      this.#log?.debug({ err: errorMessage(err) }, 'reading the lease failed');
       return false;
     }
     if (!current) {
@@ -342,7 +344,7 @@ export class LeaderElector {
         this.#log?.info('created the lease and acquired it');
         return true;
       } catch (err) {
-        this.#log?.debug({ err: errText(err) }, 'creating the lease failed');
+        this.#log?.debug({ err: errorMessage(err) }, 'creating the lease failed');
         return false;
       }
     }
@@ -360,7 +362,7 @@ export class LeaderElector {
       }
       return true;
     } catch (err) {
-      this.#log?.debug({ err: errText(err), action: decision.action }, 'writing the lease failed');
+      this.#log?.debug({ err: errorMessage(err), action: decision.action }, 'writing the lease failed');
       return false;
     }
   }
@@ -393,7 +395,7 @@ export class LeaderElector {
     // is logged, not allowed to break the renew loop.
     Promise.resolve()
       .then(() => this.#opts.onStartedLeading(ctl.signal))
-      .catch((err: unknown) => this.#log?.error({ err: errText(err) }, 'onStartedLeading failed'));
+      .catch((err: unknown) => this.#log?.error({ err: errorMessage(err) }, 'onStartedLeading failed'));
   }
 
   #armDeadline(at: number): void {
@@ -459,7 +461,10 @@ export class LeaderElector {
         return;
       } catch (err) {
         if (!(err instanceof LeaseConflictError) || attempt > 0) {
-          this.#log?.warn({ err: errText(err) }, 'failed to release the lease; it will expire on its own');
+          this.#log?.warn(
+            { err: errorMessage(err) },
+            'failed to release the lease; it will expire on its own',
+          );
           return;
         }
       }
@@ -470,7 +475,7 @@ export class LeaderElector {
         this.#lease = current;
         this.#observed = observe(this.#observed, recordFromSpec(current.spec), this.#clock.now());
       } catch (err) {
-        this.#log?.warn({ err: errText(err) }, 'failed to release the lease; it will expire on its own');
+        this.#log?.warn({ err: errorMessage(err) }, 'failed to release the lease; it will expire on its own');
         return;
       }
     }
@@ -484,15 +489,11 @@ export class LeaderElector {
     try {
       fn();
     } catch (err) {
-      this.#log?.error({ err: errText(err) }, `${name} threw`);
+      this.#log?.error({ err: errorMessage(err) }, `${name} threw`);
     }
   }
 }
 
 function withSpec(lease: Lease, spec: LeaseSpec): Lease {
   return { ...lease, metadata: { ...lease.metadata }, spec };
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -18,6 +18,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { truncate } from '../util/truncate.ts';
 
 export type { Logger } from 'pino';
 
@@ -253,6 +254,8 @@ export function errorFields(err: unknown): { err: ErrorLogFields } {
 }
 
 const MAX_MESSAGE_LENGTH = 1024;
+/** Long messages are cut to MAX_MESSAGE_LENGTH, this marker included. */
+const cap = (s: string): string => truncate(s, MAX_MESSAGE_LENGTH, '...(truncated)');
 const MAX_CAUSE_DEPTH = 3;
 
 /**
@@ -262,7 +265,7 @@ const MAX_CAUSE_DEPTH = 3;
  */
 export function serializeError(err: unknown, depth = 0): ErrorLogFields {
   if (typeof err !== 'object' || err === null) {
-    return { message: truncate(typeof err === 'string' ? err : `non-error value thrown: ${String(err)}`) };
+    return { message: cap(typeof err === 'string' ? err : `non-error value thrown: ${String(err)}`) };
   }
   const e = err as Record<string, unknown>;
   const body = statusBody(e['body']);
@@ -304,7 +307,7 @@ function safeMessage(e: object): string {
   // messages can echo what a server (or an agent, through it) sent.
   const message = (typeof raw === 'string' ? raw : Object.prototype.toString.call(e)).slice(0, 4096);
   const cut = message.search(/\n\s*(Body|Headers):/);
-  return truncate(cut === -1 ? message : message.slice(0, cut));
+  return cap(cut === -1 ? message : message.slice(0, cut));
 }
 
 // A Kubernetes `Status` object (the API server's error body): only its summary fields.
@@ -320,7 +323,7 @@ function statusBody(body: unknown): { message?: string; reason?: string; code?: 
     return undefined;
   const { message, reason, code } = body as Record<string, unknown>;
   return {
-    ...(typeof message === 'string' ? { message: truncate(message) } : {}),
+    ...(typeof message === 'string' ? { message: cap(message) } : {}),
     ...(typeof reason === 'string' && reason !== '' ? { reason } : {}),
     ...(typeof code === 'number' ? { code } : {}),
   };
@@ -328,8 +331,4 @@ function statusBody(body: unknown): { message?: string; reason?: string; code?: 
 
 function firstNumber(...values: unknown[]): number | undefined {
   return values.find((v): v is number => typeof v === 'number' && Number.isInteger(v));
-}
-
-function truncate(s: string): string {
-  return s.length <= MAX_MESSAGE_LENGTH ? s : `${s.slice(0, MAX_MESSAGE_LENGTH)}...(truncated)`;
 }

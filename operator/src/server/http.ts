@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../observability/logger.ts';
 import { errorFields } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { errorMessage } from '../util/errors.ts';
 
 export interface CheckResult {
   /** Short, stable name: shown in the probe output and usable in /readyz/NAME and ?exclude=NAME. */
@@ -212,7 +213,7 @@ async function runChecks(checks: CheckFn, timeoutMs: number): Promise<readonly C
   try {
     return await Promise.race([Promise.resolve().then(checks), timeout]);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     return [{ name: 'checks', ok: false, message }];
   } finally {
     clearTimeout(timer);

@@ -5,7 +5,6 @@ import { ApiError } from '../../../operator/src/kube/errors.ts';
 import {
   EventRecorder,
   eventName,
-  truncateUtf8,
   type EventRecorderOptions,
   type KubeEvent,
 } from '../../../operator/src/kube/events.ts';
@@ -197,13 +196,6 @@ describe('EventRecorder', () => {
     expect(written[2]?.endsWith('😀...')).toBe(true);
     expect(written[3]).toBe(`${'x'.repeat(1022)}é`); // exactly 1024 bytes: kept whole
     expect(written[4]).toBe('ok');
-  });
-
-  it('truncateUtf8 handles lone surrogates, tiny limits and no marker', () => {
-    expect(truncateUtf8('a\uD800b', 10)).toBe('a\uFFFDb');
-    expect(truncateUtf8('abcdef', 2)).toBe('ab');
-    expect(truncateUtf8('abcdef', 4)).toBe('a...');
-    expect(truncateUtf8('ééé', 5, '')).toBe('éé');
   });
 
   it('caps reason and action at 128 bytes and drops events without them', async () => {

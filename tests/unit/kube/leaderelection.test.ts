@@ -3,7 +3,7 @@ import { FakeClock } from '../../../operator/src/kube/clock.ts';
 import {
   decide,
   formatMicroTime,
-  jitteredRetry,
+  JITTER_FACTOR,
   leaseExpiresAt,
   leaseValid,
   nextSpec,
@@ -24,6 +24,7 @@ import {
 import { ApiError } from '../../../operator/src/kube/errors.ts';
 import type { KubeObject } from '../../../operator/src/kube/types.ts';
 import { MemoryLeaseServer } from './support/memory-lease-store.ts';
+import { jitter } from '../../../operator/src/util/jitter.ts';
 
 const T0 = Date.parse('2026-01-02T03:04:05.000Z');
 const MICROTIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
@@ -206,11 +207,12 @@ describe('leader election core', () => {
     );
   });
 
-  it('jitters acquire retries into [retryPeriod, 2.2 * retryPeriod)', () => {
-    expect(jitteredRetry(2_000, 0)).toBe(2_000);
-    expect(jitteredRetry(2_000, 0.5)).toBe(3_200);
-    expect(jitteredRetry(2_000, 0.999)).toBeLessThan(4_400);
-    expect(jitteredRetry(2_000, 7)).toBe(4_400);
+  it("jitters acquire retries with client-go's factor, into [retryPeriod, 2.2 * retryPeriod)", () => {
+    expect(JITTER_FACTOR).toBe(1.2);
+    expect(jitter(2_000, JITTER_FACTOR, 0)).toBe(2_000);
+    expect(jitter(2_000, JITTER_FACTOR, 0.5)).toBe(3_200);
+    expect(jitter(2_000, JITTER_FACTOR, 0.999)).toBeLessThan(4_400);
+    expect(jitter(2_000, JITTER_FACTOR, 7)).toBe(4_400);
   });
 });
 

@@ -39,6 +39,8 @@ describe('truncateUtf8 (bytes)', () => {
   it('honours a custom or empty marker, and drops one that does not fit', () => {
     expect(truncateUtf8('abcdef', 4, '')).toBe('abcd');
     expect(truncateUtf8('abcdef', 2)).toBe('ab');
+    expect(truncateUtf8('abcdef', 4)).toBe('a...');
+    expect(truncateUtf8('ééé', 5, '')).toBe('éé');
   });
 
   it('replaces lone surrogates first, so the result is valid UTF-8', () => {
