@@ -166,8 +166,12 @@ describe('pathological objects next to normal Workflows', () => {
       const level = String(l.level);
       if (level === 'fatal') return true;
       if (level !== 'error') return false;
-      const err = (l['err'] as { message?: string } | undefined)?.message ?? '';
-      return !(l.msg === 'reconcile failed; will retry' && /: 409 Conflict .*resourcequotas/.test(err));
+      const err = (l['err'] as { message?: string; status?: number } | undefined) ?? {};
+      return !(
+        l.msg === 'reconcile failed; will retry' &&
+        err.status === 409 &&
+        /resourcequotas/.test(err.message ?? '')
+      );
     });
     expect(errors.map((l) => JSON.stringify(l).slice(0, 400))).toEqual([]);
     expect(

@@ -665,7 +665,10 @@ describe('sandbox', () => {
 
   it('was never refused by RBAC and never read anything outside its caches', () => {
     expect(writes.filter((w) => / 403$/.test(w))).toEqual([]);
-    expect(lines.filter((l) => l.msg === 'reconcile failed; will retry')).toEqual([]);
+    // Retried or terminal: no reconcile failed at all.
+    expect(lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('reconcile failed'))).toEqual(
+      [],
+    );
     // The Namespace informer is cluster-wide; the sandbox informers saw only Paddock's objects.
     const nsInformer = informers.find((i) => i.ref === NAMESPACE)!;
     expect(nsInformer.list().some((n) => (n as Namespace).metadata.name === 'kube-system')).toBe(true);

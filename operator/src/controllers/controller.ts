@@ -1,8 +1,9 @@
 // The reconcile loop every Paddock controller runs on, shaped like
 // controller-runtime: event sources map objects to keys, keys go through a
 // rate-limited workqueue, workers call reconcile(key). A key is never
-// reconciled by two workers at once; failures back off per key; a reconciler
-// may ask to be called again after a delay.
+// reconciled by two workers at once; failures back off per key, except those
+// retrying cannot help (reconcile-errors.ts); a reconciler may ask to be called
+// again after a delay.
 import type { Logger } from 'pino';
 import type { Clock } from '../kube/clock.ts';
 import type { Informer } from '../kube/informer.ts';
@@ -11,7 +12,8 @@ import type { KubeObject } from '../kube/types.ts';
 import { objectKey } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
 import type { WorkqueueMetrics } from '../kube/workqueue-metrics.ts';
-import { newReconcileId } from '../observability/logger.ts';
+import { errorFields, newReconcileId } from '../observability/logger.ts';
+import { classifyReconcileError, type ReconcileErrorKind } from './reconcile-errors.ts';
 
 export interface ReconcileContext {
   readonly logger: Logger;
@@ -28,8 +30,24 @@ export interface Reconciler {
 }
 
 export interface ControllerMetrics {
-  reconcile(controller: string, result: 'success' | 'error' | 'requeue', seconds: number): void;
+  /** `errorKind` is given with result 'error' only. */
+  reconcile(
+    controller: string,
+    result: 'success' | 'error' | 'requeue',
+    seconds: number,
+    errorKind?: ReconcileErrorKind,
+  ): void;
   workqueue(name: string): WorkqueueMetrics;
+}
+
+/** What onFailing hears about a key whose reconciles fail. */
+export interface ReconcileFailure {
+  /** Failed reconciles of the key in a row, this one included. */
+  readonly failures: number;
+  readonly err: unknown;
+  readonly kind: ReconcileErrorKind;
+  /** Not retried: the key waits for its object to change. */
+  readonly terminal: boolean;
 }
 
 export interface ControllerOptions {
@@ -40,10 +58,11 @@ export interface ControllerOptions {
   readonly clock?: Clock;
   readonly metrics?: ControllerMetrics;
   /**
-   * Called once when a key has failed FAILING_AFTER reconciles in a row, so the object can say
-   * so (an Event): a manifest that keeps failing is retried with backoff, never silently.
+   * Called once when a key has failed FAILING_AFTER reconciles in a row, or at once when the
+   * failure is terminal (it will not be retried), so the object can say so (an Event): a
+   * manifest that keeps failing is never failing silently.
    */
-  readonly onFailing?: (key: string, failures: number, err: unknown) => void;
+  readonly onFailing?: (key: string, failure: ReconcileFailure) => void;
 }
 
 /** Consecutive failed reconciles of one key before onFailing hears of it. */
@@ -167,14 +186,26 @@ export class Controller {
       }
     } catch (err) {
       const seconds = (performance.now() - started) / 1000;
-      this.opts.metrics?.reconcile(this.name, 'error', seconds);
+      const { kind, terminal } = classifyReconcileError(err);
+      this.opts.metrics?.reconcile(this.name, 'error', seconds, kind);
       const retries = this.queue.numRequeues(key);
-      logger.error(
-        { err: err instanceof Error ? err.message : String(err), retries },
-        'reconcile failed; will retry',
-      );
-      if (retries + 1 === FAILING_AFTER) this.opts.onFailing?.(key, retries + 1, err);
-      this.queue.addRateLimited(key);
+      // The logger's serializer keeps name, message, status, reason and the Status details, never
+      // a response body or headers, and redacts secret-looking fields (observability/logger.ts).
+      const fields = { ...errorFields(err), errorKind: kind, retries };
+      if (terminal) {
+        // As controller-runtime does with reconcile.TerminalError: logged, counted, the key's
+        // backoff forgotten, and no requeue at all. A retry would be refused the same way, even
+        // at the long end of the backoff; what can fix it is a change of the object (or of what
+        // it refers to), and that change enqueues the key through the watches anyway.
+        this.queue.forget(key);
+        logger.error(fields, 'reconcile failed; not retried until the object changes');
+        this.opts.onFailing?.(key, { failures: retries + 1, err, kind, terminal });
+      } else {
+        logger.error(fields, 'reconcile failed; will retry');
+        if (retries + 1 === FAILING_AFTER)
+          this.opts.onFailing?.(key, { failures: retries + 1, err, kind, terminal });
+        this.queue.addRateLimited(key);
+      }
     } finally {
       this.queue.done(key);
     }

@@ -16,7 +16,7 @@ import { AgentReconciler } from './agent/reconciler.ts';
 import { DecisionClock } from './approval/decision-clock.ts';
 import { trimAgentPod } from './workflow/cached-pod.ts';
 import { ApprovalReconciler } from './approval/reconciler.ts';
-import { Controller, type ControllerMetrics } from './controller.ts';
+import { Controller, type ControllerMetrics, type ReconcileFailure } from './controller.ts';
 import { reconcileFailingEvent, type EventSink } from './events.ts';
 import { createSandboxController, createSandboxInformers } from './sandbox/index.ts';
 import type { Provenance } from './provenance.ts';
@@ -71,7 +71,7 @@ const INDEX_WORKFLOW_CREATE_WAIT = 'create-wait';
 
 export function buildControllers(d: RegistryDeps): Controller[] {
   const metrics: ControllerMetrics = {
-    reconcile: (c, r, s) => d.metrics.observeReconcile(c, r, s),
+    reconcile: (c, r, s, k) => d.metrics.observeReconcile(c, r, s, k),
     workqueue: (n) => d.metrics.workqueue(n),
   };
   const agents = d.informer<Agent>(AGENT, { indexes: { [INDEX_BY_NAMESPACE]: indexByNamespace } });
@@ -112,9 +112,9 @@ export function buildControllers(d: RegistryDeps): Controller[] {
   /** Says on the object itself when its reconciles keep failing (controller.ts FAILING_AFTER). */
   const failing =
     <T extends KubeObject>(name: string, informer: Informer<T>) =>
-    (key: string, failures: number, err: unknown): void => {
+    (key: string, failure: ReconcileFailure): void => {
       const obj = informer.get(key);
-      if (obj) d.events.record(obj, reconcileFailingEvent(name, failures, err));
+      if (obj) d.events.record(obj, reconcileFailingEvent(name, failure));
     };
 
   const agentController = new Controller({

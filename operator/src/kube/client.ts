@@ -289,10 +289,14 @@ export class KubeClient {
     } catch (err) {
       this.opts.observe?.(verb, resource, 0, (performance.now() - started) / 1000);
       if (err instanceof ApiError) throw err;
-      throw new ApiError(method, path, 0, {
-        message: errorMessage(err),
-        reason: 'ConnectionError',
-      });
+      throw new ApiError(
+        method,
+        path,
+        0,
+        { message: errorMessage(err), reason: 'ConnectionError' },
+        // The socket error (its code: ECONNREFUSED, ETIMEDOUT) says what kind of failure it was.
+        { cause: err },
+      );
     }
     const code = res.statusCode ?? 0;
     this.opts.observe?.(verb, resource, code, (performance.now() - started) / 1000);
@@ -339,8 +343,11 @@ export class KubeClient {
       );
       req.on('error', reject);
       if (o.timeoutMs > 0) {
+        // Coded like a socket timeout, so callers (kube/errors.ts apiErrorKind) tell it from a refusal.
         req.setTimeout(o.timeoutMs, () =>
-          req.destroy(new Error(`request timed out after ${o.timeoutMs} ms`)),
+          req.destroy(
+            Object.assign(new Error(`request timed out after ${o.timeoutMs} ms`), { code: 'ETIMEDOUT' }),
+          ),
         );
       }
       req.end(payload);

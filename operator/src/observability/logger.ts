@@ -4,7 +4,8 @@
 // Secret hygiene is enforced here, once, rather than trusted to every call site:
 // - every log object and every child logger's bindings pass through
 //   `redactSecrets`, which censors values under secret-looking keys at any depth;
-// - the `err`/`error` serializer keeps only message/code/status/reason, never the
+// - the `err`/`error` serializer keeps only message/code/status/reason, the request
+//   line and a Kubernetes Status's `details` (which object, which fields), never the
 //   response body or headers an API client attaches to its errors;
 // - `log.error(err)` (an Error as first argument) goes through the same serializer,
 //   because pino would otherwise copy err.message, which for @kubernetes/client-node's
@@ -243,9 +244,27 @@ export interface ErrorLogFields {
   /** A Kubernetes Status reason (`Conflict`, `NotFound`, ...). */
   readonly reason?: string;
   readonly name?: string;
+  /** The request that failed, `VERB /path` (the REST client's ApiError; no query, no headers). */
+  readonly request?: string;
+  /** A Kubernetes Status's details: the object, and for Invalid which fields were refused and why. */
+  readonly details?: StatusDetailsLog;
   /** Stack frames only (no message line), for errors that are not API responses. */
   readonly stack?: string;
   readonly cause?: ErrorLogFields;
+}
+
+/** metav1.StatusDetails as logged: only its known fields, a bounded number of causes. */
+export interface StatusDetailsLog {
+  readonly name?: string;
+  readonly group?: string;
+  readonly kind?: string;
+  readonly uid?: string;
+  readonly retryAfterSeconds?: number;
+  readonly causes?: ReadonlyArray<{
+    readonly reason?: string;
+    readonly message?: string;
+    readonly field?: string;
+  }>;
 }
 
 /** `{err: {...}}` for spreading into a log call: `log.warn({...errorFields(e), key}, 'apply failed')`. */
@@ -257,6 +276,9 @@ const MAX_MESSAGE_LENGTH = 1024;
 /** Long messages are cut to MAX_MESSAGE_LENGTH, this marker included. */
 const cap = (s: string): string => truncate(s, MAX_MESSAGE_LENGTH, '...(truncated)');
 const MAX_CAUSE_DEPTH = 3;
+/** Field causes logged from a Status (an Invalid object can list one per field). */
+const MAX_STATUS_CAUSES = 10;
+const MAX_CAUSE_MESSAGE_LENGTH = 256;
 
 /**
  * Reduces any thrown value to message/code/status/reason. Response bodies and
@@ -274,12 +296,22 @@ export function serializeError(err: unknown, depth = 0): ErrorLogFields {
   const reason =
     body?.reason ?? (typeof e['reason'] === 'string' && e['reason'] !== '' ? e['reason'] : undefined);
   const name = typeof e['name'] === 'string' && e['name'] !== 'Error' ? e['name'] : undefined;
+  const request =
+    typeof e['request'] === 'string'
+      ? e['request']
+      : typeof e['verb'] === 'string' && typeof e['path'] === 'string'
+        ? `${e['verb']} ${e['path'].split('?')[0] ?? ''}`
+        : undefined;
+  // A second pass (pino's serializer on an errorFields() result) finds them at the top level.
+  const details = body?.details ?? statusDetails(e['details']);
   const out: {
     message: string;
     code?: string;
     status?: number;
     reason?: string;
     name?: string;
+    request?: string;
+    details?: StatusDetailsLog;
     stack?: string;
     cause?: ErrorLogFields;
   } = { message: body?.message ?? safeMessage(e) };
@@ -287,6 +319,8 @@ export function serializeError(err: unknown, depth = 0): ErrorLogFields {
   if (status !== undefined) out.status = status;
   if (reason !== undefined) out.reason = reason;
   if (name !== undefined) out.name = name;
+  if (request !== undefined) out.request = cap(request);
+  if (details !== undefined) out.details = details;
   // A stack helps with bugs (TypeError in a reconciler); for an API refusal the
   // status says it all. Only frame lines are kept: the first line repeats the message.
   if (status === undefined && typeof e['stack'] === 'string') {
@@ -310,8 +344,10 @@ function safeMessage(e: object): string {
   return cap(cut === -1 ? message : message.slice(0, cut));
 }
 
-// A Kubernetes `Status` object (the API server's error body): only its summary fields.
-function statusBody(body: unknown): { message?: string; reason?: string; code?: number } | undefined {
+// A Kubernetes `Status` object (the API server's error body): only its summary fields and details.
+function statusBody(
+  body: unknown,
+): { message?: string; reason?: string; code?: number; details?: StatusDetailsLog } | undefined {
   if (typeof body === 'string') {
     try {
       return statusBody(JSON.parse(body));
@@ -321,11 +357,49 @@ function statusBody(body: unknown): { message?: string; reason?: string; code?: 
   }
   if (typeof body !== 'object' || body === null || (body as { kind?: unknown }).kind !== 'Status')
     return undefined;
-  const { message, reason, code } = body as Record<string, unknown>;
+  const { message, reason, code, details } = body as Record<string, unknown>;
+  const d = statusDetails(details);
   return {
     ...(typeof message === 'string' ? { message: cap(message) } : {}),
     ...(typeof reason === 'string' && reason !== '' ? { reason } : {}),
     ...(typeof code === 'number' ? { code } : {}),
+    ...(d ? { details: d } : {}),
+  };
+}
+
+// metav1.StatusDetails: its known string and number fields, copied (never the object as sent).
+function statusDetails(value: unknown): StatusDetailsLog | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  const causes = (Array.isArray(v['causes']) ? (v['causes'] as unknown[]) : [])
+    .slice(0, MAX_STATUS_CAUSES)
+    .map((c) => {
+      const cause = typeof c === 'object' && c !== null ? (c as Record<string, unknown>) : {};
+      return withoutUndefined({
+        reason: text(cause['reason']),
+        message: text(cause['message'], MAX_CAUSE_MESSAGE_LENGTH),
+        field: text(cause['field']),
+      });
+    })
+    .filter((c) => Object.keys(c).length > 0);
+  const out: StatusDetailsLog = withoutUndefined({
+    name: text(v['name']),
+    group: text(v['group']),
+    kind: text(v['kind']),
+    uid: text(v['uid']),
+    retryAfterSeconds: typeof v['retryAfterSeconds'] === 'number' ? v['retryAfterSeconds'] : undefined,
+    causes: causes.length > 0 ? causes : undefined,
+  });
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function text(value: unknown, max = MAX_MESSAGE_LENGTH): string | undefined {
+  return typeof value === 'string' && value !== '' ? truncate(value, max) : undefined;
+}
+
+function withoutUndefined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
   };
 }
 

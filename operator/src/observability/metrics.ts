@@ -7,6 +7,7 @@
 // tests create several, and nothing outside this class can register into ours.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { RECONCILE_ERROR_KINDS, type ReconcileErrorKind } from '../controllers/reconcile-errors.ts';
 import type { WorkqueueMetrics } from '../kube/workqueue-metrics.ts';
 
 export type ReconcileResult = 'success' | 'error' | 'requeue';
@@ -41,7 +42,7 @@ export class Metrics {
   readonly registry: Registry;
 
   private readonly reconcileTotal: Counter<'controller' | 'result'>;
-  private readonly reconcileErrors: Counter<'controller'>;
+  private readonly reconcileErrors: Counter<'controller' | 'kind'>;
   private readonly reconcileDuration: Histogram<'controller'>;
   private readonly knownControllers = new Set<string>();
 
@@ -90,8 +91,8 @@ export class Metrics {
     });
     this.reconcileErrors = new Counter({
       name: 'paddock_reconcile_errors_total',
-      help: 'Reconciles that returned an error, by controller.',
-      labelNames: ['controller'],
+      help: `Reconciles that returned an error, by controller and kind (${RECONCILE_ERROR_KINDS.join(', ')}); invalid and terminal ones are not retried.`,
+      labelNames: ['controller', 'kind'],
       registers,
     });
     this.reconcileDuration = new Histogram({
@@ -330,14 +331,19 @@ export class Metrics {
     if (this.knownControllers.has(controller)) return;
     this.knownControllers.add(controller);
     for (const result of RECONCILE_RESULTS) this.reconcileTotal.inc({ controller, result }, 0);
-    this.reconcileErrors.inc({ controller }, 0);
+    for (const kind of RECONCILE_ERROR_KINDS) this.reconcileErrors.inc({ controller, kind }, 0);
   }
 
-  /** Records one finished reconcile. */
-  observeReconcile(controller: string, result: ReconcileResult, seconds: number): void {
+  /** Records one finished reconcile; `errorKind` says what failed (result 'error'; 'unknown' if not given). */
+  observeReconcile(
+    controller: string,
+    result: ReconcileResult,
+    seconds: number,
+    errorKind?: ReconcileErrorKind,
+  ): void {
     this.initController(controller);
     this.reconcileTotal.inc({ controller, result });
-    if (result === 'error') this.reconcileErrors.inc({ controller });
+    if (result === 'error') this.reconcileErrors.inc({ controller, kind: errorKind ?? 'unknown' });
     this.reconcileDuration.observe({ controller }, seconds);
   }
 

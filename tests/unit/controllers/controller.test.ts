@@ -5,10 +5,17 @@ import {
   FAILING_AFTER,
   type ControllerMetrics,
   type ReconcileContext,
+  type ReconcileFailure,
   type ReconcileResult,
   type Reconciler,
 } from '../../../operator/src/controllers/controller.ts';
+import {
+  TerminalReconcileError,
+  type ReconcileErrorKind,
+} from '../../../operator/src/controllers/reconcile-errors.ts';
 import { FakeClock } from '../../../operator/src/kube/clock.ts';
+import { ApiError } from '../../../operator/src/kube/errors.ts';
+import { createLogger, type Logger } from '../../../operator/src/observability/logger.ts';
 import type { Informer, InformerHandlers } from '../../../operator/src/kube/informer.ts';
 import type { KubeObject } from '../../../operator/src/kube/types.ts';
 import { noopWorkqueueMetrics, type WorkqueueMetrics } from '../../../operator/src/kube/workqueue-metrics.ts';
@@ -101,6 +108,8 @@ class FakeReconciler implements Reconciler {
 interface MetricsRecord {
   metrics: ControllerMetrics;
   results: Array<'success' | 'error' | 'requeue'>;
+  /** The error kind of each 'error' result, in order. */
+  kinds: Array<ReconcileErrorKind | undefined>;
   names: Set<string>;
   queueNames: string[];
   adds: number;
@@ -110,15 +119,18 @@ interface MetricsRecord {
 function recordingMetrics(): MetricsRecord {
   const r: MetricsRecord = {
     results: [],
+    kinds: [],
     names: new Set(),
     queueNames: [],
     adds: 0,
     retries: 0,
     metrics: {
-      reconcile: (controller, result, seconds) => {
+      reconcile: (controller, result, seconds, errorKind) => {
         expect(seconds).toBeGreaterThanOrEqual(0);
         r.names.add(controller);
         r.results.push(result);
+        if (result === 'error') r.kinds.push(errorKind);
+        else expect(errorKind).toBeUndefined();
       },
       workqueue: (name): WorkqueueMetrics => {
         r.queueNames.push(name);
@@ -142,7 +154,11 @@ afterEach(async () => {
 });
 
 function newController(
-  opts: { workers?: number; onFailing?: (key: string, failures: number, err: unknown) => void } = {},
+  opts: {
+    workers?: number;
+    onFailing?: (key: string, failure: ReconcileFailure) => void;
+    logger?: Logger;
+  } = {},
 ): {
   c: Controller;
   r: FakeReconciler;
@@ -155,7 +171,7 @@ function newController(
   const c = new Controller({
     name: 'widgets',
     reconciler: r,
-    logger: silent,
+    logger: opts.logger ?? silent,
     clock,
     metrics: m.metrics,
     workers: opts.workers ?? 4,
@@ -267,7 +283,7 @@ describe('Controller: errors, retries, requeues', () => {
     const heard: Array<[string, number, string]> = [];
     const { c, r, clock } = newController({
       workers: 1,
-      onFailing: (key, failures, err) => heard.push([key, failures, (err as Error).message]),
+      onFailing: (key, f) => heard.push([key, f.failures, (f.err as Error).message]),
     });
     let failing = true;
     r.outcome = (_k, n) => (failing ? new Error(`fail ${n}`) : undefined);
@@ -366,6 +382,176 @@ describe('Controller: errors, retries, requeues', () => {
     expect(r.calls).toHaveLength(3);
     await clock.advanceAsync(1_000);
     expect(r.calls).toHaveLength(3);
+  });
+});
+
+/** An error as the REST client raises it for an answer with this status. */
+function apiError(status: number, reason: string, message = 'refused', details?: object): ApiError {
+  return new ApiError('PATCH', '/apis/paddock.dev/v1alpha1/namespaces/ns/widgets/a', status, {
+    kind: 'Status',
+    status: 'Failure',
+    code: status,
+    reason,
+    message,
+    ...(details ? { details } : {}),
+  });
+}
+
+/** A logger writing JSON lines into memory, with the operator's serializers and redaction. */
+function capturingLogger(): { logger: Logger; lines: () => Array<Record<string, unknown>> } {
+  const out: string[] = [];
+  const logger = createLogger({ level: 'info', destination: { write: (s: string) => void out.push(s) } });
+  return { logger, lines: () => out.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+describe('Controller: terminal and retryable errors', () => {
+  const retryable: Array<[string, () => unknown, ReconcileErrorKind]> = [
+    ['a 409 Conflict', () => apiError(409, 'Conflict'), 'conflict'],
+    ['a 429 TooManyRequests', () => apiError(429, 'TooManyRequests'), 'throttled'],
+    ['a 503 ServiceUnavailable', () => apiError(503, 'ServiceUnavailable'), 'server'],
+    ['a 504 Timeout', () => apiError(504, 'Timeout'), 'timeout'],
+    ['a 404 NotFound', () => apiError(404, 'NotFound'), 'notFound'],
+    ['a 403 Forbidden', () => apiError(403, 'Forbidden'), 'forbidden'],
+    [
+      'a refused connection',
+      () =>
+        new ApiError(
+          'GET',
+          '/x',
+          0,
+          { message: 'connect ECONNREFUSED', reason: 'ConnectionError' },
+          { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) },
+        ),
+      'network',
+    ],
+    [
+      'an admission policy that answers 422',
+      () => apiError(422, 'Invalid', "ValidatingAdmissionPolicy 'p' with binding 'b' denied request: no"),
+      'forbidden',
+    ],
+    ['a TypeError (a bug)', () => new TypeError('x is undefined'), 'unknown'],
+  ];
+
+  for (const [what, make, kind] of retryable) {
+    it(`retries ${what} with backoff, labelled ${kind}`, async () => {
+      const { c, r, clock, m } = newController({ workers: 1 });
+      r.outcome = (_k, n) => (n < 2 ? (make() as Error) : undefined);
+      c.start();
+      c.enqueue('a');
+      await flush();
+      expect(c.queue.numRequeues('a')).toBe(1);
+      await clock.advanceAsync(5);
+      await clock.advanceAsync(10);
+      expect(r.calls).toHaveLength(3);
+      expect(m.results).toEqual(['error', 'error', 'success']);
+      expect(m.kinds).toEqual([kind, kind]);
+    });
+  }
+
+  const terminal: Array<[string, () => Error, ReconcileErrorKind]> = [
+    ['a 422 Invalid from the API server', () => apiError(422, 'Invalid'), 'invalid'],
+    ['a 400 BadRequest', () => apiError(400, 'BadRequest'), 'invalid'],
+    ['a TerminalReconcileError', () => new TerminalReconcileError('spec cannot work'), 'terminal'],
+    [
+      'an error caused by a TerminalReconcileError',
+      () => new Error('wrapped', { cause: new TerminalReconcileError('spec cannot work') }),
+      'terminal',
+    ],
+  ];
+
+  for (const [what, make, kind] of terminal) {
+    it(`does not retry ${what} (kind ${kind}); the next change of the object is reconciled`, async () => {
+      const heard: ReconcileFailure[] = [];
+      const { c, r, clock, m } = newController({ workers: 1, onFailing: (_k, f) => heard.push(f) });
+      r.outcome = (_k, n) => (n === 0 ? make() : undefined);
+      c.start();
+      c.enqueue('a');
+      await flush();
+      expect(r.calls).toHaveLength(1);
+      expect(c.queue.numRequeues('a')).toBe(0);
+      // Not even at the long end of the backoff (about 17 minutes).
+      await clock.advanceAsync(2 * 60 * 60_000);
+      expect(r.calls).toHaveLength(1);
+      expect(m.results).toEqual(['error']);
+      expect(m.kinds).toEqual([kind]);
+      expect(m.retries).toBe(0);
+      // Said once, at once: no FAILING_AFTER tries to wait for.
+      expect(heard).toHaveLength(1);
+      expect(heard[0]).toMatchObject({ failures: 1, kind, terminal: true });
+      // A watch event (the object changed) reconciles it again.
+      c.enqueue('a');
+      await flush();
+      expect(r.calls).toHaveLength(2);
+      expect(m.results).toEqual(['error', 'success']);
+    });
+  }
+
+  it('a terminal failure after retried ones forgets the backoff and says how many failed in a row', async () => {
+    const heard: ReconcileFailure[] = [];
+    const { c, r, clock } = newController({ workers: 1, onFailing: (_k, f) => heard.push(f) });
+    r.outcome = (_k, n) =>
+      n < 2 ? apiError(409, 'Conflict') : n === 2 ? apiError(422, 'Invalid') : undefined;
+    c.start();
+    c.enqueue('a');
+    await flush();
+    await clock.advanceAsync(5);
+    expect(c.queue.numRequeues('a')).toBe(2);
+    await clock.advanceAsync(10);
+    expect(r.calls).toHaveLength(3);
+    expect(c.queue.numRequeues('a')).toBe(0);
+    expect(heard).toEqual([expect.objectContaining({ failures: 3, kind: 'invalid', terminal: true })]);
+    await clock.advanceAsync(2 * 60 * 60_000);
+    expect(r.calls).toHaveLength(3);
+  });
+
+  it('logs a failed reconcile with the full error fields, the kind, and no secret', async () => {
+    const { logger, lines } = capturingLogger();
+    const { c, r, clock } = newController({ workers: 1, logger });
+    const invalid = apiError(422, 'Invalid', 'Widget.paddock.dev "a" is invalid: spec.size: Invalid value', {
+      name: 'a',
+      group: 'paddock.dev',
+      kind: 'Widget',
+      causes: [{ reason: 'FieldValueInvalid', message: 'Invalid value: 3', field: 'spec.size' }],
+      token: 'CANARY-DETAILS',
+    });
+    r.outcome = (k) =>
+      k === 'bad'
+        ? invalid
+        : Object.assign(apiError(409, 'Conflict'), { headers: { authorization: 'CANARY-H' } });
+    c.start();
+    c.enqueue('bad');
+    c.enqueue('busy');
+    await flush();
+    await clock.advanceAsync(1);
+    const failed = lines().filter((l) => String(l['msg']).startsWith('reconcile failed'));
+    const bad = failed.find((l) => l['key'] === 'bad');
+    expect(bad).toMatchObject({
+      level: 'error',
+      controller: 'widgets',
+      msg: 'reconcile failed; not retried until the object changes',
+      errorKind: 'invalid',
+      retries: 0,
+      err: {
+        name: 'ApiError',
+        message: 'Widget.paddock.dev "a" is invalid: spec.size: Invalid value',
+        status: 422,
+        reason: 'Invalid',
+        request: 'PATCH /apis/paddock.dev/v1alpha1/namespaces/ns/widgets/a',
+        details: {
+          name: 'a',
+          group: 'paddock.dev',
+          kind: 'Widget',
+          causes: [{ reason: 'FieldValueInvalid', message: 'Invalid value: 3', field: 'spec.size' }],
+        },
+      },
+    });
+    const busy = failed.find((l) => l['key'] === 'busy');
+    expect(busy).toMatchObject({
+      msg: 'reconcile failed; will retry',
+      errorKind: 'conflict',
+      err: { status: 409, reason: 'Conflict', name: 'ApiError' },
+    });
+    expect(JSON.stringify(lines())).not.toContain('CANARY');
   });
 });
 
@@ -575,6 +761,7 @@ describe('Controller: metrics', () => {
     c.enqueue('req');
     await flush();
     expect(m.results).toEqual(['success', 'error', 'requeue']);
+    expect(m.kinds).toEqual(['unknown']); // a plain Error: nobody foresaw it
     await clock.advanceAsync(10);
     expect(m.results).toEqual(['success', 'error', 'requeue', 'success', 'success']);
     expect([...m.names]).toEqual(['widgets']);

@@ -8,7 +8,13 @@ import type { TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ResourceRef } from '../../../operator/src/api/constants.ts';
 import { KubeClient, type ClientOptions, type Verb } from '../../../operator/src/kube/client.ts';
-import { ApiError, GoneError, isAlreadyExists, isNotFound } from '../../../operator/src/kube/errors.ts';
+import {
+  ApiError,
+  apiErrorKind,
+  GoneError,
+  isAlreadyExists,
+  isNotFound,
+} from '../../../operator/src/kube/errors.ts';
 import type { Connection, Credentials } from '../../../operator/src/kube/kubeconfig.ts';
 import type { KubeObject, Status, WatchEvent } from '../../../operator/src/kube/types.ts';
 import { createTestPki, type TestPki } from './support/test-pki.ts';
@@ -491,6 +497,9 @@ describe('KubeClient errors', () => {
     expect(err.status).toBe(0);
     expect(err.reason).toBe('ConnectionError');
     expect(err.message).toContain('ECONNREFUSED');
+    // The socket error is kept as the cause: it tells a refusal from a timeout.
+    expect((err.cause as { code?: string } | undefined)?.code).toBe('ECONNREFUSED');
+    expect(apiErrorKind(err)).toBe('network');
   });
 
   it('a request that gets no answer times out as an ApiError with status 0', async () => {
@@ -501,6 +510,7 @@ describe('KubeClient errors', () => {
     expect(err.status).toBe(0);
     expect(err.reason).toBe('ConnectionError');
     expect(err.message).toContain('request timed out after 150 ms');
+    expect(apiErrorKind(err)).toBe('timeout');
     expect(elapsed).toBeGreaterThanOrEqual(140);
     expect(elapsed).toBeLessThan(2_000);
   });

@@ -217,6 +217,7 @@ describe('error logging', () => {
       status: 409,
       reason: 'Conflict',
       name: 'ApiError',
+      request: 'PATCH /api/v1/namespaces/a/pods/p',
     });
     const refused = new ApiError('GET', '/api/v1/pods', 0, {
       message: 'fetch failed',
@@ -227,7 +228,43 @@ describe('error logging', () => {
       status: 0,
       reason: 'ConnectionError',
       name: 'ApiError',
+      request: 'GET /api/v1/pods',
     });
+  });
+
+  it("keeps a Status's details (object, field causes) and nothing else from it", () => {
+    const invalid = new ApiError('PATCH', '/apis/paddock.dev/v1alpha1/namespaces/a/workflows/w/status', 422, {
+      kind: 'Status',
+      message: 'Workflow.paddock.dev "w" is invalid: status.phase: Unsupported value',
+      reason: 'Invalid',
+      code: 422,
+      details: {
+        name: 'w',
+        kind: 'Workflow',
+        causes: [
+          { reason: 'FieldValueNotSupported', message: 'Unsupported value: "x"', field: 'status.phase' },
+          ...Array.from({ length: 20 }, (_, i) => ({ reason: 'FieldValueInvalid', field: `f${i}` })),
+        ],
+        // Not a field of metav1.StatusDetails: never copied.
+        ...{ token: 'CANARY' },
+      },
+    });
+    const out = serializeError(invalid);
+    expect(out).toMatchObject({
+      status: 422,
+      reason: 'Invalid',
+      details: {
+        name: 'w',
+        kind: 'Workflow',
+        causes: expect.arrayContaining([
+          { reason: 'FieldValueNotSupported', message: 'Unsupported value: "x"', field: 'status.phase' },
+        ]) as unknown,
+      },
+    });
+    expect(out.details?.causes).toHaveLength(10);
+    expect(JSON.stringify(out)).not.toContain('CANARY');
+    // A second pass (pino's serializer on errorFields' result) keeps them.
+    expect(serializeError(out)).toEqual(out);
   });
 
   it('reads a Status body given as a JSON string, and truncates huge messages', () => {

@@ -2,6 +2,7 @@ import { register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { RequestObserver } from '../../../operator/src/kube/client.ts';
 import type { InformerMetrics } from '../../../operator/src/kube/informer.ts';
+import { RECONCILE_ERROR_KINDS } from '../../../operator/src/controllers/reconcile-errors.ts';
 import { LATENCY_BUCKETS, Metrics } from '../../../operator/src/observability/metrics.ts';
 
 async function series(metrics: Metrics, name: string) {
@@ -92,12 +93,17 @@ describe('Metrics', () => {
     const m = new Metrics({ defaultMetrics: false });
     m.observeReconcile('workflow', 'success', 0.004);
     m.observeReconcile('workflow', 'success', 0.02);
-    m.observeReconcile('workflow', 'error', 0.1);
+    m.observeReconcile('workflow', 'error', 0.1, 'conflict');
     m.observeReconcile('workflow', 'requeue', 0.001);
     expect(await value(m, 'paddock_reconcile_total', { controller: 'workflow', result: 'success' })).toBe(2);
     expect(await value(m, 'paddock_reconcile_total', { controller: 'workflow', result: 'error' })).toBe(1);
     expect(await value(m, 'paddock_reconcile_total', { controller: 'workflow', result: 'requeue' })).toBe(1);
-    expect(await value(m, 'paddock_reconcile_errors_total', { controller: 'workflow' })).toBe(1);
+    expect(
+      await value(m, 'paddock_reconcile_errors_total', { controller: 'workflow', kind: 'conflict' }),
+    ).toBe(1);
+    expect(
+      await value(m, 'paddock_reconcile_errors_total', { controller: 'workflow', kind: 'invalid' }),
+    ).toBe(0);
     expect(await histogramCount(m, 'paddock_reconcile_duration_seconds', { controller: 'workflow' })).toBe(4);
     const text = await m.render();
     expect(text).toContain('paddock_reconcile_duration_seconds_bucket{le="0.005",controller="workflow"} 2');
@@ -107,10 +113,38 @@ describe('Metrics', () => {
   it('initController creates zero series so alerts see a controller before its first error', async () => {
     const m = new Metrics({ defaultMetrics: false });
     m.initController('approval');
-    expect(await value(m, 'paddock_reconcile_errors_total', { controller: 'approval' })).toBe(0);
+    for (const kind of RECONCILE_ERROR_KINDS) {
+      expect(await value(m, 'paddock_reconcile_errors_total', { controller: 'approval', kind })).toBe(0);
+    }
     for (const result of ['success', 'error', 'requeue']) {
       expect(await value(m, 'paddock_reconcile_total', { controller: 'approval', result })).toBe(0);
     }
+  });
+
+  it('labels reconcile errors by kind, from the bounded set only', async () => {
+    const m = new Metrics({ defaultMetrics: false });
+    m.observeReconcile('agent', 'error', 0.01, 'invalid');
+    m.observeReconcile('agent', 'error', 0.01, 'invalid');
+    m.observeReconcile('agent', 'error', 0.01, 'terminal');
+    m.observeReconcile('agent', 'error', 0.01); // no kind given: unknown
+    m.observeReconcile('agent', 'success', 0.01, 'network'); // a kind with success is not an error
+    expect(await value(m, 'paddock_reconcile_errors_total', { controller: 'agent', kind: 'invalid' })).toBe(
+      2,
+    );
+    expect(await value(m, 'paddock_reconcile_errors_total', { controller: 'agent', kind: 'terminal' })).toBe(
+      1,
+    );
+    expect(await value(m, 'paddock_reconcile_errors_total', { controller: 'agent', kind: 'unknown' })).toBe(
+      1,
+    );
+    expect(await value(m, 'paddock_reconcile_errors_total', { controller: 'agent', kind: 'network' })).toBe(
+      0,
+    );
+    const kinds = new Set(
+      (await series(m, 'paddock_reconcile_errors_total')).map((v) => String(v.labels['kind'])),
+    );
+    expect([...kinds].sort()).toEqual([...RECONCILE_ERROR_KINDS].sort());
+    expect(await m.render()).toContain('paddock_reconcile_errors_total{controller="agent",kind="invalid"} 2');
   });
 
   it('latency buckets span 1 ms to 10 s', () => {

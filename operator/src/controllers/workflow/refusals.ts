@@ -2,7 +2,7 @@
 // means for the step. Every refusal ends the attempt or makes the step wait with a reason and an
 // Event: nothing is ever stuck silently (docs/workflow-authors.md, "When the API server says no").
 // Pure.
-import { ApiError, isQuotaExceeded } from '../../kube/errors.ts';
+import { ApiError, isAdmissionDenial, isQuotaExceeded } from '../../kube/errors.ts';
 import { isSandboxNotReady } from '../sandbox/pod.ts';
 import type { CreateWaitReason } from './engine.ts';
 import { errorMessage } from '../../util/errors.ts';
@@ -27,17 +27,6 @@ function isTransientStatus(err: unknown): boolean {
     err.status === 429 ||
     err.status >= 500 ||
     (err.status === 409 && err.reason !== 'AlreadyExists')
-  );
-}
-
-/**
- * An admission plugin (a ValidatingAdmissionPolicy or webhook) said no, whatever the status code:
- * a policy may answer 422 (reason Invalid), and a binding whose parameters are missing does too.
- */
-export function isAdmissionDenial(err: unknown): boolean {
-  return (
-    err instanceof ApiError &&
-    (/ denied request: /.test(err.message) || /admission webhook /.test(err.message))
   );
 }
 
