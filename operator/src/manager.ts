@@ -6,7 +6,8 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Controller } from './controllers/controller.ts';
-import { buildControllers, type InformerSpec } from './controllers/registry.ts';
+import { buildControllers } from './controllers/registry.ts';
+import type { InformerSpec } from './controllers/setup.ts';
 import type { KubeClient } from './kube/client.ts';
 import { EventRecorder } from './kube/events.ts';
 import { Informer, stripForCache } from './kube/informer.ts';

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT, EVENT, POD, SECRET, WORKFLOW } from '../../operator/src/api/constants.ts';
 import type { Agent, Workflow } from '../../operator/src/api/generated/index.ts';
-import { SANDBOX_OWNED_SELECTOR } from '../../operator/src/controllers/sandbox/index.ts';
+import { SANDBOX_OWNED_SELECTOR } from '../../operator/src/controllers/sandbox/desired.ts';
 import { NETWORK_POLICY, RESOURCE_QUOTA, SERVICE_ACCOUNT } from '../../operator/src/kube/core-types.ts';
 import type { KubeObject } from '../../operator/src/kube/types.ts';
 import { useCluster } from './support/cluster.ts';

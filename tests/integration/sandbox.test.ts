@@ -12,12 +12,11 @@ import type { Controller } from '../../operator/src/controllers/controller.ts';
 import { Provenance } from '../../operator/src/controllers/provenance.ts';
 import {
   buildAgentPod,
-  createSandboxController,
-  createSandboxInformers,
   isSandboxNotReady,
   type AgentPodInput,
-  type SandboxInformerOptions,
-} from '../../operator/src/controllers/sandbox/index.ts';
+} from '../../operator/src/controllers/sandbox/pod.ts';
+import { setupSandboxController } from '../../operator/src/controllers/sandbox/setup.ts';
+import type { InformerFactory } from '../../operator/src/controllers/setup.ts';
 import { KubeClient } from '../../operator/src/kube/client.ts';
 import {
   LIMIT_RANGE,
@@ -38,6 +37,7 @@ import { Informer, stripForCache } from '../../operator/src/kube/informer.ts';
 import type { KubeObject } from '../../operator/src/kube/types.ts';
 import type { ResourceRef } from '../../operator/src/api/constants.ts';
 import { createLogger } from '../../operator/src/observability/logger.ts';
+import { Metrics } from '../../operator/src/observability/metrics.ts';
 import { testAgent } from './support/agents.ts';
 import { useCluster } from './support/cluster.ts';
 import { analyze, describeProbe, ensureNetpolAnalyzer, type Probe } from './support/netpol-analyzer.ts';
@@ -103,20 +103,27 @@ describe('sandbox', () => {
       level: 'debug',
       destination: { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) },
     });
-    const make = <T extends KubeObject>(ref: ResourceRef, opts: SandboxInformerOptions): Informer<T> => {
-      const inf = new Informer<T>(client, ref, { ...opts, transform: stripForCache, logger });
+    // The manager's factory in small: one informer per call (the sandbox asks once per resource).
+    const informer: InformerFactory = (ref, spec = {}) => {
+      const inf = new Informer(client, ref, {
+        ...(spec.labelSelector ? { labelSelector: spec.labelSelector } : {}),
+        ...(spec.fieldSelector ? { fieldSelector: spec.fieldSelector } : {}),
+        ...(spec.names ? { names: spec.names } : {}),
+        transform: spec.transform ?? stripForCache,
+        logger,
+      });
+      for (const [name, fn] of Object.entries(spec.indexes ?? {})) inf.addIndex(name, fn);
       informers.push(inf as unknown as Informer<KubeObject>);
       return inf;
     };
-    const agents = make<Agent>(AGENT, {});
     recorder = new EventRecorder({ client, reportingInstance: 'sandbox-test', logger });
-    controller = createSandboxController({
+    controller = setupSandboxController({
       client,
-      informers: createSandboxInformers(make, agents),
+      informer,
       events: recorder,
-      defaults,
       logger,
-      workers: 2,
+      metrics: new Metrics({ defaultMetrics: false }),
+      config: { workers: 2, sandbox: defaults, watchNamespaces: [] },
     });
     for (const i of informers) i.start();
     await Promise.all(informers.map((i) => i.waitForSync()));
