@@ -1,4 +1,4 @@
-// `make bench`: Paddock against the DESIGN §7 performance budget, on the local
+// `make bench`: Paddock against its performance budget (docs/benchmarks.md), on the local
 // control plane. A measurement, not a test: it exits 0 once it has measured,
 // whatever it found, and prints MISSED next to each target it missed.
 //

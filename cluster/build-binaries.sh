@@ -3,10 +3,10 @@
 # kube-scheduler, kwok) from Go modules and caches the binaries outside the repo,
 # keyed by version, so only the first run on a machine pays for the build.
 #
-# Why from source: no registry reachable here ships these binaries. The recipe
-# (DESIGN.md §6): k8s.io/kubernetes in a wrapper module whose go.mod replaces
-# every staging module with its published v0.<minor>.<patch>; etcd server/v3 in
-# a second wrapper module; kwok by `go install`.
+# Why from source, and the recipe (docs/testing.md, "The local control plane"):
+# no registry reachable here ships these binaries; k8s.io/kubernetes is built in a
+# wrapper module whose go.mod replaces every staging module with its published
+# v0.<minor>.<patch>; etcd server/v3 in a second wrapper module; kwok by `go install`.
 set -euo pipefail
 
 source "$(dirname "$0")/versions.env"

@@ -1,6 +1,6 @@
 // The approval benchmark: how long from an approver's decision being written to
 // the gated step's pod being created, with the Approval watch fresh and after it
-// has sat idle (DESIGN §7, issue #4: a watch must not go silently stale).
+// has sat idle (docs/benchmarks.md, "The performance budget": a watch must not go silently stale).
 //
 // A round arms K single-step Workflows whose Agent is ApprovalRequired, waits
 // until each Approval is Pending (the operator wrote its status), and later

@@ -74,7 +74,7 @@ Throughput / latency run (one cluster):
   --raw-window W           at most W raw pods not yet finished (default 0: no limit)
   --approvals K            gated workflows decided one at a time, per round (default 20; 0 skips)
   --approval-idle-seconds S  the second round is decided after the Approval watch sat idle
-                           this long (default 600; the design's check needs >= 600)
+                           this long (default 600; the budget's check needs >= 600)
   --hostile-copies N       copies of the hostile set (tests/integration/support/pathological.ts),
                            each in its own namespace, applied after the sustained phase; the
                            sustained load then runs again with them present (default 1; needs

@@ -1,4 +1,4 @@
-// The report: its JSON shape, the verdict per DESIGN §7 target, and the
+// The report: its JSON shape, the verdict per target of the performance budget (docs/benchmarks.md), and the
 // human-readable tables.
 import type { LivenessReport } from '../../tests/integration/support/liveness.ts';
 import type { ApiServerCost, OperatorCost } from './analysis.ts';
@@ -667,7 +667,7 @@ export function printReport(r: Report): void {
   for (const b of [r.phases.realNodeWithoutGate, realNode]) if (b) out.push('', ...realNodeLines(b));
   for (const [phase, why] of Object.entries(r.skipped)) out.push('', `${phase}: skipped: ${why}`);
 
-  out.push('', 'Verdicts (DESIGN §7)');
+  out.push('', 'Verdicts (the performance budget, docs/benchmarks.md)');
   out.push(
     table([
       ['target', 'limit', 'measured', 'verdict'],

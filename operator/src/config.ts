@@ -25,7 +25,7 @@ export interface ResourcePair {
   readonly memory: string;
 }
 
-/** Defaults for the sandbox objects kept in every namespace that runs agents (DESIGN §3). */
+/** Defaults for the sandbox objects kept in every namespace that runs agents (docs/agent-authors.md, "Resources"). */
 export interface SandboxConfig {
   /** ResourceQuota for agent workloads. */
   readonly quota: { readonly pods: number } & ResourcePair;

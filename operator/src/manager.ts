@@ -28,7 +28,7 @@ export interface ManagerDeps {
   readonly client: KubeClient;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Called when leadership is lost; the process should exit (DESIGN §2). */
+  /** Called when leadership is lost; the process should exit (docs/operations.md, "Process lifecycle"). */
   readonly onLostLeadership: () => void;
 }
 

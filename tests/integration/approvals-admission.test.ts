@@ -1,4 +1,4 @@
-// Approvals people can trust (DESIGN §4, docs/approvals.md), on a real API server: the admission
+// Approvals people can trust (docs/approvals.md), on a real API server: the admission
 // policies of config/admission, the CRD rules of crds/, and the roles of config/rbac. Every action is
 // made by a real, distinct, token-authenticated user with their own kubeconfig (cluster/src/users.ts),
 // or by the operator's own ServiceAccount, through kubectl, exactly as `kubectl paddock approve` would.

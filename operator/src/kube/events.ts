@@ -1,4 +1,5 @@
-// An events.k8s.io/v1 Event recorder (DESIGN.md §5: every transition is an Event on the object).
+// An events.k8s.io/v1 Event recorder: every transition is an Event on the object (docs/workflow-authors.md,
+// "Events and the audit trail").
 //
 // - Fire and forget: record() returns at once and never throws; writes happen in the background
 //   through a small bounded queue. When the API server is slow or down, at most `maxPending` writes

@@ -2,7 +2,7 @@
 // handlers what changed. Reconcilers read from this cache, never from the API,
 // in steady state.
 //
-// Watch hygiene (DESIGN.md §2), modelled on client-go's reflector:
+// Watch hygiene (docs/design.md, "The reconcile chain"), modelled on client-go's reflector:
 // - a watch that ends normally is resumed from the last resourceVersion seen
 //   (no relist, so no work is repeated);
 // - a 410 Gone (resourceVersion compacted away) triggers a relist; the relist

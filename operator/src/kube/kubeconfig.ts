@@ -3,7 +3,8 @@
 //
 // Why not @kubernetes/client-node's KubeConfig: importing it loads the whole
 // generated API (measured on Node 24: ~0.7 s and ~80 MiB of RSS), which alone
-// would spend most of the operator's memory budget (DESIGN §7). What the
+// would spend most of the operator's memory budget (docs/benchmarks.md, "The
+// performance budget"; docs/design.md, "Departures from the notes"). What the
 // operator needs is small and well specified, so it lives here, with tests:
 // bearer tokens (inline, files re-read as they rotate, exec credential plugins
 // with expiry), client certificates, CA bundles, insecure-skip-tls-verify,

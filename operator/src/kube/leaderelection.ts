@@ -15,7 +15,7 @@
 //
 // All writes use optimistic concurrency (resourceVersion); a conflict means someone else wrote
 // first, and the next read decides. The elector never exits the process: the caller does that in
-// onStoppedLeading (DESIGN.md §2: a replica that loses the lease exits).
+// onStoppedLeading (a replica that loses the lease exits: docs/operations.md, "Process lifecycle").
 import type { Logger } from 'pino';
 import { LEASE } from '../api/constants.ts';
 import { realClock, sleep, type Clock, type TimerHandle } from './clock.ts';

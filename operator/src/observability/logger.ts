@@ -181,7 +181,7 @@ export function newReconcileId(): string {
   return randomUUID().replaceAll('-', '').slice(0, 12);
 }
 
-/** Audit event names (DESIGN §5); the same words are used as Event reasons. */
+/** Audit event names (docs/operations.md, "Logs"); the same words are used as Event reasons. */
 export const AUDIT_EVENTS = [
   'StepStarted',
   'StepSucceeded',
@@ -219,7 +219,7 @@ export interface AuditFields {
  * Writes one structured audit line (`"audit": true`) at info level, so audit
  * lines can be selected with a single filter in any log pipeline. Audit lines
  * need log level info or lower; the durable record is status.history and the
- * Approval objects (DESIGN §5), this is the searchable copy.
+ * Approval objects (docs/approvals.md, "Audit trail"), this is the searchable copy.
  */
 export function audit(logger: Logger, fields: AuditFields): void {
   const { message, ...rest } = fields;

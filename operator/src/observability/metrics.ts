@@ -25,8 +25,8 @@ export interface InformerHooks {
   cacheSize(resource: string, count: number): void;
 }
 
-// The operator's latencies are milliseconds when healthy (DESIGN §7 targets
-// 50-100 ms p99), so buckets are dense from 1 ms and stop at 10 s.
+// The operator's latencies are milliseconds when healthy (the performance budget, docs/benchmarks.md,
+// targets 50-100 ms p99), so buckets are dense from 1 ms and stop at 10 s.
 export const LATENCY_BUCKETS: readonly number[] = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];

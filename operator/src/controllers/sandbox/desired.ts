@@ -1,4 +1,5 @@
-// The sandbox around agent pods, per namespace that runs agents (DESIGN §3). Pure.
+// The sandbox around agent pods, per namespace that runs agents (docs/agent-authors.md, "Network" and
+// "Resources"; docs/security.md, "What an agent can reach"). Pure.
 //
 // - a default-deny NetworkPolicy for agent pods: no ingress, egress only to cluster DNS;
 // - one egress NetworkPolicy per Agent that declares spec.egress (NetworkPolicies are additive:

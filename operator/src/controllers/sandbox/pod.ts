@@ -1,4 +1,5 @@
-// The agent pod of one attempt of one workflow step (DESIGN §3). Pure.
+// The agent pod of one attempt of one workflow step (docs/agent-authors.md, "The contract in one table" and
+// "The sandbox"). Pure.
 //
 // Every pod passes the Pod Security Standards "restricted" profile, so it is admitted in a
 // namespace that enforces it, and it carries everything the sandbox selects on (labels) and

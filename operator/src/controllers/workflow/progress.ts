@@ -133,7 +133,8 @@ export function dependencyGate(
     const ds = steps.get(d)!;
     if (ds.phase === 'Cancelled') return 'upstream-failed';
     if (ds.phase === 'Failed' && !stepContinues(graph, d)) return 'upstream-failed';
-    // A Skipped dependency counts as done: its dependents still run (see docs/workflows.md).
+    // A Skipped dependency counts as done: its dependents still run (docs/workflow-authors.md,
+    // "Dependencies, skips and failures").
     if (ds.phase === 'Skipped' && (ds.reason === 'UpstreamFailed' || ds.reason === 'WorkflowFailed'))
       return 'upstream-failed';
   }
