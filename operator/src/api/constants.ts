@@ -78,10 +78,5 @@ export const CONDITION_READY = 'Ready';
 export const CONDITION_RECONCILING = 'Reconciling';
 export const CONDITION_STALLED = 'Stalled';
 
-/** Annotation prefix for everything Paddock writes on objects. */
-export const ANNOTATION_PREFIX = 'paddock.dev/';
-export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY = 'paddock';
-
 /** JSON Schema extension that marks an input or output field as sensitive (redacted everywhere). */
 export const SENSITIVE_KEYWORD = 'x-paddock-sensitive';

@@ -12,7 +12,7 @@ import type { KubeObject } from '../kube/types.ts';
 import { objectKey } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
 import type { WorkqueueMetrics } from '../kube/workqueue-metrics.ts';
-import { errorFields, newReconcileId } from '../observability/logger.ts';
+import { errorFields, newReconcileId, reconcileLogger } from '../observability/logger.ts';
 import { classifyReconcileError, type ReconcileErrorKind } from './reconcile-errors.ts';
 
 export interface ReconcileContext {
@@ -171,7 +171,7 @@ export class Controller {
 
   private async process(key: string): Promise<void> {
     const reconcileId = newReconcileId();
-    const logger = this.opts.logger.child({ controller: this.name, key, reconcileId });
+    const logger = reconcileLogger(this.opts.logger, { controller: this.name, key, reconcileId });
     const started = performance.now();
     this.reconciles++;
     try {

@@ -37,9 +37,6 @@ import type { KubeObject } from './types.ts';
 import { errorMessage } from '../util/errors.ts';
 import { jitter } from '../util/jitter.ts';
 
-export { formatMicroTime } from './leaderelection-core.ts';
-export type { LeaseSpec } from './leaderelection-core.ts';
-
 export interface Lease extends KubeObject {
   spec?: LeaseSpec;
 }

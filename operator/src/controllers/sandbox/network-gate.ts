@@ -13,7 +13,6 @@
 import { connect } from 'node:net';
 import { writeFileSync } from 'node:fs';
 
-export { GATE_CONTAINER } from '../../api/labels.ts';
 export const ENV_GATE_TARGET = 'PADDOCK_GATE_TARGET';
 export const ENV_GATE_TIMEOUT_SECONDS = 'PADDOCK_GATE_TIMEOUT_SECONDS';
 export const GATE_TERMINATION_FILE = '/dev/termination-log';

@@ -10,6 +10,7 @@ import { API_VERSION } from '../../api/constants.ts';
 import type { AgentSpec } from '../../api/generated/index.ts';
 import {
   AGENT_CONTAINER,
+  GATE_CONTAINER,
   AGENT_TMP_SIZE_LIMIT,
   AGENT_UID,
   ANNOTATION_INPUTS,
@@ -39,7 +40,7 @@ import type { SandboxConfig } from '../../config.ts';
 import type { Container, EnvVar, Pod, ResourceList, ResourceRequirements } from '../../kube/core-types.ts';
 import { ApiError } from '../../kube/errors.ts';
 import type { Provenance } from '../provenance.ts';
-import { ENV_GATE_TARGET, ENV_GATE_TIMEOUT_SECONDS, GATE_CONTAINER } from './network-gate.ts';
+import { ENV_GATE_TARGET, ENV_GATE_TIMEOUT_SECONDS } from './network-gate.ts';
 
 export interface AgentPodInput {
   readonly namespace: string;
