@@ -18,6 +18,7 @@ import type { ApplyOptions, KubeClient } from '../../../operator/src/kube/client
 import type { Informer } from '../../../operator/src/kube/informer.ts';
 import type { KubeObject } from '../../../operator/src/kube/types.ts';
 import type { ResourceRef } from '../../../operator/src/api/constants.ts';
+import { deepFreeze } from '../../../operator/src/util/freeze.ts';
 
 const DIGEST = `sha256:${'ab12'.repeat(16)}`;
 const PINNED = `ghcr.io/acme/agent@${DIGEST}`;
@@ -320,14 +321,6 @@ interface LogLine {
   namespace?: string;
   reason?: string;
   reconcileId?: string;
-}
-
-function deepFreeze<T>(o: T): T {
-  if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
-    Object.freeze(o);
-    for (const v of Object.values(o)) deepFreeze(v);
-  }
-  return o;
 }
 
 class Harness {
