@@ -12,6 +12,7 @@ import {
   type RequestInput,
 } from './approval-request.ts';
 import { finish } from './outcomes.ts';
+import { refuseStart } from './refused-start.ts';
 import type { Plan } from './plan.ts';
 import { type EngineInput } from './plan.ts';
 
@@ -31,6 +32,8 @@ export function approvalGate(
   wf: Workflow,
   spec: WorkflowStep,
   st: StepStatus,
+  /** The attempt that starts once the gate opens. */
+  attempt: number,
   agent: Agent,
   rendered: unknown,
   digest: string,
@@ -59,6 +62,13 @@ export function approvalGate(
       if (input.expectedApprovals?.has(name)) return waitFor(name);
       const found = input.approvals?.get(name);
       if (!found) {
+        const refusal = input.refused?.get(name);
+        if (refusal) {
+          // The API server did not create the request (refused-start.ts).
+          const persisted = input.workflow.status?.steps?.find((x) => x.name === spec.name)?.approvalName;
+          plan.refusedStarts.push(() => refuseStart(plan, spec, st, refusal, attempt, 'approval', persisted));
+          return refusal.kind === 'wait' ? 'wait' : 'failed';
+        }
         plan.createApprovals.push(buildApproval(req, n, input.provenance));
         st.approvalName = name;
         plan.record('ApprovalRequested', {

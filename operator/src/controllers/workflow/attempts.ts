@@ -1,6 +1,7 @@
 // Attempts and their pods: starting an attempt (rendering and checking its inputs, then its pod),
 // observing a running pod to its outcome, adopting a pod a crashed pass created, and retrying.
 import { attemptFailed, finish } from './outcomes.ts';
+import { refuseStart } from './refused-start.ts';
 import type { Agent, StepStatus, Workflow, WorkflowStep } from '../../api/generated/index.ts';
 import { AGENT_CONTAINER, LABEL_ATTEMPT, LABEL_STEP, podName } from '../../api/labels.ts';
 import { compileUserSchema, redact, safeErrorPath } from '../../api/schemas.ts';
@@ -9,16 +10,16 @@ import { MAX_INPUTS_BYTES, buildAgentPod, inputsBytes } from '../sandbox/pod.ts'
 import { approvalGate } from './approval-gate.ts';
 import { referencedSteps, render, templateExpressions } from './expressions.ts';
 import { parseOutputs, redactMessage } from './outputs.ts';
-import type { Plan } from './plan.ts';
 import {
+  type Plan,
   CACHE_LAG_MS,
   DEFAULT_STEP_TIMEOUT_SECONDS,
   TERMINAL_STEP,
   TIMEOUT_GRACE_MS,
   WAIT_TO_CREATE,
-  truncate,
   type EngineInput,
 } from './plan.ts';
+import { truncate } from '../../util/truncate.ts';
 import { notStartedCause, startVerdict, terminationCause } from './pod-start.ts';
 import { containsRedacted, context, failureReason, lostOutputs } from './template-scope.ts';
 
@@ -164,7 +165,10 @@ export function observeRunning(
   plan.wakeAt(due);
 }
 
-/** Renders and checks the inputs, then plans the pod. Returns whether a pod will be created. */
+/**
+ * Renders and checks the inputs, then plans the pod. Returns whether the step takes a parallelism
+ * slot in this pass (its pod will be created, or its creation was refused in this pass).
+ */
 export function start(
   plan: Plan,
   wf: Workflow,
@@ -237,7 +241,7 @@ export function start(
     agent.spec.image,
     rendered.value,
   );
-  const gate = approvalGate(plan, wf, spec, st, agent, rendered.value, digest, input);
+  const gate = approvalGate(plan, wf, spec, st, attempt, agent, rendered.value, digest, input);
   if (gate !== 'proceed') return false;
   const name = podName(wf.metadata.name ?? '', spec.name, attempt);
   const pod = buildAgentPod({
@@ -252,6 +256,14 @@ export function start(
     defaults: input.sandbox,
     provenance: input.provenance,
   });
+  const refusal = input.refused?.get(name);
+  if (refusal) {
+    // The API server did not create it (refused-start.ts). The slot stays taken for this pass.
+    plan.refusedStarts.push(() => refuseStart(plan, spec, st, refusal, attempt, 'pod', undefined));
+    const resumed = plan.resumed.findIndex((r) => r.step === spec.name);
+    if (resumed >= 0) plan.resumed.splice(resumed, 1);
+    return true;
+  }
   plan.create.push({ step: spec.name, attempt, pod });
   const first = attempt === 1;
   st.phase = 'Running';

@@ -28,10 +28,10 @@ import {
   Plan,
   TERMINAL_STEP,
   TERMINAL_WORKFLOW,
-  truncate,
   type EngineInput,
   type EnginePlan,
 } from './plan.ts';
+import { truncate } from '../../util/truncate.ts';
 import { garbageCollectPods } from './pod-gc.ts';
 import { advance, stopAll, workflowOutcome } from './progress.ts';
 import { type WorkflowProblem, validateWorkflow } from './validate.ts';
@@ -209,6 +209,7 @@ export {
   type CreateWaitReason,
   type EngineInput,
   type EnginePlan,
+  type Refusal,
   type StepOutcome,
 } from './plan.ts';
-export { creationRefused } from './refused-start.ts';
+export { refusedRetryMs } from './refused-start.ts';

@@ -63,6 +63,8 @@ export function finish(
   phase: 'Succeeded' | 'Failed' | 'Skipped' | 'Cancelled',
   reason: string,
   message: string,
+  /** The Event's reason and note when they are not the history entry's (refused starts keep their own). */
+  event?: { reason: string; note: string },
 ): void {
   st.phase = phase;
   st.reason = reason;
@@ -83,6 +85,7 @@ export function finish(
     message,
     warning: phase === 'Failed',
     agent: spec.agentRef.name,
+    ...(event ? { event } : {}),
   });
 }
 

@@ -6,6 +6,7 @@ import type { Pod } from '../../kube/core-types.ts';
 import { metaTime } from '../conditions.ts';
 import type { EventInput } from '../events.ts';
 import type { Provenance } from '../provenance.ts';
+import { truncate } from '../../util/truncate.ts';
 
 export const HISTORY_LIMIT = 100;
 export const DEFAULT_STEP_TIMEOUT_SECONDS = 600;
@@ -56,7 +57,25 @@ export interface EngineInput {
   readonly provenance: Provenance;
   /** Approvals this operator created recently that the cache has not shown yet. */
   readonly expectedApprovals?: ReadonlySet<string>;
+  /**
+   * Children (pods and Approval requests, by name) the API server refused to create in this pass.
+   * The engine plans again with them: the refused start becomes a waiting or failed step, recorded
+   * like any other outcome (refused-start.ts), and nothing else changes.
+   */
+  readonly refused?: ReadonlyMap<string, Refusal>;
 }
+
+/** Why the API server did not create a step's child, as the reconciler classified it (refusals.ts). */
+export type Refusal =
+  /** It may pass (quota, sandbox, RBAC, a failing webhook): the same attempt is tried again later. */
+  | {
+      readonly kind: 'wait';
+      readonly reason: CreateWaitReason;
+      readonly message: string;
+      readonly refusals: number;
+    }
+  /** Retrying cannot help: the step fails with this reason. */
+  | { readonly kind: 'fail'; readonly reason: string; readonly message: string };
 
 export interface PodToCreate {
   readonly step: string;
@@ -114,6 +133,11 @@ export class Plan {
   readonly events: EventInput[] = [];
   readonly audits: AuditRecord[] = [];
   readonly outcomes: StepOutcome[] = [];
+  /**
+   * Starts the API server refused (EngineInput.refused), applied once the pass has decided
+   * everything else, so a refusal changes nothing but its own step (refused-start.ts).
+   */
+  readonly refusedStarts: Array<() => void> = [];
   readonly history: HistoryEntry[];
   private requeueAt: number | undefined;
   readonly nowMs: number;
@@ -142,6 +166,8 @@ export class Plan {
       message: string;
       warning?: boolean;
       agent?: string;
+      /** The Event's reason and note when they are not the history entry's (refusals keep their own). */
+      event?: { reason: string; note: string };
     },
   ): void {
     this.history.push({
@@ -154,10 +180,11 @@ export class Plan {
     });
     this.events.push({
       type: e.warning ? 'Warning' : 'Normal',
-      reason: type,
+      reason: e.event?.reason ?? type,
       action: e.step ? `Step/${e.step}` : 'Workflow',
       note: truncate(
-        e.step ? `step ${e.step}${e.attempt ? ` (attempt ${e.attempt})` : ''}: ${e.message}` : e.message,
+        e.event?.note ??
+          (e.step ? `step ${e.step}${e.attempt ? ` (attempt ${e.attempt})` : ''}: ${e.message}` : e.message),
         1024,
       ),
     });
@@ -178,8 +205,4 @@ export function auditName(type: string): string {
     /^(Step|Workflow|Approval)(.*)$/,
     (_m, a: string, b: string) => `${a.toLowerCase()}.${b.charAt(0).toLowerCase()}${b.slice(1)}`,
   );
-}
-
-export function truncate(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 3)}...`;
 }

@@ -96,6 +96,7 @@ export function advance(
         : (st.attempt ?? 1);
     if (start(plan, wf, spec, st, attempt, steps, input)) running++;
   }
+  for (const apply of plan.refusedStarts.splice(0)) apply();
 }
 
 export function stopAll(

@@ -14,16 +14,17 @@ import type { KubeObject } from '../../kube/types.ts';
 import { isAlreadyExists, isNotFound } from '../../kube/errors.ts';
 import type { Informer } from '../../kube/informer.ts';
 import { audit } from '../../observability/logger.ts';
+import { errorMessage } from '../../util/errors.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../controller.ts';
 import type { EventSink } from '../events.ts';
 import type { StatusWriter } from '../status-writer.ts';
 import type { Provenance } from '../provenance.ts';
 import {
   CACHE_LAG_MS,
-  creationRefused,
   planWorkflow,
   type EngineInput,
   type EnginePlan,
+  type Refusal,
   type StepOutcome,
 } from './engine.ts';
 import {
@@ -179,26 +180,29 @@ export class WorkflowReconciler implements Reconciler {
     }
 
     // Approval requests first: a step shows WaitingForApproval only once its request exists.
-    const requested = await this.createApprovals(plan, wf, now, ctx);
-    if (requested === 'taken') {
+    const refused = new Map<string, Refusal>();
+    const attempted = new Set<string>();
+    const taken = await this.createApprovals(plan, wf, refused, attempted, ctx);
+    if (taken) {
       // Something already holds a name we were about to use, and our cache does not show it yet.
       // Write nothing: the next pass sees it and decides (ours after a crash, an earlier run's, or
       // a forgery that fails the step closed).
       return { requeueAfterMs: 1_000 };
     }
-    const { status, requeueMs, failedStarts } = await this.createPods(
-      plan,
-      requested,
-      wf,
-      now,
-      ctx,
-      provenance,
-    );
+    await this.createPods(plan, wf, refused, attempted, now, provenance);
+    if (refused.size > 0) {
+      // Refused starts go back through the engine as an input: the same plan, except that those
+      // steps wait or fail, with their history, Events and metrics (refused-start.ts).
+      plan = planWorkflow({ ...input, refused });
+      // The same decisions, so nothing new to create; should a start appear anyway, carry it out
+      // rather than leave a Running step without its child.
+      await this.createApprovals(plan, wf, refused, attempted, ctx);
+      await this.createPods(plan, wf, refused, attempted, now, provenance);
+    }
+    const status = plan.status;
     // The approval resume latency ends when the gated pods exist, before the status write.
     const podsCreatedAt = plan.resumed.length > 0 ? (this.deps.now ?? (() => new Date()))().getTime() : 0;
-    let requeueAfterMs = plan.requeueAfterMs;
-    if (requeueMs !== undefined)
-      requeueAfterMs = requeueAfterMs === undefined ? requeueMs : Math.min(requeueAfterMs, requeueMs);
+    const requeueAfterMs = plan.requeueAfterMs;
 
     if (!workflowStatusEqual(wf.status, status) && !this.deps.status.isPending(wf, status)) {
       await this.deps.status.apply<Workflow>(WORKFLOW, wf, status);
@@ -226,7 +230,6 @@ export class WorkflowReconciler implements Reconciler {
       this.deps.metrics?.approvalSuperseded?.();
     }
     for (const r of plan.resumed) {
-      if (failedStarts.has(r.step)) continue;
       const seen = this.deps.approvalDecidedAt?.(`${ns}/${r.approval}`);
       if (seen !== undefined)
         this.deps.metrics?.approvalResumed?.(Math.max(0, (podsCreatedAt - seen) / 1000));
@@ -239,19 +242,9 @@ export class WorkflowReconciler implements Reconciler {
       }
     }
 
-    const startedButRefused = (action: string, reason: string): boolean =>
-      (reason === 'StepStarted' || reason === 'ApprovalRequested') &&
-      failedStarts.has(action.replace(/^Step\//, ''));
-    for (const e of plan.events) if (!startedButRefused(e.action, e.reason)) this.deps.events.record(wf, e);
-    for (const a of plan.audits) {
-      if (
-        (a.event === 'step.started' || a.event === 'approval.requested') &&
-        a.step &&
-        failedStarts.has(a.step)
-      )
-        continue;
+    for (const e of plan.events) this.deps.events.record(wf, e);
+    for (const a of plan.audits)
       audit(ctx.logger, { ...a, event: a.event, namespace: ns, workflow: wf.metadata.name });
-    }
     for (const o of plan.outcomes) this.deps.metrics?.stepFinished(o);
     return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
   }
@@ -280,65 +273,58 @@ export class WorkflowReconciler implements Reconciler {
   }
 
   /**
-   * Creates the planned Approval requests. Returns the plan's status with refused requests turned
-   * into waiting or failed steps, or 'taken' when a name was already in use (see reconcile).
+   * Creates the planned Approval requests not yet attempted in this pass. A refusal goes into
+   * `refused` (for the engine); a transient one rethrows (a quiet, rate-limited retry of the whole
+   * reconcile). Returns true when a name was already taken (see reconcile).
    */
   private async createApprovals(
     plan: EnginePlan,
     wf: Workflow,
-    now: Date,
+    refused: Map<string, Refusal>,
+    attempted: Set<string>,
     ctx: ReconcileContext,
-  ): Promise<
-    { status: EnginePlan['status']; requeueMs: number | undefined; refused: Set<string> } | 'taken'
-  > {
-    let status = plan.status;
-    let requeueMs: number | undefined;
-    const refused = new Set<string>();
+  ): Promise<boolean> {
     for (const a of plan.createApprovals) {
       const name = a.metadata.name ?? '';
+      if (attempted.has(name)) continue;
+      attempted.add(name);
       const step = a.spec.step;
       const key = this.refusalKey(wf, step);
       try {
         await this.deps.client.create(APPROVAL, a);
-        this.approvalExpectations.set(name, now.getTime());
+        this.approvalExpectations.set(name, this.nowMs());
         this.refusals.delete(key);
-        continue;
       } catch (err) {
         if (isAlreadyExists(err)) {
           ctx.logger.info(
             { approval: name, step },
             'an Approval already holds this name; deciding on the next pass',
           );
-          return 'taken';
+          return true;
         }
         const verdict = approvalRefusal(err, this.bump(key));
-        const persisted = wf.status?.steps?.find((s) => s.name === step)?.approvalName;
-        const r = this.refuse(status, wf, step, verdict, err, [], now, ctx, persisted);
-        status = r.status;
-        refused.add(step);
-        if (r.requeueMs !== undefined)
-          requeueMs = requeueMs === undefined ? r.requeueMs : Math.min(requeueMs, r.requeueMs);
+        refused.set(name, this.refusal(wf, step, verdict, err, [], 'its Approval request'));
       }
     }
-    return { status, requeueMs, refused };
+    return false;
   }
 
-  /** Creates the planned pods in parallel; refusals turn into a waiting or failed step. */
+  /** Creates the planned pods not yet attempted in this pass, in parallel; refusals go into `refused`. */
   private async createPods(
     plan: EnginePlan,
-    requested: { status: EnginePlan['status']; requeueMs: number | undefined; refused: Set<string> },
     wf: Workflow,
+    refused: Map<string, Refusal>,
+    attempted: Set<string>,
     now: Date,
-    ctx: ReconcileContext,
     provenance: Provenance,
-  ): Promise<{ status: EnginePlan['status']; requeueMs: number | undefined; failedStarts: Set<string> }> {
-    let status = requested.status;
-    let requeueMs = requested.requeueMs;
-    const failedStarts = new Set<string>(requested.refused);
+  ): Promise<void> {
     const ns = wf.metadata.namespace ?? '';
-    const results = await Promise.allSettled(plan.create.map((c) => this.deps.client.create(POD, c.pod)));
+    const todo = plan.create.filter((c) => !attempted.has(c.pod.metadata.name ?? ''));
+    for (const c of todo) attempted.add(c.pod.metadata.name ?? '');
+    const results = await Promise.allSettled(todo.map((c) => this.deps.client.create(POD, c.pod)));
+    let quiet: unknown;
     for (let i = 0; i < results.length; i++) {
-      const c = plan.create[i]!;
+      const c = todo[i]!;
       const r = results[i]!;
       const name = c.pod.metadata.name ?? '';
       const key = this.refusalKey(wf, c.step);
@@ -356,106 +342,57 @@ export class WorkflowReconciler implements Reconciler {
           this.refusals.delete(key);
           continue;
         }
-        failedStarts.add(c.step);
-        status = failStep(
-          status,
-          c.step,
-          'PodMismatch',
-          `pod ${name} already exists and was not created by the Paddock operator (no valid signature); the step failed closed`,
-          now,
-        );
-        this.recordRefusal(
-          wf,
-          c.step,
-          'Warning',
-          'PodMismatch',
-          `step ${c.step}: pod ${name} already exists and was not created by the Paddock operator; the step failed closed`,
-          ctx,
-        );
+        refused.set(name, {
+          kind: 'fail',
+          reason: 'PodMismatch',
+          message: `pod ${name} already exists and was not created by the Paddock operator (no valid signature); the step failed closed`,
+        });
         continue;
       }
-      failedStarts.add(c.step);
-      const verdict = podRefusal(r.reason, this.bump(key));
-      const res = this.refuse(
-        status,
-        wf,
-        c.step,
-        verdict,
-        r.reason,
-        inputStrings(inputsOfPod(c.pod)),
-        now,
-        ctx,
-      );
-      status = res.status;
-      if (res.requeueMs !== undefined)
-        requeueMs = requeueMs === undefined ? res.requeueMs : Math.min(requeueMs, res.requeueMs);
+      try {
+        const verdict = podRefusal(r.reason, this.bump(key));
+        refused.set(
+          name,
+          this.refusal(wf, c.step, verdict, r.reason, inputStrings(inputsOfPod(c.pod)), 'its pod'),
+        );
+      } catch (err) {
+        // A quiet retry: the other pods' outcomes are still recorded in this pass (the expectations
+        // above); the whole reconcile is retried, rate-limited.
+        quiet ??= err;
+      }
     }
-    return { status, requeueMs, failedStarts };
+    if (quiet !== undefined) throw quiet instanceof Error ? quiet : new Error(errorMessage(quiet));
   }
 
   /**
-   * Applies a refusal verdict to the status: the step waits (with backoff) or fails, says why in
-   * status, and records an Event and an audit line the first time. A quiet retry rethrows.
+   * The engine's input for a refused child, or a rethrow for a quiet retry (a blip: the whole
+   * reconcile is retried soon, rate-limited, saying nothing yet). Refusal messages come from the
+   * API server and admission plugins, which may quote what they refused: the rendered inputs are
+   * scrubbed out of them.
    */
-  private refuse(
-    status: EnginePlan['status'],
+  private refusal(
     wf: Workflow,
     step: string,
     verdict: RefusalVerdict,
     err: unknown,
     sensitive: readonly string[],
-    now: Date,
-    ctx: ReconcileContext,
-    approvalName?: string,
-  ): { status: EnginePlan['status']; requeueMs: number | undefined } {
+    what: string,
+  ): Refusal {
     if (verdict.kind === 'retry') throw err;
     const message = scrubValues(apiMessage(err), sensitive).slice(0, 800);
-    if (verdict.kind === 'wait') {
-      const q = creationRefused(
-        status,
-        step,
-        verdict.reason,
+    if (verdict.kind === 'wait')
+      return {
+        kind: 'wait',
+        reason: verdict.reason,
         message,
-        this.refusals.get(this.refusalKey(wf, step)) ?? 1,
-        now,
-        approvalName,
-      );
-      if (q.firstTime)
-        this.recordRefusal(wf, step, 'Warning', verdict.reason, `step ${step} waits: ${message}`, ctx);
-      return { status: q.status, requeueMs: q.retryInMs };
-    }
+        refusals: this.refusals.get(this.refusalKey(wf, step)) ?? 1,
+      };
     this.refusals.delete(this.refusalKey(wf, step));
-    const what = verdict.reason === 'ApprovalRequestRefused' ? 'its Approval request' : 'its pod';
-    this.recordRefusal(
-      wf,
-      step,
-      'Warning',
-      verdict.reason,
-      `step ${step}: the API server refused ${what}: ${message}`,
-      ctx,
-    );
-    return {
-      status: failStep(status, step, verdict.reason, `the API server refused ${what}: ${message}`, now),
-      requeueMs: undefined,
-    };
+    return { kind: 'fail', reason: verdict.reason, message: `the API server refused ${what}: ${message}` };
   }
 
-  private recordRefusal(
-    wf: Workflow,
-    step: string,
-    type: 'Warning' | 'Normal',
-    reason: string,
-    note: string,
-    ctx: ReconcileContext,
-  ): void {
-    this.deps.events.record(wf, { type, reason, action: `Step/${step}`, note });
-    audit(ctx.logger, {
-      event: 'step.refused',
-      namespace: wf.metadata.namespace,
-      workflow: wf.metadata.name,
-      step,
-      reason,
-    });
+  private nowMs(): number {
+    return (this.deps.now ?? (() => new Date()))().getTime();
   }
 
   private refusalKey(wf: Workflow, step: string): string {
@@ -478,25 +415,6 @@ export class WorkflowReconciler implements Reconciler {
     }
     return out;
   }
-}
-
-/** The step fails with `reason` (a refused start): the persisted status says so. */
-function failStep(
-  status: EnginePlan['status'],
-  step: string,
-  reason: string,
-  message: string,
-  now: Date,
-): EnginePlan['status'] {
-  const at = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return {
-    ...status,
-    steps: (status.steps ?? []).map((s) =>
-      s.name === step
-        ? { ...s, phase: 'Failed', reason, message: message.slice(0, 1024), finishedAt: at }
-        : s,
-    ),
-  };
 }
 
 function inputsOfPod(pod: Pod): unknown {

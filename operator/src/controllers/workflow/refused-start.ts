@@ -1,71 +1,68 @@
-import type { HistoryEntry, StepStatus, WorkflowStatus } from '../../api/generated/index.ts';
-import { metaTime } from '../conditions.ts';
-import {
-  CREATE_WAIT_REASONS,
-  HISTORY_LIMIT,
-  QUOTA_RETRY_MS,
-  truncate,
-  type CreateWaitReason,
-} from './plan.ts';
+// A start the API server refused: the step's pod or Approval request was not created. The engine
+// plans the pass again with the refusals as input (EngineInput.refused); there the refused start
+// becomes a step that waits and tries the same attempt again with backoff, or a failed step,
+// recorded like every other outcome (history, Event, audit line, outcome metric). The refused
+// start's own StepStarted or ApprovalRequested is never recorded, and its slot stays taken for
+// the pass, so the second plan differs from the first only where a start was refused.
+import type { StepStatus, WorkflowStep } from '../../api/generated/index.ts';
+import { truncate } from '../../util/truncate.ts';
+import { finish } from './outcomes.ts';
+import { CREATE_WAIT_REASONS, QUOTA_RETRY_MS, type Plan, type Refusal } from './plan.ts';
 
-/** History entries this pass recorded for a start (or request) the API server then refused. */
-export function refusedStart(h: HistoryEntry, step: string, now: Date): boolean {
-  return (
-    h.step === step && (h.type === 'StepStarted' || h.type === 'ApprovalRequested') && h.at === metaTime(now)
-  );
+/** The backoff before the `refusals`-th consecutive refused start is tried again. */
+export function refusedRetryMs(refusals: number): number {
+  return Math.min(QUOTA_RETRY_MS.max, QUOTA_RETRY_MS.min * 2 ** Math.max(0, refusals - 1));
 }
 
 /**
- * The API server did not create the step's pod (or its Approval request) for a reason that may
- * pass: a full ResourceQuota, the sandbox not ready yet, missing RBAC, an overloaded or failing API
- * server or admission webhook. The step waits and tries again with backoff, saying so in its
- * status (and, the first time, in its history). `refusals` counts consecutive refusals for this
- * step (1 for the first). `approvalName` is the request the persisted status names, restored when
- * the refused child was a new Approval request.
+ * Applies a refusal of the step's child (`child`). A failing refusal's message is the whole story
+ * ("the API server refused its pod: ..."); a waiting one's is the API server's own words.
+ * `persistedApprovalName` is the request the persisted status names, restored when the refused
+ * child was a new Approval request.
  */
-export function creationRefused(
-  status: WorkflowStatus,
-  step: string,
-  reason: CreateWaitReason,
-  message: string,
-  refusals: number,
-  now: Date,
-  approvalName?: string,
-): {
-  status: WorkflowStatus;
-  retryInMs: number;
-  firstTime: boolean;
-} {
-  const retryInMs = Math.min(QUOTA_RETRY_MS.max, QUOTA_RETRY_MS.min * 2 ** Math.max(0, refusals - 1));
-  let firstTime = false;
-  const steps = (status.steps ?? []).map((s) => {
-    if (s.name !== step) return s;
-    // The status passed in is the plan's, where start() cleared the reason: whether the step
-    // already waits for this is read from its last history entry (the refused start aside).
-    const last = (status.history ?? []).filter((h) => h.step === step && !refusedStart(h, step, now)).at(-1);
-    firstTime = s.reason !== reason && !(last?.type === 'StepWaiting' && last.reason === reason);
-    const next: StepStatus = {
-      ...s,
-      phase: 'Waiting',
-      reason,
-      message: `${CREATE_WAIT_REASONS[reason]}: ${truncate(message, 512)}`,
-      nextRetryAt: new Date(now.getTime() + retryInMs).toISOString(),
-    };
-    delete next.podName;
-    if (reason === 'ApprovalRequestFailed') {
-      if (approvalName === undefined) delete next.approvalName;
-      else next.approvalName = approvalName;
-    }
-    // No pod ran yet for a first attempt: the step has not started.
-    if ((s.attempt ?? 1) === 1) delete next.startedAt;
-    return next;
-  });
-  const kept = (status.history ?? []).filter((h) => !refusedStart(h, step, now));
-  const history = firstTime
-    ? [
-        ...kept,
-        { at: metaTime(now), type: 'StepWaiting', step, reason, message: truncate(message, 1024) },
-      ].slice(-HISTORY_LIMIT)
-    : kept;
-  return { status: { ...status, steps, history }, retryInMs, firstTime };
+export function refuseStart(
+  plan: Plan,
+  spec: WorkflowStep,
+  st: StepStatus,
+  refusal: Refusal,
+  attempt: number,
+  child: 'pod' | 'approval',
+  persistedApprovalName: string | undefined,
+): void {
+  const message = truncate(refusal.message, 800);
+  st.attempt = attempt;
+  if (refusal.kind === 'fail') {
+    finish(plan, st, spec, 'Failed', refusal.reason, message, {
+      reason: refusal.reason,
+      note: `step ${spec.name}: ${message}`,
+    });
+    return;
+  }
+  const retryInMs = refusedRetryMs(refusal.refusals);
+  // Said once per wait: a step already waiting for this reason (in status, or as its last history
+  // entry) only moves its retry time.
+  const last = plan.history.filter((h) => h.step === spec.name).at(-1);
+  const firstTime =
+    st.reason !== refusal.reason && !(last?.type === 'StepWaiting' && last.reason === refusal.reason);
+  st.phase = 'Waiting';
+  st.reason = refusal.reason;
+  st.message = `${CREATE_WAIT_REASONS[refusal.reason]}: ${truncate(message, 512)}`;
+  st.nextRetryAt = new Date(plan.nowMs + retryInMs).toISOString();
+  delete st.podName;
+  if (child === 'approval') {
+    if (persistedApprovalName === undefined) delete st.approvalName;
+    else st.approvalName = persistedApprovalName;
+  }
+  // No pod ran yet for a first attempt: the step has not started.
+  if ((st.attempt ?? 1) === 1) delete st.startedAt;
+  plan.wakeAt(plan.nowMs + retryInMs);
+  if (firstTime)
+    plan.record('StepWaiting', {
+      step: spec.name,
+      reason: refusal.reason,
+      message,
+      warning: true,
+      agent: spec.agentRef.name,
+      event: { reason: refusal.reason, note: `step ${spec.name} waits: ${message}` },
+    });
 }

@@ -522,3 +522,51 @@ describe('approval policy', () => {
     expect(approvalName('wf', 'fix', 2)).toBe('wf-fix-approval-2');
   });
 });
+
+describe('approval gate: a request the API server refuses (EngineInput.refused)', () => {
+  it('waits (ApprovalRequestFailed) without recording a request, then asks again when due', () => {
+    const sim = gated();
+    const refused = new Map([
+      [
+        'wf-fix-approval-1',
+        {
+          kind: 'wait' as const,
+          reason: 'ApprovalRequestFailed' as const,
+          message: 'approvals are not accepted today',
+          refusals: 1,
+        },
+      ],
+    ]);
+    const plan = sim.pass({ approvals: sim.approvals, refused });
+    expect(plan.createApprovals).toEqual([]);
+    expect(plan.create).toEqual([]);
+    expect(sim.step('fix')).toMatchObject({ phase: 'Waiting', reason: 'ApprovalRequestFailed', attempt: 1 });
+    expect(sim.step('fix').approvalName).toBeUndefined();
+    expect(plan.status.history?.map((h) => h.type)).toEqual(['WorkflowStarted', 'StepWaiting']);
+    expect(plan.events.map((e) => e.reason)).toEqual(['WorkflowStarted', 'ApprovalRequestFailed']);
+    // Due again: the request is made under the same name.
+    sim.tick(1_000);
+    expect(sim.gatedPass().createApprovals.map((a) => a.metadata.name)).toEqual(['wf-fix-approval-1']);
+    expect(sim.step('fix')).toMatchObject({ phase: 'WaitingForApproval', approvalName: 'wf-fix-approval-1' });
+  });
+
+  it('a request refused for good fails the step (ApprovalRequestRefused) with its outcome', () => {
+    const sim = gated();
+    const refused = new Map([
+      [
+        'wf-fix-approval-1',
+        {
+          kind: 'fail' as const,
+          reason: 'ApprovalRequestRefused',
+          message: 'the API server refused its Approval request: too large',
+        },
+      ],
+    ]);
+    const plan = sim.pass({ approvals: sim.approvals, refused });
+    expect(sim.step('fix')).toMatchObject({ phase: 'Failed', reason: 'ApprovalRequestRefused' });
+    expect(plan.outcomes.map((o) => [o.step, o.outcome, o.reason])).toEqual([
+      ['fix', 'Failed', 'ApprovalRequestRefused'],
+    ]);
+    expect(plan.status.phase).toBe('Failed');
+  });
+});

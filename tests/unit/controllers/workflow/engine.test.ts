@@ -13,12 +13,14 @@ import {
 import { MAX_INPUTS_BYTES } from '../../../../operator/src/controllers/sandbox/pod.ts';
 import {
   CACHE_LAG_MS,
-  creationRefused,
   HISTORY_LIMIT,
   planWorkflow,
   QUOTA_RETRY_MS,
+  refusedRetryMs,
   TIMEOUT_GRACE_MS,
+  type CreateWaitReason,
   type EnginePlan,
+  type Refusal,
 } from '../../../../operator/src/controllers/workflow/engine.ts';
 import {
   agent,
@@ -1760,29 +1762,30 @@ describe('planWorkflow: purity', () => {
 
 // --- pods refused at creation ---------------------------------------------------------------------
 
-describe('creationRefused', () => {
-  function started(): { sim: Sim; plan: EnginePlan } {
+describe('refused starts go back through the engine (EngineInput.refused)', () => {
+  function started(parallelism?: number): { sim: Sim; plan: EnginePlan } {
     const sim = new Sim(
-      workflow([step('a'), step('b')]),
+      workflow([step('a'), step('b')], parallelism === undefined ? {} : { parallelism }),
       [agent('scanner')],
       new Date('2025-03-01T10:00:00.400Z'),
     );
     const plan = sim.plan();
     return { sim, plan };
   }
+  const wait = (
+    pod: string,
+    reason: CreateWaitReason,
+    message: string,
+    refusals = 1,
+  ): { refused: ReadonlyMap<string, Refusal> } => ({
+    refused: new Map([[pod, { kind: 'wait', reason, message, refusals }]]),
+  });
 
   it('turns a refused start into a Waiting step with the same attempt and a retry time', () => {
     const { sim, plan } = started();
-    const r = creationRefused(
-      plan.status,
-      'a',
-      'QuotaExceeded',
-      'exceeded quota: paddock-agents, requested: pods=1',
-      1,
-      sim.now,
-    );
-    expect(r.retryInMs).toBe(QUOTA_RETRY_MS.min);
-    expect(r.firstTime).toBe(true);
+    const r = sim.plan(wait('wf-a-1', 'QuotaExceeded', 'exceeded quota: paddock-agents, requested: pods=1'));
+    expect(r.create.map((c) => c.pod.metadata.name)).toEqual(['wf-b-1']);
+    expect(r.requeueAfterMs).toBe(QUOTA_RETRY_MS.min);
     const a = r.status.steps?.find((s) => s.name === 'a');
     expect(a).toEqual({
       name: 'a',
@@ -1797,48 +1800,95 @@ describe('creationRefused', () => {
     expect(r.status.steps?.find((s) => s.name === 'b')).toEqual(
       plan.status.steps?.find((s) => s.name === 'b'),
     );
-    // The refused attempt's StepStarted is gone; b's stays; the wait is recorded.
+    // The refused attempt's StepStarted is never recorded; b's is; the wait is.
     expect(r.status.history?.map((h) => [h.type, h.step])).toEqual([
       ['WorkflowStarted', undefined],
       ['StepStarted', 'b'],
       ['StepWaiting', 'a'],
     ]);
-    expect(r.status.history?.at(-1)).toEqual({
+    expect(r.status.history?.find((h) => h.type === 'StepWaiting')).toEqual({
       at: T0S,
       type: 'StepWaiting',
       step: 'a',
       reason: 'QuotaExceeded',
       message: 'exceeded quota: paddock-agents, requested: pods=1',
     });
-    // The input status is not changed.
-    expect(plan.status.steps?.[0]?.phase).toBe('Running');
+    // One Event and one audit line for the wait, under the refusal's own reason; none for a start.
+    expect(r.events.filter((e) => e.action === 'Step/a')).toEqual([
+      {
+        type: 'Warning',
+        reason: 'QuotaExceeded',
+        action: 'Step/a',
+        note: 'step a waits: exceeded quota: paddock-agents, requested: pods=1',
+      },
+    ]);
+    expect(r.audits.filter((x) => x.step === 'a').map((x) => [x.event, x.reason])).toEqual([
+      ['step.waiting', 'QuotaExceeded'],
+    ]);
+    expect(r.outcomes).toEqual([]);
+  });
+
+  it('keeps the refused step’s slot for the pass: nothing starts that the first plan did not start', () => {
+    const { sim, plan } = started(1);
+    expect(plan.create.map((c) => c.step)).toEqual(['a']);
+    const r = sim.plan(wait('wf-a-1', 'QuotaExceeded', 'full'));
+    expect(r.create).toEqual([]);
+    expect(r.status.steps?.map((x) => x.phase)).toEqual(['Waiting', 'Pending']);
+  });
+
+  it('a start refused for good fails the step, with a history entry, an Event and an outcome', () => {
+    const { sim } = started();
+    const r = sim.plan({
+      refused: new Map([
+        [
+          'wf-a-1',
+          {
+            kind: 'fail',
+            reason: 'PodRejected',
+            message: 'the API server refused its pod: denied by policy x',
+          } satisfies Refusal,
+        ],
+      ]),
+    });
+    expect(r.create.map((c) => c.step)).toEqual(['b']);
+    expect(r.status.steps?.[0]).toMatchObject({
+      phase: 'Failed',
+      reason: 'PodRejected',
+      message: 'the API server refused its pod: denied by policy x',
+    });
+    expect(r.status.history?.filter((h) => h.step === 'a').map((h) => [h.type, h.reason])).toEqual([
+      ['StepFailed', 'PodRejected'],
+    ]);
+    expect(r.events.filter((e) => e.action === 'Step/a').map((e) => [e.reason, e.note])).toEqual([
+      ['PodRejected', 'step a: the API server refused its pod: denied by policy x'],
+    ]);
+    expect(r.outcomes).toEqual([
+      expect.objectContaining({ step: 'a', outcome: 'Failed', reason: 'PodRejected' }),
+    ]);
+    // b, started in the same pass, keeps running; the workflow fails once b ends.
+    expect(r.status.steps?.[1]).toMatchObject({ phase: 'Running' });
+    expect(r.status.phase).toBe('Running');
   });
 
   it('backs off exponentially, capped', () => {
-    const { sim, plan } = started();
-    const delays = [1, 2, 3, 4, 5, 6, 7, 50].map(
-      (n) => creationRefused(plan.status, 'a', 'QuotaExceeded', 'full', n, sim.now).retryInMs,
-    );
+    const delays = [1, 2, 3, 4, 5, 6, 7, 50].map((n) => refusedRetryMs(n));
     expect(delays).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
     expect(QUOTA_RETRY_MS.max).toBe(30_000);
+    const { sim } = started();
+    expect(sim.plan(wait('wf-a-1', 'QuotaExceeded', 'full', 3)).status.steps?.[0]?.nextRetryAt).toBe(
+      '2025-03-01T10:00:04.400Z',
+    );
   });
 
   it('says why for SandboxNotReady, in the step and in history', () => {
-    const { sim, plan } = started();
-    const r = creationRefused(
-      plan.status,
-      'a',
-      'SandboxNotReady',
-      'serviceaccount "paddock-agent" not found',
-      1,
-      sim.now,
-    );
+    const { sim } = started();
+    const r = sim.plan(wait('wf-a-1', 'SandboxNotReady', 'serviceaccount "paddock-agent" not found'));
     expect(r.status.steps?.[0]).toMatchObject({
       phase: 'Waiting',
       reason: 'SandboxNotReady',
       message: `waiting for the namespace's agent sandbox (ServiceAccount paddock-agent): serviceaccount "paddock-agent" not found`,
     });
-    expect(r.status.history?.at(-1)).toMatchObject({
+    expect(r.status.history?.find((h) => h.step === 'a')).toMatchObject({
       type: 'StepWaiting',
       step: 'a',
       reason: 'SandboxNotReady',
@@ -1847,10 +1897,10 @@ describe('creationRefused', () => {
 
   for (const reason of ['QuotaExceeded', 'SandboxNotReady'] as const) {
     it(`${reason}: the engine tries the same attempt again when due, and reports the wait only once`, () => {
-      const { sim, plan } = started();
-      const r1 = creationRefused(plan.status, 'a', reason, 'refused', 1, sim.now);
-      sim.apply({ ...plan, create: plan.create.filter((c) => c.step !== 'a'), status: r1.status });
+      const { sim } = started();
+      sim.apply(sim.plan(wait('wf-a-1', reason, 'refused')));
       expect(sim.pods.has('wf-a-1')).toBe(false);
+      expect(sim.pods.has('wf-b-1')).toBe(true);
 
       const early = sim.tick(500).pass();
       expect(early.create).toEqual([]);
@@ -1861,12 +1911,12 @@ describe('creationRefused', () => {
       const retry = sim.plan();
       expect(retry.create.map((c) => [c.step, c.attempt, c.pod.metadata.name])).toEqual([['a', 1, 'wf-a-1']]);
       // Refused again: not news.
-      const r2 = creationRefused(retry.status, 'a', reason, 'refused', 2, sim.now);
-      expect(r2.firstTime).toBe(false);
-      expect(r2.retryInMs).toBe(2_000);
+      const r2 = sim.plan(wait('wf-a-1', reason, 'refused', 2));
+      expect(r2.requeueAfterMs).toBe(2_000);
+      expect(r2.events).toEqual([]);
       expect(r2.status.history?.filter((h) => h.type === 'StepWaiting')).toHaveLength(1);
       expect(r2.status.history?.filter((h) => h.type === 'StepStarted' && h.step === 'a')).toEqual([]);
-      sim.apply({ ...retry, create: [], status: r2.status });
+      sim.apply(r2);
 
       // Room at last: attempt 1 is created, counting no retry.
       sim.tick(2_000);
@@ -1879,9 +1929,8 @@ describe('creationRefused', () => {
   }
 
   it('is news again after a start succeeded in between', () => {
-    const { sim, plan } = started();
-    const r1 = creationRefused(plan.status, 'a', 'QuotaExceeded', 'full', 1, sim.now);
-    sim.apply({ ...plan, create: plan.create.filter((c) => c.step !== 'a'), status: r1.status });
+    const { sim } = started();
+    sim.apply(sim.plan(wait('wf-a-1', 'QuotaExceeded', 'full')));
     sim.tick(1_000).pass(); // a created now
     sim.tick(1_000).fail('wf-a-1');
     sim.wf = {
@@ -1893,12 +1942,11 @@ describe('creationRefused', () => {
     };
     sim.pass(); // a: Waiting RetryBackoff
     sim.tick(1_000);
-    const retry = sim.plan();
-    expect(retry.create.map((c) => [c.step, c.attempt])).toEqual([['a', 2]]);
-    const r = creationRefused(retry.status, 'a', 'QuotaExceeded', 'full', 1, sim.now);
-    expect(r.firstTime).toBe(true);
+    expect(sim.plan().create.map((c) => [c.step, c.attempt])).toEqual([['a', 2]]);
+    const r = sim.plan(wait('wf-a-2', 'QuotaExceeded', 'full'));
+    expect(r.status.history?.filter((h) => h.type === 'StepWaiting')).toHaveLength(2);
     expect(r.status.steps?.[0]).toMatchObject({ phase: 'Waiting', reason: 'QuotaExceeded', attempt: 2 });
-    sim.apply({ ...retry, create: [], status: r.status });
+    sim.apply(r);
     // The refused attempt 2 is tried again as attempt 2, not 3.
     expect(
       sim
@@ -1910,8 +1958,8 @@ describe('creationRefused', () => {
 
   it('adopts the pod of a refused attempt that turns out to exist', () => {
     const { sim, plan } = started();
-    const r1 = creationRefused(plan.status, 'a', 'QuotaExceeded', 'full', 1, sim.now);
-    sim.apply({ ...plan, status: r1.status }); // the pod did get created after all
+    const r1 = sim.plan(wait('wf-a-1', 'QuotaExceeded', 'full'));
+    sim.apply({ ...r1, create: plan.create }); // the pod did get created after all
     const p = sim.tick(100).pass();
     expect(p.create).toEqual([]);
     expect(sim.step('a')).toMatchObject({ phase: 'Running', attempt: 1, podName: 'wf-a-1' });
