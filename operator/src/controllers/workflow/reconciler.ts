@@ -18,6 +18,7 @@ import { errorMessage } from '../../util/errors.ts';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../controller.ts';
 import type { EventSink } from '../events.ts';
 import type { StatusWriter } from '../status-writer.ts';
+import { Expectations } from '../expectations.ts';
 import type { Provenance } from '../provenance.ts';
 import {
   CACHE_LAG_MS,
@@ -85,14 +86,18 @@ export interface WorkflowReconcilerDeps {
 export class WorkflowReconciler implements Reconciler {
   private readonly deps: WorkflowReconcilerDeps;
   /** Pods we created, by name, with when: the cache may show them a moment later. */
-  private readonly expectations = new Map<string, number>();
+  private readonly expectations: Expectations<string>;
   /** Approvals we created, by name, with when. */
-  private readonly approvalExpectations = new Map<string, number>();
+  private readonly approvalExpectations: Expectations<string>;
   /** Consecutive refusals per "namespace/workflow/step" (quota, API errors), for the retry backoff. */
   private readonly refusals = new Map<string, number>();
 
   constructor(deps: WorkflowReconcilerDeps) {
     this.deps = deps;
+    // Keyed "namespace/name": the same Workflow name in two namespaces makes the same pod names.
+    const clock = { now: (): number => this.nowMs() };
+    this.expectations = new Expectations<string>({ lagMs: CACHE_LAG_MS, clock });
+    this.approvalExpectations = new Expectations<string>({ lagMs: CACHE_LAG_MS, clock });
   }
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
@@ -115,18 +120,14 @@ export class WorkflowReconciler implements Reconciler {
         .byIndex(INDEX_BY_OWNER_UID, wf.metadata.uid ?? '')
         .map((p) => [p.metadata.name ?? '', p] as const),
     );
-    const expectedPods = this.pendingExpectations(pods, now.getTime());
+    const expectedPods = this.expectedIn(this.expectations, ns, (name) => pods.has(name));
     // Looked up by name in the whole namespace, owner or not: the engine decides whether what it
     // finds is a request it made (a forgery under the name it would use fails the step closed).
     const approvalInformer = this.deps.approvals;
     const approvals = {
       get: (name: string): Approval | undefined => approvalInformer?.get(`${ns}/${name}`),
     };
-    const expectedApprovals = new Set<string>();
-    for (const [name, at] of this.approvalExpectations) {
-      if (approvals.get(name) || now.getTime() - at > CACHE_LAG_MS) this.approvalExpectations.delete(name);
-      else expectedApprovals.add(name);
-    }
+    const expectedApprovals = this.expectedIn(this.approvalExpectations, ns, (name) => !!approvals.get(name));
     const provenance = this.deps.provenance();
     let input: EngineInput = {
       workflow: wf,
@@ -149,7 +150,7 @@ export class WorkflowReconciler implements Reconciler {
         try {
           await this.deps.client.get<Pod>(POD, ns, name);
           lagging.add(name);
-          this.expectations.set(name, now.getTime());
+          this.expectations.expectCreated(`${ns}/${name}`);
         } catch (err) {
           if (!isNotFound(err)) throw err;
           gone.add(name);
@@ -292,7 +293,7 @@ export class WorkflowReconciler implements Reconciler {
       const key = this.refusalKey(wf, step);
       try {
         await this.deps.client.create(APPROVAL, a);
-        this.approvalExpectations.set(name, this.nowMs());
+        this.approvalExpectations.expectCreated(`${wf.metadata.namespace ?? ''}/${name}`);
         this.refusals.delete(key);
       } catch (err) {
         if (isAlreadyExists(err)) {
@@ -329,7 +330,7 @@ export class WorkflowReconciler implements Reconciler {
       const name = c.pod.metadata.name ?? '';
       const key = this.refusalKey(wf, c.step);
       if (r.status === 'fulfilled') {
-        this.expectations.set(name, now.getTime());
+        this.expectations.expectCreated(`${ns}/${name}`);
         this.refusals.delete(key);
         this.deps.metrics?.podCreated(ns);
         continue;
@@ -338,7 +339,7 @@ export class WorkflowReconciler implements Reconciler {
         // Ours from a pass that crashed before writing status, or someone else's under our name.
         const existing = await this.deps.client.get<Pod>(POD, ns, name).catch(() => undefined);
         if (!existing || provenance.verifyPod(existing)) {
-          this.expectations.set(name, now.getTime());
+          this.expectations.expectCreated(`${ns}/${name}`);
           this.refusals.delete(key);
           continue;
         }
@@ -406,13 +407,19 @@ export class WorkflowReconciler implements Reconciler {
     return n;
   }
 
-  /** Expected pods not yet in the cache and not older than the cache lag allowance. */
-  private pendingExpectations(pods: ReadonlyMap<string, Pod>, nowMs: number): Set<string> {
+  /** Names in `ns` this reconciler created that the cache does not show yet (within the lag allowance). */
+  private expectedIn(
+    expectations: Expectations<string>,
+    ns: string,
+    cached: (name: string) => boolean,
+  ): Set<string> {
+    const prefix = `${ns}/`;
     const out = new Set<string>();
-    for (const [name, at] of this.expectations) {
-      if (pods.has(name) || nowMs - at > CACHE_LAG_MS) this.expectations.delete(name);
-      else out.add(name);
-    }
+    // Other namespaces' entries are left alone (never "seen" from here) and not returned.
+    for (const key of expectations.pending((k) => ({
+      present: k.startsWith(prefix) && cached(k.slice(prefix.length)),
+    })))
+      if (key.startsWith(prefix)) out.add(key.slice(prefix.length));
     return out;
   }
 }
