@@ -57,7 +57,7 @@ export interface WorkflowSpec {
    */
   suspend?: boolean;
   /**
-   * Cancels the run: running steps are stopped, pending steps never start, and the Workflow ends in phase Cancelled. Terminal: once true it cannot be set back to false.
+   * Cancels the run: running steps are stopped, pending steps never start, finally steps run, and the Workflow ends in phase Cancelled. Once true it can only be cleared by a retry (spec.retry).
    */
   cancel?: boolean;
   /**
@@ -69,6 +69,102 @@ export interface WorkflowSpec {
    * The steps of the DAG. A step starts when every step it dependsOn has succeeded (or failed with continueOnFailure) and its `when` condition holds. Immutable.
    */
   steps: WorkflowStep[];
+  /**
+   * Steps that run once the DAG of spec.steps has ended, whatever its outcome (succeeded, failed, cancelled or past its deadline): notify, clean up, report. They may dependsOn each other (not steps of spec.steps, which have all ended) and read {{ workflow.status }} (Succeeded, Failed or Cancelled), {{ workflow.failedSteps }} (names) and every step's outputs. Their own failure fails a run that had succeeded (reason FinallyFailed) and never hides the verdict of one that had not. Immutable.
+   *
+   * Items: One step of the DAG, run by an Agent.
+   */
+  finally?: {
+    /**
+     * Name of the step, a DNS-1123 label unique in the Workflow.
+     */
+    name: string;
+    /**
+     * The Agent, in the Workflow's namespace, that runs this step.
+     */
+    agentRef: {
+      name: string;
+    };
+    /**
+     * Steps that must finish before this one starts.
+     */
+    dependsOn?: string[];
+    /**
+     * CEL condition; the step is Skipped when it is false. It sees `inputs` and `steps.<name>.outputs` / `steps.<name>.phase` of the steps it depends on (e.g. steps.scan.outputs.findings > 0).
+     */
+    when?: string;
+    /**
+     * Inputs passed to the agent, validated against its inputsSchema after rendering. String values may use {{ inputs.<name> }} and {{ steps.<name>.outputs.<field> }}.
+     */
+    inputs?: { [k: string]: unknown };
+    /**
+     * Overrides the Agent's timeoutSeconds for this step. At most 7 days.
+     */
+    timeoutSeconds?: number;
+    /**
+     * Overrides the Agent's retries for this step (fields left out come from the Agent).
+     */
+    retries?: {
+      /**
+       * Number of retries after the first attempt (0 = no retry).
+       */
+      limit?: number;
+      /**
+       * Delay before retry n is seconds * factor^(n-1), capped at maxSeconds.
+       */
+      backoff?: {
+        /**
+         * Delay before the first retry.
+         */
+        seconds?: number;
+        /**
+         * Multiplier applied to the delay after each retry (1 = constant).
+         */
+        factor?: number;
+        /**
+         * Upper bound of the delay.
+         */
+        maxSeconds?: number;
+      };
+    };
+    /**
+     * When true, a failure of this step (after its retries) does not fail the Workflow, and the steps that depend on it still run.
+     */
+    continueOnFailure?: boolean;
+    /**
+     * Gates this step behind an Approval even if its Agent is Auto (the same shape as the Agent's spec.approval). With an ApprovalRequired Agent it can only make the gate stronger: the larger required count and the shorter window apply, and the Agent's approvers whenever it names any. Immutable, like every step.
+     */
+    approval?: {
+      /**
+       * Number of distinct approvers needed. Any rejection vetoes.
+       */
+      required?: number;
+      /**
+       * Who may decide, in addition to holding the `approve` RBAC verb on the Approval. Empty means anyone holding the verb. The requester can never approve their own step.
+       */
+      approvers?: {
+        users?: string[];
+        groups?: string[];
+      };
+      /**
+       * Time people have to decide before the Approval is Expired and the step fails. At most 30 days.
+       */
+      timeoutSeconds?: number;
+    };
+  }[];
+  /**
+   * Asks for the run to be retried once it has Failed or was Cancelled: the steps that did not succeed (and their dependents) run again as new attempts, succeeded steps keep their outputs, and gated steps ask for a fresh Approval. Raise count by one per request (kubectl paddock retry does); requestedBy must be the user making the request (the paddock-workflow-retry admission policy checks it). A retry of a cancelled run also clears spec.cancel.
+   */
+  retry?: {
+    /**
+     * Number of retries requested so far.
+     */
+    count: number;
+    /**
+     * The user who asked for the latest retry.
+     */
+    requestedBy: string;
+  };
 }
 /**
  * When the pods of finished steps are deleted (their outputs are kept in status).
@@ -148,7 +244,11 @@ export interface WorkflowStatus {
    */
   conditions?: Condition[];
   /**
-   * The state of each step, keyed by name.
+   * The retry requests (spec.retry.count) the operator has carried out.
+   */
+  retries?: number;
+  /**
+   * The state of each step (spec.steps, then spec.finally), keyed by name.
    */
   steps?: StepStatus[];
   /**
