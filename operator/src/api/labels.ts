@@ -27,6 +27,8 @@ export const ANNOTATION_INPUTS_DIGEST = 'paddock.dev/inputs-digest';
  * object without a valid one was not made by the operator and is never adopted (controllers/provenance.ts).
  */
 export const ANNOTATION_SIGNATURE = 'paddock.dev/signature';
+/** On a Workflow made by `kubectl paddock resubmit`: the run it copies. */
+export const ANNOTATION_RESUBMITTED_FROM = 'paddock.dev/resubmitted-from';
 
 /** Per-namespace overrides of the sandbox defaults (annotations on the Namespace). */
 export const ANNOTATION_NS_QUOTA_PODS = 'paddock.dev/agent-quota-pods';

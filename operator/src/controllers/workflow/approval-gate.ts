@@ -13,6 +13,7 @@ import {
 } from './approval-request.ts';
 import { finish } from './outcomes.ts';
 import { refuseStart } from './refused-start.ts';
+import { RETRY_REQUESTED } from './retry-run.ts';
 import type { Plan } from './plan.ts';
 import { type EngineInput } from './plan.ts';
 
@@ -179,6 +180,9 @@ export function approvalGate(
   };
 
   if (!st.approvalName) return request(1, 'GatedStep');
+  // The run was retried (retry-run.ts): the last request decided the failed run, not this one.
+  if (st.phase === 'Pending' && st.reason === RETRY_REQUESTED)
+    return request(approvalSeq(st.approvalName) + 1, RETRY_REQUESTED);
   if (!recorded) {
     if (input.expectedApprovals?.has(st.approvalName)) return waitFor(st.approvalName);
     // It existed (the status names it) and is gone: someone deleted the request. Fail closed.

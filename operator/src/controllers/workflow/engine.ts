@@ -19,7 +19,8 @@
 //   template-scope.ts      what templates and conditions see (outputs, sensitive values)
 //   workflow-conditions.ts Ready/Reconciling/Stalled/Suspended
 //   pod-gc.ts              spec.podGC
-import type { StepStatus, WorkflowStatus } from '../../api/generated/index.ts';
+import type { StepStatus, Workflow, WorkflowStatus } from '../../api/generated/index.ts';
+import { ANNOTATION_RESUBMITTED_FROM } from '../../api/labels.ts';
 import { adoptNewerPod } from './attempts.ts';
 import { finish } from './outcomes.ts';
 import type { Graph } from './graph.ts';
@@ -33,7 +34,9 @@ import {
 } from './plan.ts';
 import { truncate } from '../../util/truncate.ts';
 import { garbageCollectPods } from './pod-gc.ts';
-import { advance, stopAll, workflowOutcome } from './progress.ts';
+import { advance, stopAll } from './progress.ts';
+import { retryRun } from './retry-run.ts';
+import { allSteps, dagOutcome, runOutcome, type Verdict } from './verdict.ts';
 import { type WorkflowProblem, validateWorkflow } from './validate.ts';
 import { stalledReason, workflowConditions } from './workflow-conditions.ts';
 
@@ -43,33 +46,47 @@ export function planWorkflow(input: EngineInput): EnginePlan {
   const plan = new Plan(prev.history, input.now);
   const prevSteps = new Map((prev.steps ?? []).map((s) => [s.name, s]));
   const steps = new Map<string, StepStatus>(
-    wf.spec.steps.map((s) => [s.name, { ...(prevSteps.get(s.name) ?? { name: s.name, phase: 'Pending' }) }]),
+    allSteps(wf).map((s) => [s.name, { ...(prevSteps.get(s.name) ?? { name: s.name, phase: 'Pending' }) }]),
   );
   let phase = prev.phase ?? 'Pending';
   let startedAt = prev.startedAt;
   let finishedAt = prev.finishedAt;
+  let retries = prev.retries;
+  // A retry asked for (spec.retry): the run goes back to Running before anything else (retry-run.ts).
+  const retry = retryRun(plan, wf, phase, retries ?? 0, steps);
+  if (retry) {
+    retries = retry.retries;
+    if (retry.restarted) {
+      phase = 'Running';
+      startedAt = plan.now;
+      finishedAt = undefined;
+    }
+  }
   let failure: { reason: string; message: string } | undefined;
   let problems: WorkflowProblem[] = [];
   let graph: Graph | undefined;
+  let finallyGraph: Graph | undefined;
 
   const finished = TERMINAL_WORKFLOW.has(phase);
   if (!finished) {
     const v = validateWorkflow(wf, input.agents);
     if (v.ok) {
       graph = v.graph;
+      finallyGraph = v.finallyGraph;
     } else if (phase === 'Pending') {
       problems = v.problems;
     } else {
       // Running already: a step whose Agent changed under it fails when it starts; graph problems
       // cannot appear (the spec is immutable), so use the graph if there is one.
       graph = v.graph;
+      finallyGraph = v.finallyGraph;
     }
   }
 
   if (!finished && wf.spec.cancel && phase === 'Pending') {
     // Cancelled before it ever started (perhaps while Stalled): nothing runs, nothing to stop.
     problems = [];
-    for (const spec of wf.spec.steps) {
+    for (const spec of allSteps(wf)) {
       const st = steps.get(spec.name)!;
       if (!TERMINAL_STEP.has(st.phase))
         finish(plan, st, spec, 'Cancelled', 'Cancelled', 'cancelled before it started');
@@ -82,43 +99,43 @@ export function planWorkflow(input: EngineInput): EnginePlan {
     if (phase === 'Pending') {
       // Started now; whether it is Running or WaitingForApproval is settled below.
       startedAt = plan.now;
-      plan.record('WorkflowStarted', { reason: 'Started', message: `running ${wf.spec.steps.length} steps` });
+      plan.record('WorkflowStarted', { reason: 'Started', message: startedMessage(wf) });
     }
     const deadline = wf.spec.activeDeadlineSeconds;
     const startedMs = startedAt ? Date.parse(startedAt) : plan.nowMs;
+    // First the DAG of spec.steps; once it has ended, whatever its verdict, the finally steps.
+    let dag: Verdict | undefined;
     if (wf.spec.cancel) {
       // A pod created just before a crash is not in the status yet: adopt it so it is stopped too.
       for (const spec of wf.spec.steps) adoptNewerPod(plan, steps.get(spec.name)!, input);
-      failure = { reason: 'Cancelled', message: 'spec.cancel is true' };
       stopAll(plan, wf, steps, input, 'Cancelled', 'Cancelled', 'cancelled by spec.cancel');
-      phase = 'Cancelled';
+      dag = { phase: 'Cancelled', reason: 'Cancelled', message: 'spec.cancel is true' };
     } else if (deadline !== undefined && plan.nowMs >= startedMs + deadline * 1000) {
-      failure = {
-        reason: 'DeadlineExceeded',
-        message: `the workflow ran longer than spec.activeDeadlineSeconds (${deadline})`,
-      };
-      stopAll(plan, wf, steps, input, 'Failed', 'DeadlineExceeded', failure.message);
-      phase = 'Failed';
+      const message = `the workflow ran longer than spec.activeDeadlineSeconds (${deadline})`;
+      stopAll(plan, wf, steps, input, 'Failed', 'DeadlineExceeded', message);
+      dag = { phase: 'Failed', reason: 'DeadlineExceeded', message };
     } else {
       if (deadline !== undefined) plan.wakeAt(startedMs + deadline * 1000);
       advance(plan, wf, graph, steps, input);
-      const all = [...steps.values()];
-      phase =
-        all.some((x) => x.phase === 'WaitingForApproval') && !all.some((x) => x.phase === 'Running')
-          ? 'WaitingForApproval'
-          : 'Running';
-      const outcome = workflowOutcome(wf, steps);
-      if (outcome) {
-        phase = outcome.phase;
-        failure = outcome.phase === 'Failed' ? outcome : undefined;
-      }
+      dag = dagOutcome(wf.spec.steps, steps);
+    }
+    if (dag && finallyGraph && finallyGraph.order.length > 0) advance(plan, wf, finallyGraph, steps, input);
+    const all = [...steps.values()];
+    phase =
+      all.some((x) => x.phase === 'WaitingForApproval') && !all.some((x) => x.phase === 'Running')
+        ? 'WaitingForApproval'
+        : 'Running';
+    const outcome = runOutcome(wf, dag, steps);
+    if (outcome) {
+      phase = outcome.phase;
+      failure = outcome.phase === 'Succeeded' ? undefined : outcome;
     }
     if (TERMINAL_WORKFLOW.has(phase)) {
       finishedAt = plan.now;
       const warning = phase !== 'Succeeded';
       plan.record(`Workflow${phase}`, {
         reason: failure?.reason ?? phase,
-        message: failure?.message ?? `all ${wf.spec.steps.length} steps finished`,
+        message: failure?.message ?? `all ${steps.size} steps finished`,
         warning,
       });
     }
@@ -134,13 +151,14 @@ export function planWorkflow(input: EngineInput): EnginePlan {
     else plan.wakeAt(due);
   }
 
-  const stepList = wf.spec.steps.map((s) => steps.get(s.name)!);
+  const stepList = allSteps(wf).map((s) => steps.get(s.name)!);
   const done = stepList.filter((s) => TERMINAL_STEP.has(s.phase)).length;
   const status: WorkflowStatus = {
     observedGeneration: wf.metadata.generation,
     phase,
     ...(startedAt ? { startedAt } : {}),
     ...(finishedAt ? { finishedAt } : {}),
+    ...(retries !== undefined ? { retries } : {}),
     progress: `${done}/${stepList.length}`,
     conditions: workflowConditions(prev.conditions, {
       finishedBefore: finished,
@@ -194,6 +212,13 @@ export function planWorkflow(input: EngineInput): EnginePlan {
     requeueAfterMs: plan.requeueAfterMs(),
     deleteWorkflow,
   };
+}
+
+/** The WorkflowStarted message: how many steps, and where the run came from when resubmitted. */
+function startedMessage(wf: Workflow): string {
+  const fin = wf.spec.finally?.length ?? 0;
+  const from = wf.metadata.annotations?.[ANNOTATION_RESUBMITTED_FROM];
+  return `running ${wf.spec.steps.length} steps${fin > 0 ? ` and ${fin} finally` : ''}${from ? ` (resubmitted from ${from})` : ''}`;
 }
 
 // The engine's public surface, for the reconciler and the tests: one import site.

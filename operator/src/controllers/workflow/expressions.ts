@@ -44,12 +44,16 @@ export const MAX_RENDERED_BYTES = 256 * 1024;
 export interface ExpressionContext {
   readonly inputs: Record<string, unknown>;
   readonly steps: Record<string, { outputs: Record<string, unknown>; phase: string }>;
+  /** The run as a whole: its verdict so far and the steps that failed (template-scope.ts). */
+  readonly workflow?: { readonly status: string; readonly failedSteps: readonly string[] };
 }
+
+const NO_WORKFLOW = { status: 'Running', failedSteps: [] };
 
 export type EvalResult =
   { ok: true; value: unknown } | { ok: false; error: string; reason: ExpressionFailureReason };
 
-type Planned = (ctx: { inputs: unknown; steps: unknown }) => unknown;
+type Planned = (ctx: { inputs: unknown; steps: unknown; workflow: unknown }) => unknown;
 
 /** A parsed and planned expression. */
 export interface CompiledExpression {
@@ -166,9 +170,13 @@ function run(
   if (typeof compiled === 'string') {
     return { ok: false, error: `cannot parse ${quote(expr)}: ${compiled}`, reason: 'ParseError' };
   }
-  let vars: { inputs: unknown; steps: unknown };
+  let vars: { inputs: unknown; steps: unknown; workflow: unknown };
   try {
-    vars = { inputs: celFormOf(ctx.inputs), steps: celFormOf(ctx.steps) };
+    vars = {
+      inputs: celFormOf(ctx.inputs),
+      steps: celFormOf(ctx.steps),
+      workflow: celFormOf(ctx.workflow ?? NO_WORKFLOW),
+    };
   } catch {
     // Only a value nested deeper than the stack allows gets here (RangeError).
     return {
@@ -211,9 +219,13 @@ function run(
 export function evaluationCost(expr: string, ctx: ExpressionContext): number | undefined {
   const compiled = compile(expr);
   if (typeof compiled === 'string') return undefined;
-  let vars: { inputs: unknown; steps: unknown };
+  let vars: { inputs: unknown; steps: unknown; workflow: unknown };
   try {
-    vars = { inputs: celFormOf(ctx.inputs), steps: celFormOf(ctx.steps) };
+    vars = {
+      inputs: celFormOf(ctx.inputs),
+      steps: celFormOf(ctx.steps),
+      workflow: celFormOf(ctx.workflow ?? NO_WORKFLOW),
+    };
   } catch {
     return undefined;
   }

@@ -96,6 +96,7 @@ export interface AuditRecord {
   readonly step?: string;
   readonly agent?: string;
   readonly attempt?: number;
+  readonly user?: string;
   readonly reason?: string;
   readonly message?: string;
 }
@@ -166,6 +167,8 @@ export class Plan {
       message: string;
       warning?: boolean;
       agent?: string;
+      /** The authenticated user concerned (who asked for a retry). */
+      user?: string;
       /** The Event's reason and note when they are not the history entry's (refusals keep their own). */
       event?: { reason: string; note: string };
     },
@@ -175,6 +178,7 @@ export class Plan {
       type,
       ...(e.step !== undefined ? { step: e.step } : {}),
       ...(e.attempt !== undefined ? { attempt: e.attempt } : {}),
+      ...(e.user !== undefined ? { user: e.user } : {}),
       reason: e.reason,
       message: truncate(e.message, 1024),
     });
@@ -193,6 +197,7 @@ export class Plan {
       ...(e.step !== undefined ? { step: e.step } : {}),
       ...(e.agent !== undefined ? { agent: e.agent } : {}),
       ...(e.attempt !== undefined ? { attempt: e.attempt } : {}),
+      ...(e.user !== undefined ? { user: e.user } : {}),
       reason: e.reason,
       message: e.message,
     });

@@ -4,6 +4,7 @@ import { LABEL_STEP } from '../../api/labels.ts';
 import { sensitivePaths } from '../../api/schemas.ts';
 import type { Plan } from './plan.ts';
 import { TERMINAL_WORKFLOW, type EngineInput } from './plan.ts';
+import { allSteps } from './verdict.ts';
 
 // --- housekeeping -----------------------------------------------------------------
 
@@ -23,7 +24,7 @@ export function garbageCollectPods(plan: Plan, wf: Workflow, input: EngineInput)
     if (strategy === 'OnPodSuccess') {
       // Succeeded pods go once their outputs are persisted, unless later steps may still need
       // sensitive outputs that status only holds redacted. Failed pods stay for their logs.
-      const agent = input.agents.get(wf.spec.steps.find((s) => s.name === step?.name)?.agentRef.name ?? '');
+      const agent = input.agents.get(allSteps(wf).find((s) => s.name === step?.name)?.agentRef.name ?? '');
       const sensitive = agent?.spec.outputsSchema
         ? sensitivePaths(agent.spec.outputsSchema).length > 0
         : false;

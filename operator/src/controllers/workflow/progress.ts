@@ -3,6 +3,7 @@
 import type { StepStatus, Workflow, WorkflowStep } from '../../api/generated/index.ts';
 import { adoptNewerPod, observeRunning, start } from './attempts.ts';
 import { finish } from './outcomes.ts';
+import { RETRY_REQUESTED } from './retry-run.ts';
 import { evaluateCondition, referencedSteps } from './expressions.ts';
 import type { Graph } from './graph.ts';
 import type { Plan } from './plan.ts';
@@ -32,7 +33,8 @@ export function advance(
     const st = steps.get(name)!;
     if (TERMINAL_STEP.has(st.phase) || st.phase === 'Running') continue;
     // Read per step: a step that failed to start earlier in this loop fails the workflow too.
-    const failing = [...steps.values()].some((s) => s.phase === 'Failed' && !stepContinues(graph, s.name));
+    // Only this graph's steps count: a finally step still runs after a failed spec.steps DAG.
+    const failing = graph.order.some((n) => steps.get(n)!.phase === 'Failed' && !stepContinues(graph, n));
     if (failing) {
       // Fail fast: nothing new starts once a step has failed the workflow. The dependents of a
       // failed step say so (without this, UpstreamFailed could never be reached).
@@ -90,8 +92,11 @@ export function advance(
       }
     }
     if (wf.spec.suspend || running >= parallelism) continue;
+    // A new attempt after a failed one (retry backoff, or the run retried: retry-run.ts); the same
+    // attempt again when its child was refused or it never started.
     const attempt =
-      st.phase === 'Waiting' && !WAIT_TO_CREATE.has(st.reason ?? '')
+      (st.phase === 'Waiting' && !WAIT_TO_CREATE.has(st.reason ?? '')) ||
+      (st.phase === 'Pending' && st.reason === RETRY_REQUESTED)
         ? (st.attempt ?? 0) + 1
         : (st.attempt ?? 1);
     if (start(plan, wf, spec, st, attempt, steps, input)) running++;
@@ -144,22 +149,4 @@ export function dependencyGate(
 
 export function stepContinues(graph: Graph, name: string): boolean {
   return graph.byName.get(name)?.continueOnFailure === true;
-}
-
-export function workflowOutcome(
-  wf: Workflow,
-  steps: ReadonlyMap<string, StepStatus>,
-): { phase: 'Succeeded' | 'Failed'; reason: string; message: string } | undefined {
-  const all = wf.spec.steps.map((s) => steps.get(s.name)!);
-  if (!all.every((s) => TERMINAL_STEP.has(s.phase))) return undefined;
-  const failed = wf.spec.steps.filter((s) => steps.get(s.name)!.phase === 'Failed' && !s.continueOnFailure);
-  if (failed.length === 0) return { phase: 'Succeeded', reason: 'Succeeded', message: 'all steps finished' };
-  const first = failed
-    .map((s) => steps.get(s.name)!)
-    .reduce((a, b) => ((b.finishedAt ?? '') < (a.finishedAt ?? '') ? b : a));
-  return {
-    phase: 'Failed',
-    reason: first.reason ?? 'StepFailed',
-    message: `step ${first.name} failed: ${first.message ?? first.reason ?? ''}`,
-  };
 }

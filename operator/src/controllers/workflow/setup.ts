@@ -11,6 +11,7 @@ import { DecisionClock } from '../approval/decision-clock.ts';
 import { Controller } from '../controller.ts';
 import { SANDBOX_OWNED_SELECTOR } from '../sandbox/desired.ts';
 import { controllerMetrics, reportFailing, type SetupDeps } from '../setup.ts';
+import { allSteps } from './verdict.ts';
 import { StatusWriter } from '../status-writer.ts';
 import { trimAgentPod } from './cached-pod.ts';
 import { WAIT_TO_CREATE } from './plan.ts';
@@ -41,7 +42,7 @@ export function setupWorkflowController(d: WorkflowSetupDeps): Controller {
   const workflows = d.informer<Workflow>(WORKFLOW, {
     indexes: {
       [INDEX_WORKFLOW_BY_AGENT]: (wf) => [
-        ...new Set(wf.spec.steps.map((s) => `${wf.metadata.namespace ?? ''}/${s.agentRef.name}`)),
+        ...new Set(allSteps(wf).map((s) => `${wf.metadata.namespace ?? ''}/${s.agentRef.name}`)),
       ],
       [INDEX_WORKFLOW_CREATE_WAIT]: (wf) =>
         wf.status?.steps?.some((s) => s.phase === 'Waiting' && WAIT_TO_CREATE.has(s.reason ?? ''))

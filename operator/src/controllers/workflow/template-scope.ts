@@ -5,6 +5,7 @@ import { AGENT_CONTAINER } from '../../api/labels.ts';
 import { REDACTED, sensitivePaths } from '../../api/schemas.ts';
 import type { ExpressionContext, ExpressionFailureReason } from './expressions.ts';
 import { parseOutputs } from './outputs.ts';
+import { allSteps, runVariable } from './verdict.ts';
 import type { EngineInput } from './plan.ts';
 
 // --- helpers ----------------------------------------------------------------------
@@ -16,13 +17,13 @@ export function context(
 ): { expr: ExpressionContext; lost: ReadonlyMap<string, string> } {
   const out: Record<string, { outputs: Record<string, unknown>; phase: string }> = {};
   const lost = new Map<string, string>();
-  for (const spec of wf.spec.steps) {
+  for (const spec of allSteps(wf)) {
     const st = steps.get(spec.name)!;
     const r = realOutputs(st, spec, input);
     if (r.lostPod !== undefined) lost.set(spec.name, r.lostPod);
     out[spec.name] = { outputs: r.outputs ?? {}, phase: st.phase };
   }
-  return { expr: { inputs: wf.spec.inputs ?? {}, steps: out }, lost };
+  return { expr: { inputs: wf.spec.inputs ?? {}, steps: out, workflow: runVariable(wf, steps) }, lost };
 }
 
 /**

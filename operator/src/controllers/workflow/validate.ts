@@ -43,8 +43,10 @@ export interface WorkflowProblem {
   readonly message: string;
 }
 
+/** `graph` orders spec.steps; `finallyGraph` orders spec.finally (empty when there is none). */
 export type ValidationOutcome =
-  { ok: true; graph: Graph } | { ok: false; problems: WorkflowProblem[]; graph?: Graph };
+  | { ok: true; graph: Graph; finallyGraph: Graph }
+  | { ok: false; problems: WorkflowProblem[]; graph?: Graph; finallyGraph?: Graph };
 
 /**
  * The most expression text (every `when` and every `{{ }}` template, in characters) one Workflow
@@ -54,6 +56,12 @@ export type ValidationOutcome =
 export const MAX_WORKFLOW_EXPRESSION_CHARS = 32 * 1024;
 
 const VALIDATION_CACHE_LIMIT = 1024;
+
+/** The largest value `workflow` can hold (template-scope.ts), for cost estimates. */
+const WORKFLOW_VARIABLE_BOUND = {
+  status: 'WaitingForApproval',
+  failedSteps: Array.from({ length: 100 }, () => 'x'.repeat(63)),
+};
 const validationCache = new Map<string, ValidationOutcome>();
 
 /**
@@ -80,7 +88,9 @@ function validationKey(wf: Workflow, agents: ReadonlyMap<string, Agent>): string
   // Only objects as the API server stores them: uid and generation identify the spec exactly.
   if (!uid || generation === undefined || !resourceVersion) return undefined;
   const parts = [uid, String(generation)];
-  for (const name of new Set(wf.spec.steps.map((s) => s.agentRef.name)).values()) {
+  for (const name of new Set(
+    [...wf.spec.steps, ...(wf.spec.finally ?? [])].map((s) => s.agentRef.name),
+  ).values()) {
     const a = agents.get(name);
     if (a && !a.metadata.resourceVersion) return undefined;
     parts.push(`${name}@${a?.metadata.resourceVersion ?? '-'}`);
@@ -91,7 +101,7 @@ function validationKey(wf: Workflow, agents: ReadonlyMap<string, Agent>): string
 /** Total characters of the Workflow's expressions; stops counting past the limit. */
 function expressionChars(wf: Workflow): number {
   let n = 0;
-  for (const step of wf.spec.steps) {
+  for (const step of [...wf.spec.steps, ...(wf.spec.finally ?? [])]) {
     n += step.when?.length ?? 0;
     for (const { expr } of templateExpressionsAt(step.inputs ?? {})) {
       n += expr.length;
@@ -115,12 +125,25 @@ function validateUncached(wf: Workflow, agents: ReadonlyMap<string, Agent>): Val
   const g = buildGraph(wf.spec.steps);
   if (!g.ok) return { ok: false, problems: g.problems };
   const graph = g.graph;
+  const fg = buildGraph(wf.spec.finally ?? []);
+  if (!fg.ok)
+    return {
+      ok: false,
+      problems: fg.problems.map((p) => ({
+        ...p,
+        message: p.message.replace(/^spec\.steps/, 'spec.finally'),
+      })),
+    };
+  const finallyGraph = fg.graph;
+  const mainNames = wf.spec.steps.map((x) => x.name);
   const problems: WorkflowProblem[] = [];
   const wfInputs = wf.spec.inputs ?? {};
   const scope = expressionScope(wf, agents);
   const total = { cost: 0 };
-  for (const step of wf.spec.steps) {
-    const at = `spec.steps[${step.name}]`;
+  const finallySteps = new Set((wf.spec.finally ?? []).map((x) => x.name));
+  for (const step of [...wf.spec.steps, ...(wf.spec.finally ?? [])]) {
+    const isFinally = finallySteps.has(step.name);
+    const at = `spec.${isFinally ? 'finally' : 'steps'}[${step.name}]`;
     const agent = agents.get(step.agentRef.name);
     if (!agent) {
       problems.push({
@@ -136,7 +159,10 @@ function validateUncached(wf: Workflow, agents: ReadonlyMap<string, Agent>): Val
         message: `${at}.agentRef: Agent "${step.agentRef.name}" is not Ready (${ready.reason}: ${ready.message})`,
       });
     }
-    const upstream = graph.ancestors.get(step.name) ?? new Set<string>();
+    // A finally step runs after every step of spec.steps has ended: it may read any of them.
+    const upstream = isFinally
+      ? new Set([...mainNames, ...(finallyGraph.ancestors.get(step.name) ?? [])])
+      : (graph.ancestors.get(step.name) ?? new Set<string>());
     if (step.when !== undefined) {
       const where = { field: `${at}.when`, step, upstream, wfInputs, scope, total };
       problems.push(...checkExpression(step.when, where, 'InvalidCondition'));
@@ -155,7 +181,9 @@ function validateUncached(wf: Workflow, agents: ReadonlyMap<string, Agent>): Val
       message: `spec.steps: the expressions of this Workflow have an estimated worst-case cost of ${formatCost(total.cost)} together, more than the limit of ${CEL_WORKFLOW_COST_LIMIT} per Workflow`,
     });
   }
-  return problems.length === 0 ? { ok: true, graph } : { ok: false, problems, graph };
+  return problems.length === 0
+    ? { ok: true, graph, finallyGraph }
+    : { ok: false, problems, graph, finallyGraph };
 }
 
 /**
@@ -167,7 +195,7 @@ function expressionScope(wf: Workflow, agents: ReadonlyMap<string, Agent>): Map<
   const phase = stringShape(MAX_PHASE_CHARS);
   const steps = new Map<string, Shape>();
   let elem: Shape | undefined;
-  for (const step of wf.spec.steps) {
+  for (const step of [...wf.spec.steps, ...(wf.spec.finally ?? [])]) {
     const schema = agents.get(step.agentRef.name)?.spec.outputsSchema;
     const outputs = schema ? shapeOfSchema(schema, MAX_OUTPUTS_BYTES) : jsonWithin(MAX_OUTPUTS_BYTES);
     const fields = new Map([
@@ -190,6 +218,7 @@ function expressionScope(wf: Workflow, agents: ReadonlyMap<string, Agent>): Map<
   return new Map([
     ['inputs', shapeOfValue(wf.spec.inputs ?? {})],
     ['steps', stepsShape],
+    ['workflow', shapeOfValue(WORKFLOW_VARIABLE_BOUND)],
   ]);
 }
 

@@ -570,3 +570,23 @@ describe('approval gate: a request the API server refuses (EngineInput.refused)'
     expect(plan.status.phase).toBe('Failed');
   });
 });
+
+describe('approval gate: a retried run (spec.retry)', () => {
+  it('asks for a fresh Approval after a rejection; the old decision approves nothing', () => {
+    const sim = gated();
+    sim.gatedPass();
+    sim.decide('wf-fix-approval-1', no('bob', 'not today'));
+    sim.tick(10).gatedPass();
+    expect(sim.wf.status?.phase).toBe('Failed');
+    expect(sim.step('fix')).toMatchObject({ phase: 'Failed', reason: 'Rejected' });
+    sim.spec({ retry: { count: 1, requestedBy: 'alice' } });
+    const p = sim.tick(10).gatedPass();
+    expect(p.create).toEqual([]);
+    expect(p.createApprovals.map((a) => a.metadata.name)).toEqual(['wf-fix-approval-2']);
+    expect(sim.step('fix')).toMatchObject({ phase: 'WaitingForApproval', approvalName: 'wf-fix-approval-2' });
+    expect(sim.wf.status?.phase).toBe('WaitingForApproval');
+    // An approval on the new request runs the step as a new attempt.
+    sim.decide('wf-fix-approval-2', yes('carol'));
+    expect(created(sim.tick(10).gatedPass())).toEqual(['wf-fix-1']);
+  });
+});
