@@ -1,11 +1,20 @@
 // kubectl-paddock: the kubectl plugin people use to see and decide Paddock
-// Approvals (`kubectl paddock list|describe|approve|reject|whoami`). Every
-// request carries the caller's own kubeconfig identity; the API server decides
-// what they may do (RBAC, the `approve` verb, the Approval admission policy).
+// Approvals (`kubectl paddock list|describe|approve|reject|whoami`) and to run a
+// Workflow again (`retry|resubmit`). Every request carries the caller's own
+// kubeconfig identity; the API server decides what they may do (RBAC, the
+// `approve` verb, the admission policies).
 // Started by cli/bin/kubectl-paddock.mjs, which checks the Node version first.
 import { Command, CommanderError, Option } from 'commander';
 import type { DecisionValue } from '../operator/src/api/generated/approval.ts';
-import { decideCommand, describeCommand, listCommand, whoamiCommand, type Io } from './lib/commands.ts';
+import {
+  decideCommand,
+  describeCommand,
+  listCommand,
+  resubmitCommand,
+  retryCommand,
+  whoamiCommand,
+  type Io,
+} from './lib/commands.ts';
 import { explain, type ErrorContext } from './lib/errors.ts';
 import { OUTPUT_FORMATS, parseOutput } from './lib/format.ts';
 import { connect, type GlobalOptions, type Session } from './lib/kube.ts';
@@ -21,6 +30,10 @@ Examples:
   # Decide, as yourself (your kubeconfig identity; see: kubectl paddock whoami)
   kubectl paddock approve deploy-prod-approval-1 -m "lgtm"
   kubectl paddock reject deploy-prod-approval-1 -m "the migration drops a column"
+  # Run again the steps of a Failed or Cancelled Workflow that did not succeed (gated ones ask for a new Approval)
+  kubectl paddock retry deploy-prod
+  # Start a new run with the same spec (prints its name)
+  kubectl paddock resubmit deploy-prod --name deploy-prod-2
 `;
 
 export interface MainIo extends Io {
@@ -61,7 +74,9 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
 
   const program = new Command('kubectl-paddock')
     .name('kubectl paddock')
-    .description('See and decide Paddock Approvals as yourself (your kubeconfig identity).')
+    .description(
+      'See and decide Paddock Approvals, and retry or resubmit Workflows, as yourself (your kubeconfig identity).',
+    )
     .version(VERSION, '--version')
     .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
     .option(
@@ -129,6 +144,33 @@ export async function main(args: readonly string[], io: MainIo = processIo()): P
     .argument('<name>', 'Approval name')
     .requiredOption('-m, --message <text>', 'why (required)')
     .action(decide('Reject'));
+
+  program
+    .command('retry')
+    .description(
+      'ask for a retry of a Failed or Cancelled Workflow as yourself: the steps that did not succeed run again, succeeded ones keep their outputs, gated ones ask for a new Approval',
+    )
+    .argument('<name>', 'Workflow name')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const s = open(cmd, 'retry', name);
+      await retryCommand(s.client, io, { namespace: s.namespace, name });
+    });
+
+  program
+    .command('resubmit')
+    .description(
+      'create a new Workflow with the same spec (run controls cancel, retry and suspend left out); prints its name',
+    )
+    .argument('<name>', 'Workflow to copy')
+    .option('--name <new>', 'name of the new Workflow (default: generated, <name>-xxxxx)')
+    .action(async (name: string, o: { name?: string }, cmd: Command) => {
+      const s = open(cmd, 'resubmit', name);
+      await resubmitCommand(s.client, io, {
+        namespace: s.namespace,
+        name,
+        ...(o.name ? { newName: o.name } : {}),
+      });
+    });
 
   program
     .command('whoami')

@@ -1,7 +1,7 @@
 // The plugin's commands, over a KubeClient and an output sink. Each runs as
 // the caller's own identity; nothing here holds or borrows other credentials.
 import { stringify } from 'yaml';
-import { APPROVAL } from '../../operator/src/api/constants.ts';
+import { APPROVAL, WORKFLOW } from '../../operator/src/api/constants.ts';
 import type { Decision, DecisionValue } from '../../operator/src/api/generated/approval.ts';
 import type { KubeClient } from '../../operator/src/kube/client.ts';
 import { ApiError } from '../../operator/src/kube/errors.ts';
@@ -23,9 +23,18 @@ import { renderDescribe } from './describe.ts';
 import { CliError } from './errors.ts';
 import { age, expiresIn, listCell, renderObjects, renderTable, type OutputFormat } from './format.ts';
 import { whoami } from './kube.ts';
+import {
+  cannotRetry,
+  resubmitObject,
+  retryPatch,
+  workflowPhase,
+  type RetryPatch,
+  type WorkflowView,
+} from './workflow.ts';
 import { errorMessage } from '../../operator/src/util/errors.ts';
 
 export const RESOURCE = 'approval.paddock.dev';
+export const WORKFLOW_RESOURCE = 'workflow.paddock.dev';
 
 export interface Io {
   out(text: string): void;
@@ -194,4 +203,62 @@ export async function decideCommand(
   const verb = o.decision === 'Approve' ? 'approved' : 'rejected';
   const t = tally(applied);
   io.out(`${RESOURCE}/${o.name} ${verb} by ${me.username} (${tallySentence(t)})\n`);
+}
+
+async function getWorkflow(client: KubeClient, namespace: string, name: string): Promise<WorkflowView> {
+  return client.get<WorkflowView>(WORKFLOW, namespace, name);
+}
+
+/**
+ * retry: read the Workflow, refuse early with a clear reason when it cannot be
+ * retried, then merge-patch spec.retry (count + 1, requestedBy the caller; and
+ * spec.cancel false when it was true) at the resourceVersion read. The server
+ * re-checks it all: the CRD (count grows by one) and paddock-workflow-retry
+ * (requestedBy is the caller; the run has Failed or was Cancelled).
+ */
+export async function retryCommand(
+  client: KubeClient,
+  io: Io,
+  o: { namespace: string; name: string },
+): Promise<void> {
+  const me = await whoami(client);
+  const w = await getWorkflow(client, o.namespace, o.name);
+  const why = cannotRetry(w);
+  if (why) throw new CliError(why);
+  let patch: RetryPatch;
+  try {
+    patch = retryPatch(w, me.username);
+  } catch (err) {
+    throw new CliError(errorMessage(err));
+  }
+  const patched = await client.patch<WorkflowView>(WORKFLOW, o.namespace, o.name, patch, 'merge');
+  const count = patched.spec.retry?.count ?? patch.spec.retry.count;
+  const cleared = patch.spec.cancel === false ? '; spec.cancel cleared' : '';
+  io.out(
+    `${WORKFLOW_RESOURCE}/${o.name} retry ${count} requested by ${me.username} (was ${workflowPhase(w)}${cleared}): ` +
+      'the steps that did not succeed will run again; gated steps ask for a new Approval\n',
+  );
+}
+
+/**
+ * resubmit: create a new Workflow with the same spec (resubmitObject). The
+ * caller needs `create` on workflows; when the original named a requester, the
+ * new one names the caller (paddock-workflow-requester requires the creator).
+ */
+export async function resubmitCommand(
+  client: KubeClient,
+  io: Io,
+  o: { namespace: string; name: string; newName?: string },
+): Promise<void> {
+  const w = await getWorkflow(client, o.namespace, o.name);
+  const user = w.spec.requestedBy !== undefined ? (await whoami(client)).username : '';
+  let obj: WorkflowView;
+  try {
+    obj = resubmitObject(w, user, o.newName);
+  } catch (err) {
+    throw new CliError(errorMessage(err));
+  }
+  const created = await client.create<WorkflowView>(WORKFLOW, obj);
+  const by = created.spec.requestedBy ? ` requested by ${created.spec.requestedBy}` : '';
+  io.out(`${WORKFLOW_RESOURCE}/${created.metadata.name ?? ''} created (resubmitted from ${o.name}${by})\n`);
 }
