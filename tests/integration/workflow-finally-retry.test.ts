@@ -1,0 +1,232 @@
+// Finally steps and retrying a run on the real control plane with KWOK: finally steps run after
+// success, failure and cancel; a failed run retried starts only the steps that did not succeed
+// (the succeeded steps' pods are the same objects, never recreated), and a gated step rejected in
+// the failed run asks for a fresh Approval when the run is retried.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../cluster/src/paths.ts';
+import { AGENT, EVENT, WORKFLOW } from '../../operator/src/api/constants.ts';
+import type { Agent, Workflow, WorkflowStep } from '../../operator/src/api/generated/index.ts';
+import { KubeClient } from '../../operator/src/kube/client.ts';
+import type { KubeObject } from '../../operator/src/kube/types.ts';
+import { decideAs, sreApprovers } from './support/approvals.ts';
+import { useCluster } from './support/cluster.ts';
+import { OperatorProcess, operatorKubeconfig } from './support/operator.ts';
+import { eventually } from './support/wait.ts';
+import {
+  createAll,
+  inputsOfPod,
+  podsOf,
+  restrictedNamespace,
+  simAgent,
+  stepOf,
+  waitForPhase,
+  workflow,
+} from './support/workflows.ts';
+
+const NS = 'finally';
+
+describe('finally steps and retries', () => {
+  const env = useCluster();
+  let op: OperatorProcess;
+  const as: Record<string, KubeClient> = {};
+
+  const notify: WorkflowStep = {
+    name: 'notify',
+    agentRef: { name: 'notifier' },
+    inputs: { status: '{{ workflow.status }}', failed: '{{ workflow.failedSteps }}' },
+  };
+  const notifyInputs = async (wf: string): Promise<unknown> => {
+    const pod = (await podsOf(env().admin, NS, wf)).find(
+      (p) => p.metadata.labels?.['paddock.dev/step'] === 'notify',
+    );
+    return pod ? inputsOfPod(pod) : undefined;
+  };
+  const retryAs = (user: string, name: string, count: number, extra: Record<string, unknown> = {}) =>
+    as[user]!.patch<Workflow>(WORKFLOW, NS, name, {
+      spec: { retry: { count, requestedBy: user }, ...extra },
+    });
+
+  beforeAll(async () => {
+    const kc = operatorKubeconfig(env());
+    env().kubectl(['apply', '-f', '-'], restrictedNamespace(NS));
+    env().kubectl(['apply', '--server-side', '-k', join(REPO_ROOT, 'config', 'admission')]);
+    env().kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: run-workflows, namespace: ${NS}}
+rules:
+- apiGroups: [paddock.dev]
+  resources: [workflows]
+  verbs: [get, list, watch, create, patch, update]
+- apiGroups: [paddock.dev]
+  resources: [agents]
+  verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: alice-runs, namespace: ${NS}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: run-workflows}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}]
+---
+${sreApprovers(NS)}`,
+    );
+    for (const u of ['alice', 'bob']) as[u] = KubeClient.load(env().cluster.kubeconfigFor(u));
+    await createAll(env().admin, [
+      simAgent('ok', NS, { result: { n: 1 } }),
+      simAgent('broken', NS, { result: {}, exitCode: 3 }),
+      // Fails its first attempt only: a retried run gets past it.
+      simAgent('flaky', NS, { result: { fixed: true }, failAttempts: 1 }),
+      simAgent('slow', NS, { result: {}, duration: '60s' }),
+      simAgent('notifier', NS, { result: { sent: true } }),
+      simAgent(
+        'patcher',
+        NS,
+        { result: { applied: true } },
+        {
+          riskLevel: 'ApprovalRequired',
+          approval: { required: 1, approvers: { groups: ['sre'] } },
+        },
+      ),
+    ]);
+    op = OperatorProcess.start(kc, ['--leader-elect=false']);
+    for (const a of ['ok', 'broken', 'flaky', 'slow', 'notifier', 'patcher'])
+      await eventually(
+        `${a} Ready`,
+        () => env().admin.get<Agent>(AGENT, NS, a),
+        (x) => x.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      );
+  });
+  afterAll(async () => {
+    if (process.env['DUMP_OPERATOR_LOGS']) console.log(op?.dumpLogs(400));
+    await op?.stop();
+  });
+
+  it('runs the finally step after success, seeing the verdict', async () => {
+    await createAll(env().admin, [
+      workflow('after-ok', NS, [{ name: 'a', agentRef: { name: 'ok' } }], { finally: [notify] }),
+    ]);
+    const wf = await waitForPhase(env().admin, NS, 'after-ok', ['Succeeded', 'Failed']);
+    expect(wf.status?.phase).toBe('Succeeded');
+    expect(stepOf(wf, 'notify')).toMatchObject({ phase: 'Succeeded' });
+    expect(Date.parse(stepOf(wf, 'notify').startedAt!)).toBeGreaterThanOrEqual(
+      Date.parse(stepOf(wf, 'a').finishedAt!),
+    );
+    expect(await notifyInputs('after-ok')).toEqual({ status: 'Succeeded', failed: [] });
+  });
+
+  it('runs the finally step after a failure; the failure stays the verdict', async () => {
+    await createAll(env().admin, [
+      workflow(
+        'after-fail',
+        NS,
+        [
+          { name: 'a', agentRef: { name: 'broken' } },
+          { name: 'b', agentRef: { name: 'ok' }, dependsOn: ['a'] },
+        ],
+        { finally: [notify] },
+      ),
+    ]);
+    const wf = await waitForPhase(env().admin, NS, 'after-fail', ['Succeeded', 'Failed']);
+    expect(wf.status?.phase).toBe('Failed');
+    expect(stepOf(wf, 'b')).toMatchObject({ phase: 'Skipped', reason: 'UpstreamFailed' });
+    expect(stepOf(wf, 'notify')).toMatchObject({ phase: 'Succeeded' });
+    expect(wf.status?.conditions?.find((c) => c.type === 'Ready')?.message).toMatch(/^step a failed/);
+    expect(await notifyInputs('after-fail')).toEqual({ status: 'Failed', failed: ['a'] });
+  });
+
+  it('runs the finally step after a cancel', async () => {
+    await createAll(env().admin, [
+      workflow('after-cancel', NS, [{ name: 'a', agentRef: { name: 'slow' } }], { finally: [notify] }),
+    ]);
+    await eventually(
+      'a running',
+      () => env().admin.get<Workflow>(WORKFLOW, NS, 'after-cancel'),
+      (w) => w.status?.steps?.some((s) => s.name === 'a' && s.phase === 'Running') ?? false,
+    );
+    await env().admin.patch(WORKFLOW, NS, 'after-cancel', { spec: { cancel: true } });
+    const wf = await waitForPhase(env().admin, NS, 'after-cancel', ['Succeeded', 'Failed', 'Cancelled']);
+    expect(wf.status?.phase).toBe('Cancelled');
+    expect(stepOf(wf, 'a').phase).toBe('Cancelled');
+    expect(stepOf(wf, 'notify').phase).toBe('Succeeded');
+    expect(await notifyInputs('after-cancel')).toEqual({ status: 'Cancelled', failed: [] });
+  });
+
+  it('retries a failed run: succeeded steps are not re-run and their pods not recreated', async () => {
+    await createAll(env().admin, [
+      workflow('retry-me', NS, [
+        { name: 'a', agentRef: { name: 'ok' } },
+        { name: 'b', agentRef: { name: 'flaky' }, dependsOn: ['a'] },
+        { name: 'c', agentRef: { name: 'ok' }, dependsOn: ['b'] },
+      ]),
+    ]);
+    const failed = await waitForPhase(env().admin, NS, 'retry-me', ['Succeeded', 'Failed']);
+    expect(failed.status?.phase).toBe('Failed');
+    const before = await podsOf(env().admin, NS, 'retry-me');
+    const podA = before.find((p) => p.metadata.name === 'retry-me-a-1')!;
+    expect(podA).toBeDefined();
+
+    await retryAs('alice', 'retry-me', 1);
+    const wf = await eventually(
+      'retry-me retried and Succeeded',
+      () => env().admin.get<Workflow>(WORKFLOW, NS, 'retry-me'),
+      (w) => w.status?.retries === 1 && w.status.phase === 'Succeeded',
+    );
+    expect(stepOf(wf, 'a')).toMatchObject({ phase: 'Succeeded', attempt: 1, outputs: { n: 1 } });
+    expect(stepOf(wf, 'b')).toMatchObject({ phase: 'Succeeded', attempt: 2, podName: 'retry-me-b-2' });
+    expect(stepOf(wf, 'c')).toMatchObject({ phase: 'Succeeded', attempt: 1 });
+    const after = await podsOf(env().admin, NS, 'retry-me');
+    expect(after.map((p) => p.metadata.name).sort()).toEqual([
+      'retry-me-a-1',
+      'retry-me-b-1',
+      'retry-me-b-2',
+      'retry-me-c-1',
+    ]);
+    // The same pod object: never deleted and created again.
+    expect(after.find((p) => p.metadata.name === 'retry-me-a-1')?.metadata.uid).toBe(podA.metadata.uid);
+    expect(wf.status?.history?.filter((h) => h.type === 'WorkflowRetried')).toEqual([
+      expect.objectContaining({ user: 'alice', reason: 'RetryRequested' }),
+    ]);
+    const events = (
+      await env().admin.list<KubeObject & { reason?: string; note?: string; regarding?: { name?: string } }>(
+        EVENT,
+        NS,
+      )
+    ).items;
+    expect(
+      events.find((e) => e.regarding?.name === 'retry-me' && e.reason === 'WorkflowRetried')?.note,
+    ).toContain('asked by alice');
+  });
+
+  it('retries a run failed by a rejection with a fresh Approval', async () => {
+    await createAll(as['alice']!, [
+      workflow('rejected', NS, [{ name: 'fix', agentRef: { name: 'patcher' } }], { requestedBy: 'alice' }),
+    ]);
+    await eventually(
+      'approval requested',
+      () => env().admin.get<Workflow>(WORKFLOW, NS, 'rejected'),
+      (w) => w.status?.steps?.some((s) => s.approvalName === 'rejected-fix-approval-1') ?? false,
+    );
+    await decideAs(as['bob']!, 'bob', NS, 'rejected-fix-approval-1', 'Reject', 'not now');
+    const failed = await waitForPhase(env().admin, NS, 'rejected', ['Succeeded', 'Failed']);
+    expect(stepOf(failed, 'fix')).toMatchObject({ phase: 'Failed', reason: 'Rejected' });
+
+    await retryAs('alice', 'rejected', 1);
+    await eventually(
+      'a fresh Approval',
+      () => env().admin.get<Workflow>(WORKFLOW, NS, 'rejected'),
+      (w) =>
+        w.status?.steps?.some(
+          (s) => s.phase === 'WaitingForApproval' && s.approvalName === 'rejected-fix-approval-2',
+        ) ?? false,
+    );
+    expect(await podsOf(env().admin, NS, 'rejected')).toEqual([]);
+    await decideAs(as['bob']!, 'bob', NS, 'rejected-fix-approval-2', 'Approve');
+    const wf = await waitForPhase(env().admin, NS, 'rejected', ['Succeeded', 'Failed']);
+    expect(wf.status?.phase).toBe('Succeeded');
+    expect((await podsOf(env().admin, NS, 'rejected')).map((p) => p.metadata.name)).toEqual([
+      'rejected-fix-1',
+    ]);
+  });
+});
