@@ -61,6 +61,10 @@ const TITLES: Readonly<Record<PaddockKind, Readonly<Record<string, string>>>> = 
     'status.conditions[]': 'Condition',
     'status.steps[]': 'StepStatus',
     'status.steps[].phase': 'StepPhase',
+    'spec.steps[].forEach': 'ForEach',
+    'status.steps[].instances': 'InstancesStatus',
+    'status.steps[].instances.active[]': 'ActiveInstance',
+    'status.steps[].instances.failures[]': 'FailedInstance',
     'status.history[]': 'HistoryEntry',
   },
   Approval: {
@@ -199,8 +203,8 @@ function convertNode(node: unknown, path: string, conv: Conversion): JSONSchema 
     } else if (isJsonObject(additional)) {
       out.additionalProperties = convertNode(additional, `${path}{}`, conv);
     } else if (preserve || props === undefined) {
-      // An object whose fields the schema leaves open.
-      out.tsType = UNKNOWN_MAP;
+      // An object whose fields the schema leaves open (or null, where the schema allows it).
+      out.tsType = node['nullable'] === true ? `(${UNKNOWN_MAP} | null)` : UNKNOWN_MAP;
       return out;
     }
   } else if (node['x-kubernetes-preserve-unknown-fields'] === true) {

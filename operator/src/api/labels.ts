@@ -6,6 +6,8 @@ export const LABEL_AGENT_POD = 'paddock.dev/agent-pod'; // "true" on every agent
 export const LABEL_WORKFLOW = 'paddock.dev/workflow';
 export const LABEL_STEP = 'paddock.dev/step';
 export const LABEL_ATTEMPT = 'paddock.dev/attempt';
+/** On the pods of a forEach step: the instance's index in the list (docs/workflow-authors.md, "Fan-out"). */
+export const LABEL_INSTANCE = 'paddock.dev/instance';
 export const LABEL_AGENT = 'paddock.dev/agent';
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'paddock';
@@ -64,6 +66,8 @@ export const ENV_OUTPUTS_FILE = 'PADDOCK_OUTPUTS_FILE';
 export const ENV_WORKFLOW = 'PADDOCK_WORKFLOW';
 export const ENV_STEP = 'PADDOCK_STEP';
 export const ENV_ATTEMPT = 'PADDOCK_ATTEMPT';
+/** The instance's index in a forEach step's list (only in the pods of forEach steps). */
+export const ENV_INSTANCE = 'PADDOCK_INSTANCE';
 /** The non-root user and group agent containers run as (the "nonroot" user of distroless images). */
 export const AGENT_UID = 65532;
 /** Size limit of the writable /tmp emptyDir in agent pods (the root filesystem is read-only). */
@@ -76,4 +80,25 @@ export const AGENT_TMP_SIZE_LIMIT = '256Mi';
  */
 export function podName(workflow: string, step: string, attempt: number): string {
   return `${workflow}-${step}-${attempt}`;
+}
+
+/**
+ * Pod name of one attempt of one instance of a forEach step: `<workflow>-<step>-<index>-<attempt>`.
+ * A step named `<step>-<digits>` beside a forEach step `<step>` could produce the same names, so
+ * validation refuses that pair (validate.ts).
+ */
+export function instancePodName(workflow: string, step: string, index: number, attempt: number): string {
+  return `${workflow}-${step}-${index}-${attempt}`;
+}
+
+/** The pod name of an attempt of a step, or of one of its instances when `instance` is given. */
+export function attemptPodName(
+  workflow: string,
+  step: string,
+  attempt: number,
+  instance: number | undefined,
+): string {
+  return instance === undefined
+    ? podName(workflow, step, attempt)
+    : instancePodName(workflow, step, instance, attempt);
 }

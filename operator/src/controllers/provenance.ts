@@ -17,6 +17,7 @@ import {
   ANNOTATION_INPUTS_DIGEST,
   ANNOTATION_SIGNATURE,
   LABEL_ATTEMPT,
+  LABEL_INSTANCE,
   LABEL_STEP,
   LABEL_WORKFLOW,
 } from '../api/labels.ts';
@@ -36,6 +37,8 @@ export interface PodIdentity {
   readonly workflowUid: string;
   readonly step: string;
   readonly attempt: number;
+  /** The instance of a forEach step; absent for other steps (so their signatures are unchanged). */
+  readonly instance?: number;
   readonly inputsDigest: string;
 }
 
@@ -104,6 +107,9 @@ export function podIdentity(pod: Pod): PodIdentity | undefined {
   const attempt = Number(m.labels?.[LABEL_ATTEMPT]);
   const digest = m.annotations?.[ANNOTATION_INPUTS_DIGEST];
   if (!owner || !workflow || !step || !Number.isSafeInteger(attempt) || !digest) return undefined;
+  const instanceLabel = m.labels?.[LABEL_INSTANCE];
+  const instance = instanceLabel === undefined ? undefined : Number(instanceLabel);
+  if (instance !== undefined && !Number.isSafeInteger(instance)) return undefined;
   return {
     namespace: m.namespace ?? '',
     name: m.name ?? '',
@@ -111,6 +117,7 @@ export function podIdentity(pod: Pod): PodIdentity | undefined {
     workflowUid: owner.uid,
     step,
     attempt,
+    ...(instance !== undefined ? { instance } : {}),
     inputsDigest: digest,
   };
 }

@@ -98,6 +98,23 @@ export interface WorkflowSpec {
      */
     inputs?: { [k: string]: unknown };
     /**
+     * Runs the step once per item of a list (a fan-out). The list is literal (items) or the value of a CEL expression over inputs and the outputs of the steps it depends on (expression, e.g. inputs.repos or steps.list.outputs.files), at most 5000 items. Each instance sees {{ item }} and {{ index }} (from 0) in its inputs and its `when`; instances count against spec.parallelism; dependents read steps.<name>.outputs as the list of the instances' outputs in item order (null for an instance that did not succeed). failurePolicy FailFast (default) starts no new instance once one has failed; RunAll runs them all; either way the step fails if an instance failed. Cannot be combined with approval.
+     */
+    forEach?: {
+      /**
+       * The list itself; any JSON values.
+       */
+      items?: unknown[];
+      /**
+       * CEL giving the list, evaluated once the steps it depends on have finished.
+       */
+      expression?: string;
+      /**
+       * FailFast starts no new instance once one failed (running ones finish); RunAll runs every instance.
+       */
+      failurePolicy?: 'FailFast' | 'RunAll';
+    };
+    /**
      * Overrides the Agent's timeoutSeconds for this step. At most 7 days.
      */
     timeoutSeconds?: number;
@@ -193,6 +210,7 @@ export interface WorkflowStep {
    * Inputs passed to the agent, validated against its inputsSchema after rendering. String values may use {{ inputs.<name> }} and {{ steps.<name>.outputs.<field> }}.
    */
   inputs?: { [k: string]: unknown };
+  forEach?: ForEach;
   /**
    * Overrides the Agent's timeoutSeconds for this step. At most 7 days.
    */
@@ -215,6 +233,23 @@ export interface WorkflowStep {
  */
 export interface AgentRef {
   name: string;
+}
+/**
+ * Runs the step once per item of a list (a fan-out). The list is literal (items) or the value of a CEL expression over inputs and the outputs of the steps it depends on (expression, e.g. inputs.repos or steps.list.outputs.files), at most 5000 items. Each instance sees {{ item }} and {{ index }} (from 0) in its inputs and its `when`; instances count against spec.parallelism; dependents read steps.<name>.outputs as the list of the instances' outputs in item order (null for an instance that did not succeed). failurePolicy FailFast (default) starts no new instance once one has failed; RunAll runs them all; either way the step fails if an instance failed. Cannot be combined with approval.
+ */
+export interface ForEach {
+  /**
+   * The list itself; any JSON values.
+   */
+  items?: unknown[];
+  /**
+   * CEL giving the list, evaluated once the steps it depends on have finished.
+   */
+  expression?: string;
+  /**
+   * FailFast starts no new instance once one failed (running ones finish); RunAll runs every instance.
+   */
+  failurePolicy?: 'FailFast' | 'RunAll';
 }
 /**
  * The observed state of the run, written by the operator.
@@ -291,6 +326,7 @@ export interface StepStatus {
    * Outputs of the step (validated against the Agent's outputsSchema, sensitive fields redacted).
    */
   outputs?: { [k: string]: unknown };
+  instances?: InstancesStatus;
   /**
    * Machine-readable CamelCase reason for the phase.
    */
@@ -298,6 +334,56 @@ export interface StepStatus {
   /**
    * Human-readable details.
    */
+  message?: string;
+}
+/**
+ * The instances of a forEach step, kept compact so a 5000-item fan-out stays small: one letter per instance, the active ones in full, the first failures, and the outputs in item order. Each instance's start, success and retries are in the audit log; failures are also Events (docs/workflow-authors.md, "Fan-out").
+ */
+export interface InstancesStatus {
+  /**
+   * Number of items, so of instances.
+   */
+  count: number;
+  /**
+   * One letter per instance in item order: P Pending, W Waiting, R Running, S Succeeded, F Failed, K Skipped, C Cancelled.
+   */
+  phases: string;
+  /**
+   * Counts by phase, e.g. "37/50 done (35 succeeded, 2 failed), 5 running".
+   */
+  summary?: string;
+  /**
+   * The attempt of the instances whose attempt is not the default (0 for pending, 1 for the others), by index.
+   */
+  attempts?: {
+    [k: string]: number;
+  };
+  /**
+   * The instances running or waiting to start again, in full.
+   */
+  active?: ActiveInstance[];
+  /**
+   * The first failed instances (at most 20), with why.
+   */
+  failures?: FailedInstance[];
+  /**
+   * The instances' outputs in item order (null for an instance that did not succeed), sensitive fields redacted; together at most 128 KiB of JSON.
+   */
+  outputs?: ({ [k: string]: unknown } | null)[];
+}
+export interface ActiveInstance {
+  index: number;
+  attempt?: number;
+  podName?: string;
+  startedAt?: string;
+  nextRetryAt?: string;
+  reason?: string;
+  message?: string;
+}
+export interface FailedInstance {
+  index: number;
+  attempt?: number;
+  reason?: string;
   message?: string;
 }
 /**

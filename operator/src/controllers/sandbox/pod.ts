@@ -27,13 +27,15 @@ import {
   LABEL_AGENT,
   LABEL_AGENT_POD,
   LABEL_ATTEMPT,
+  LABEL_INSTANCE,
   LABEL_MANAGED_BY,
   LABEL_STEP,
   LABEL_WORKFLOW,
   MANAGED_BY_VALUE,
   SANDBOX_SERVICE_ACCOUNT,
   TERMINATION_MESSAGE_PATH,
-  podName,
+  ENV_INSTANCE,
+  attemptPodName,
 } from '../../api/labels.ts';
 import { tryParseQuantity } from '../../api/quantity.ts';
 import type { SandboxConfig } from '../../config.ts';
@@ -48,6 +50,8 @@ export interface AgentPodInput {
   readonly step: string;
   /** 1 for the first attempt. */
   readonly attempt: number;
+  /** The instance's index, for a forEach step (docs/workflow-authors.md, "Fan-out"). */
+  readonly instance?: number;
   readonly agent: { readonly name: string; readonly generation: number; readonly spec: AgentSpec };
   /** The step's rendered inputs (any JSON value, usually an object). */
   readonly inputs: unknown;
@@ -99,7 +103,8 @@ function restrictedContainer(): Pick<
 }
 
 export function buildAgentPod(input: AgentPodInput): Pod {
-  const { namespace, workflow, step, attempt, agent } = input;
+  const { namespace, workflow, step, attempt, instance, agent } = input;
+  const name = attemptPodName(workflow.name, step, attempt, instance);
   const spec = agent.spec;
   const inputsJson = JSON.stringify(input.inputs ?? null);
   const runtimeClassName = spec.runtimeClassName;
@@ -112,6 +117,7 @@ export function buildAgentPod(input: AgentPodInput): Pod {
     { name: ENV_WORKFLOW, value: workflow.name },
     { name: ENV_STEP, value: step },
     { name: ENV_ATTEMPT, value: String(attempt) },
+    ...(instance !== undefined ? [{ name: ENV_INSTANCE, value: String(instance) }] : []),
     // Literal values only (the CRD has no valueFrom for env): secrets come through spec.secrets.
     ...(spec.env ?? []).map((e) => ({ name: e.name, value: e.value ?? '' })),
     // A reference the kubelet resolves: the operator never reads the Secret.
@@ -125,13 +131,14 @@ export function buildAgentPod(input: AgentPodInput): Pod {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
-      name: podName(workflow.name, step, attempt),
+      name,
       namespace,
       labels: {
         [LABEL_AGENT_POD]: 'true',
         [LABEL_WORKFLOW]: workflow.name,
         [LABEL_STEP]: step,
         [LABEL_ATTEMPT]: String(attempt),
+        ...(instance !== undefined ? { [LABEL_INSTANCE]: String(instance) } : {}),
         [LABEL_AGENT]: agent.name,
         [LABEL_MANAGED_BY]: MANAGED_BY_VALUE,
       },
@@ -140,11 +147,12 @@ export function buildAgentPod(input: AgentPodInput): Pod {
         [ANNOTATION_INPUTS_DIGEST]: input.inputsDigest,
         [ANNOTATION_SIGNATURE]: input.provenance.signPod({
           namespace,
-          name: podName(workflow.name, step, attempt),
+          name,
           workflow: workflow.name,
           workflowUid: workflow.uid,
           step,
           attempt,
+          ...(instance !== undefined ? { instance } : {}),
           inputsDigest: input.inputsDigest,
         }),
       },

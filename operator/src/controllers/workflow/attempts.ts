@@ -3,12 +3,19 @@
 import { attemptFailed, finish } from './outcomes.ts';
 import { refuseStart } from './refused-start.ts';
 import type { Agent, StepStatus, Workflow, WorkflowStep } from '../../api/generated/index.ts';
-import { AGENT_CONTAINER, LABEL_ATTEMPT, LABEL_STEP, podName } from '../../api/labels.ts';
+import {
+  AGENT_CONTAINER,
+  LABEL_ATTEMPT,
+  LABEL_INSTANCE,
+  LABEL_STEP,
+  attemptPodName,
+} from '../../api/labels.ts';
 import { compileUserSchema, redact, safeErrorPath } from '../../api/schemas.ts';
 import type { Pod } from '../../kube/core-types.ts';
 import { MAX_INPUTS_BYTES, buildAgentPod, inputsBytes } from '../sandbox/pod.ts';
 import { approvalGate } from './approval-gate.ts';
-import { referencedSteps, render, templateExpressions } from './expressions.ts';
+import { approvalPolicyOf } from './approval-request.ts';
+import { type ExpressionContext, referencedSteps, render, templateExpressions } from './expressions.ts';
 import { parseOutputs, redactMessage } from './outputs.ts';
 import {
   type Plan,
@@ -23,13 +30,30 @@ import { truncate } from '../../util/truncate.ts';
 import { notStartedCause, startVerdict, terminationCause } from './pod-start.ts';
 import { containsRedacted, context, failureReason, lostOutputs } from './template-scope.ts';
 
+/**
+ * One instance of a forEach step, as the functions here see it (fan-out.ts): `st` is then the
+ * instance's own status, and its pods are named and labelled with its index.
+ */
+export interface InstanceUnit {
+  readonly index: number;
+  /** The pods of this instance (any attempt), found once per pass. */
+  readonly pods: readonly Pod[];
+  /** The item and the scope of the step's dependencies, computed once per pass (only to start). */
+  readonly start?: () => { expr: ExpressionContext; lost: ReadonlyMap<string, string> };
+  /** Why these outputs cannot be taken (the step's outputs together too large), if so. */
+  readonly refuseOutputs?: (outputs: Record<string, unknown>) => string | undefined;
+}
+
 /** A pod newer than the status knows (we crashed after creating it): take it as the current attempt. */
-export function adoptNewerPod(plan: Plan, st: StepStatus, input: EngineInput): void {
+export function adoptNewerPod(plan: Plan, st: StepStatus, input: EngineInput, unit?: InstanceUnit): void {
   if (TERMINAL_STEP.has(st.phase)) return;
   let newest: Pod | undefined;
   let newestAttempt = 0;
-  for (const pod of input.pods.values()) {
+  for (const pod of unit ? unit.pods : input.pods.values()) {
     if (pod.metadata.labels?.[LABEL_STEP] !== st.name) continue;
+    // A forEach instance's pod is never a step's attempt, nor another instance's.
+    const instance = pod.metadata.labels[LABEL_INSTANCE];
+    if (unit ? instance !== String(unit.index) : instance !== undefined) continue;
     // Only a pod this operator made is adopted; a foreign one under an attempt's name fails that
     // attempt when the step looks at it (observeRunning).
     if (!input.provenance.verifyPod(pod)) continue;
@@ -70,8 +94,9 @@ export function observeRunning(
   spec: WorkflowStep,
   st: StepStatus,
   input: EngineInput,
+  unit?: InstanceUnit,
 ): void {
-  const name = st.podName ?? podName(wf.metadata.name ?? '', spec.name, st.attempt ?? 1);
+  const name = st.podName ?? attemptPodName(wf.metadata.name ?? '', spec.name, st.attempt ?? 1, unit?.index);
   const pod = input.pods.get(name);
   const agent = input.agents.get(spec.agentRef.name);
   if (!pod) {
@@ -105,9 +130,16 @@ export function observeRunning(
       attemptFailed(plan, spec, st, agent, parsed.reason, parsed.message);
       return;
     }
-    st.outputs = agent?.spec.outputsSchema
+    const outputs = agent?.spec.outputsSchema
       ? redact(parsed.outputs, agent.spec.outputsSchema)
       : parsed.outputs;
+    const refused = unit?.refuseOutputs?.(outputs);
+    if (refused !== undefined) {
+      // The same outputs would come again: retrying cannot help.
+      attemptFailed(plan, spec, st, agent, 'OutputsTooLarge', refused, { retry: false });
+      return;
+    }
+    st.outputs = outputs;
     st.exitCode = term?.exitCode ?? 0;
     finish(plan, st, spec, 'Succeeded', 'Completed', `succeeded on attempt ${st.attempt ?? 1}`);
     return;
@@ -177,13 +209,26 @@ export function start(
   attempt: number,
   steps: ReadonlyMap<string, StepStatus>,
   input: EngineInput,
+  unit?: InstanceUnit,
 ): boolean {
   const agent = input.agents.get(spec.agentRef.name);
   if (!agent) {
     finish(plan, st, spec, 'Failed', 'AgentNotFound', `Agent "${spec.agentRef.name}" no longer exists`);
     return false;
   }
-  const scope = context(wf, steps, input);
+  if (unit && approvalPolicyOf(spec, agent)) {
+    // Validation refuses a gated forEach step; this is an Agent made ApprovalRequired mid-run.
+    finish(
+      plan,
+      st,
+      spec,
+      'Failed',
+      'ApprovalNotSupported',
+      `Agent "${agent.metadata.name}" now requires an approval, which a forEach step cannot have`,
+    );
+    return false;
+  }
+  const scope = unit?.start ? unit.start() : context(wf, steps, input);
   const rendered = render(spec.inputs ?? {}, scope.expr);
   if (rendered.ok && scope.lost.size > 0 && containsRedacted(rendered.value)) {
     // Rendered from the redacted copy in status: never hand an agent "[REDACTED]" for a value.
@@ -243,12 +288,13 @@ export function start(
   );
   const gate = approvalGate(plan, wf, spec, st, attempt, agent, rendered.value, digest, input);
   if (gate !== 'proceed') return false;
-  const name = podName(wf.metadata.name ?? '', spec.name, attempt);
+  const name = attemptPodName(wf.metadata.name ?? '', spec.name, attempt, unit?.index);
   const pod = buildAgentPod({
     namespace: wf.metadata.namespace ?? '',
     workflow: { name: wf.metadata.name ?? '', uid: wf.metadata.uid ?? '' },
     step: spec.name,
     attempt,
+    ...(unit ? { instance: unit.index } : {}),
     agent: { name: agent.metadata.name ?? '', generation: agent.metadata.generation ?? 0, spec: agent.spec },
     inputs: rendered.value,
     inputsDigest: digest,

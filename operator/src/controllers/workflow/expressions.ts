@@ -43,9 +43,15 @@ export const MAX_RENDERED_BYTES = 256 * 1024;
 
 export interface ExpressionContext {
   readonly inputs: Record<string, unknown>;
-  readonly steps: Record<string, { outputs: Record<string, unknown>; phase: string }>;
+  /** A forEach step's outputs are the list of its instances' outputs, in item order. */
+  readonly steps: Record<
+    string,
+    { outputs: Record<string, unknown> | ReadonlyArray<Record<string, unknown> | null>; phase: string }
+  >;
   /** The run as a whole: its verdict so far and the steps that failed (template-scope.ts). */
   readonly workflow?: { readonly status: string; readonly failedSteps: readonly string[] };
+  /** In a forEach step's instance: its item and index (docs/workflow-authors.md, "Fan-out"). */
+  readonly instance?: { readonly item: unknown; readonly index: number };
 }
 
 const NO_WORKFLOW = { status: 'Running', failedSteps: [] };
@@ -53,7 +59,15 @@ const NO_WORKFLOW = { status: 'Running', failedSteps: [] };
 export type EvalResult =
   { ok: true; value: unknown } | { ok: false; error: string; reason: ExpressionFailureReason };
 
-type Planned = (ctx: { inputs: unknown; steps: unknown; workflow: unknown }) => unknown;
+interface Variables {
+  inputs: unknown;
+  steps: unknown;
+  workflow: unknown;
+  item?: unknown;
+  index?: unknown;
+}
+
+type Planned = (ctx: Variables) => unknown;
 
 /** A parsed and planned expression. */
 export interface CompiledExpression {
@@ -118,6 +132,51 @@ function specNames(e: Expr | undefined, out: Set<string>): Set<string> {
   return out;
 }
 
+/**
+ * The variables an expression reads (identifiers not bound by one of its own comprehensions, such
+ * as `x` in `l.all(x, x > 0)`): `inputs`, `steps`, `workflow`, and in forEach steps `item`, `index`.
+ */
+export function freeVariables(
+  e: Expr | undefined,
+  bound: ReadonlySet<string> = new Set(),
+  out = new Set<string>(),
+): Set<string> {
+  if (e === undefined) return out;
+  const k = e.exprKind;
+  switch (k.case) {
+    case 'identExpr':
+      if (!bound.has(k.value.name)) out.add(k.value.name);
+      break;
+    case 'selectExpr':
+      freeVariables(k.value.operand, bound, out);
+      break;
+    case 'callExpr':
+      freeVariables(k.value.target, bound, out);
+      for (const a of k.value.args) freeVariables(a, bound, out);
+      break;
+    case 'listExpr':
+      for (const a of k.value.elements) freeVariables(a, bound, out);
+      break;
+    case 'structExpr':
+      for (const en of k.value.entries) {
+        if (en.keyKind.case === 'mapKey') freeVariables(en.keyKind.value, bound, out);
+        freeVariables(en.value, bound, out);
+      }
+      break;
+    case 'comprehensionExpr': {
+      const c = k.value;
+      freeVariables(c.iterRange, bound, out);
+      freeVariables(c.accuInit, bound, out);
+      const inner = new Set([...bound, c.iterVar, c.iterVar2, c.accuVar].filter((v) => v !== ''));
+      for (const x of [c.loopCondition, c.loopStep, c.result]) freeVariables(x, inner, out);
+      break;
+    }
+    default:
+      break;
+  }
+  return out;
+}
+
 /** Parses and plans an expression once; returns an error message if it does not parse. */
 export function compile(expr: string): CompiledExpression | string {
   const hit = cache.get(expr);
@@ -161,6 +220,20 @@ function celFormOf(v: object): unknown {
   return c;
 }
 
+/** The CEL variables of a context; throws RangeError on a value nested deeper than the stack. */
+function variables(ctx: ExpressionContext): Variables {
+  const vars: Variables = {
+    inputs: celFormOf(ctx.inputs),
+    steps: celFormOf(ctx.steps),
+    workflow: celFormOf(ctx.workflow ?? NO_WORKFLOW),
+  };
+  if (ctx.instance) {
+    vars.item = toCel(ctx.instance.item);
+    vars.index = BigInt(ctx.instance.index);
+  }
+  return vars;
+}
+
 /** Runs a compiled expression under the cost meter; the raw CEL value or a failure. */
 function run(
   expr: string,
@@ -170,13 +243,9 @@ function run(
   if (typeof compiled === 'string') {
     return { ok: false, error: `cannot parse ${quote(expr)}: ${compiled}`, reason: 'ParseError' };
   }
-  let vars: { inputs: unknown; steps: unknown; workflow: unknown };
+  let vars: Variables;
   try {
-    vars = {
-      inputs: celFormOf(ctx.inputs),
-      steps: celFormOf(ctx.steps),
-      workflow: celFormOf(ctx.workflow ?? NO_WORKFLOW),
-    };
+    vars = variables(ctx);
   } catch {
     // Only a value nested deeper than the stack allows gets here (RangeError).
     return {
@@ -219,13 +288,9 @@ function run(
 export function evaluationCost(expr: string, ctx: ExpressionContext): number | undefined {
   const compiled = compile(expr);
   if (typeof compiled === 'string') return undefined;
-  let vars: { inputs: unknown; steps: unknown; workflow: unknown };
+  let vars: Variables;
   try {
-    vars = {
-      inputs: celFormOf(ctx.inputs),
-      steps: celFormOf(ctx.steps),
-      workflow: celFormOf(ctx.workflow ?? NO_WORKFLOW),
-    };
+    vars = variables(ctx);
   } catch {
     return undefined;
   }
@@ -234,13 +299,18 @@ export function evaluationCost(expr: string, ctx: ExpressionContext): number | u
 
 /** Evaluates an expression to a JSON value of at most MAX_TEMPLATE_RESULT_BYTES. */
 export function evaluate(expr: string, ctx: ExpressionContext): EvalResult {
+  return evaluateWithin(expr, ctx, MAX_TEMPLATE_RESULT_BYTES);
+}
+
+/** Evaluates an expression to a JSON value of at most `maxBytes` (a forEach list's own bound). */
+export function evaluateWithin(expr: string, ctx: ExpressionContext, maxBytes: number): EvalResult {
   const r = run(expr, ctx);
   if (!r.ok) return r;
-  const json = fromCelBounded(r.raw, MAX_TEMPLATE_RESULT_BYTES);
+  const json = fromCelBounded(r.raw, maxBytes);
   if (json === TOO_LARGE || json === TOO_DEEP) {
     const what =
       json === TOO_LARGE
-        ? `larger than ${MAX_TEMPLATE_RESULT_BYTES} bytes`
+        ? `larger than ${maxBytes} bytes`
         : `nested more than ${MAX_RESULT_DEPTH} levels deep`;
     return { ok: false, error: `${quote(expr)}: the value is ${what}`, reason: 'ResultTooLarge' };
   }

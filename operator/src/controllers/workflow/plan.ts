@@ -94,6 +94,8 @@ export interface StepOutcome {
 export interface AuditRecord {
   readonly event: string;
   readonly step?: string;
+  /** The instance of a forEach step concerned, if any. */
+  readonly instance?: number;
   readonly agent?: string;
   readonly attempt?: number;
   readonly user?: string;
@@ -141,6 +143,12 @@ export class Plan {
   readonly refusedStarts: Array<() => void> = [];
   readonly history: HistoryEntry[];
   private requeueAt: number | undefined;
+  /**
+   * The forEach instance being planned, if any (withInstance). Its transitions go to the audit log;
+   * only its failure is also an Event; none enters status.history, which the step's own entries
+   * keep readable (docs/workflow-authors.md, "Fan-out").
+   */
+  private instance: number | undefined;
   readonly nowMs: number;
   readonly now: string;
 
@@ -152,6 +160,17 @@ export class Plan {
 
   wakeAt(ms: number): void {
     if (this.requeueAt === undefined || ms < this.requeueAt) this.requeueAt = ms;
+  }
+
+  /** Plans `fn` as the work of one instance of a forEach step (see `instance`). */
+  withInstance<T>(index: number, fn: () => T): T {
+    const outer = this.instance;
+    this.instance = index;
+    try {
+      return fn();
+    } finally {
+      this.instance = outer;
+    }
   }
 
   requeueAfterMs(): number | undefined {
@@ -173,6 +192,10 @@ export class Plan {
       event?: { reason: string; note: string };
     },
   ): void {
+    if (this.instance !== undefined) {
+      this.recordInstance(type, this.instance, e);
+      return;
+    }
     this.history.push({
       at: this.now,
       type,
@@ -198,6 +221,33 @@ export class Plan {
       ...(e.agent !== undefined ? { agent: e.agent } : {}),
       ...(e.attempt !== undefined ? { attempt: e.attempt } : {}),
       ...(e.user !== undefined ? { user: e.user } : {}),
+      reason: e.reason,
+      message: e.message,
+    });
+  }
+
+  private recordInstance(
+    type: string,
+    index: number,
+    e: { step?: string; attempt?: number; reason: string; message: string; agent?: string },
+  ): void {
+    if (type === 'StepFailed') {
+      this.events.push({
+        type: 'Warning',
+        reason: 'InstanceFailed',
+        action: `Step/${e.step ?? ''}`,
+        note: truncate(
+          `step ${e.step ?? ''} instance ${index}${e.attempt ? ` (attempt ${e.attempt})` : ''}: ${e.reason}: ${e.message}`,
+          1024,
+        ),
+      });
+    }
+    this.audits.push({
+      event: auditName(type),
+      ...(e.step !== undefined ? { step: e.step } : {}),
+      instance: index,
+      ...(e.agent !== undefined ? { agent: e.agent } : {}),
+      ...(e.attempt !== undefined ? { attempt: e.attempt } : {}),
       reason: e.reason,
       message: e.message,
     });

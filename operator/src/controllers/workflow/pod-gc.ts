@@ -1,6 +1,6 @@
 // Pod garbage collection (spec.podGC), decided only on what the persisted status already says.
 import type { Workflow } from '../../api/generated/index.ts';
-import { LABEL_STEP } from '../../api/labels.ts';
+import { LABEL_INSTANCE, LABEL_STEP } from '../../api/labels.ts';
 import { sensitivePaths } from '../../api/schemas.ts';
 import type { Plan } from './plan.ts';
 import { TERMINAL_WORKFLOW, type EngineInput } from './plan.ts';
@@ -28,7 +28,13 @@ export function garbageCollectPods(plan: Plan, wf: Workflow, input: EngineInput)
       const sensitive = agent?.spec.outputsSchema
         ? sensitivePaths(agent.spec.outputsSchema).length > 0
         : false;
-      remove = podPhase === 'Succeeded' && step?.phase === 'Succeeded' && (!sensitive || finished);
+      // A forEach instance's pod goes once that instance's success is persisted.
+      const instance = pod.metadata.labels?.[LABEL_INSTANCE];
+      const succeeded =
+        instance === undefined
+          ? step?.phase === 'Succeeded'
+          : step?.instances?.phases[Number(instance)] === 'S';
+      remove = podPhase === 'Succeeded' && succeeded && (!sensitive || finished);
     } else if (strategy === 'OnWorkflowSuccess') {
       remove = phase === 'Succeeded';
     } else if (strategy === 'OnWorkflowCompletion') {

@@ -2,6 +2,8 @@
 // steps' phases; and the run's verdict once every step is done.
 import type { StepStatus, Workflow, WorkflowStep } from '../../api/generated/index.ts';
 import { adoptNewerPod, observeRunning, start } from './attempts.ts';
+import { FanOut } from './fan-out.ts';
+import { countPhases } from './instances.ts';
 import { finish } from './outcomes.ts';
 import { RETRY_REQUESTED } from './retry-run.ts';
 import { evaluateCondition, referencedSteps } from './expressions.ts';
@@ -20,21 +22,47 @@ export function advance(
   input: EngineInput,
 ): void {
   // First observe what running steps did, then decide what may start.
+  const fanOuts = new Map<string, FanOut>();
+  const failingNow = (): boolean =>
+    graph.order.some((n) => steps.get(n)!.phase === 'Failed' && !stepContinues(graph, n));
   for (const name of graph.order) {
     const spec = graph.byName.get(name)!;
     const st = steps.get(name)!;
+    if (spec.forEach) {
+      // A forEach step's instances are attempts of their own (fan-out.ts).
+      const fo = new FanOut(wf, spec, st, steps, input);
+      fanOuts.set(name, fo);
+      if (st.phase === 'Running') {
+        fo.observe(plan);
+        fo.settle(plan, failingNow());
+      }
+      continue;
+    }
     adoptNewerPod(plan, st, input);
     if (st.phase === 'Running') observeRunning(plan, wf, spec, st, input);
   }
-  let running = [...steps.values()].filter((s) => s.phase === 'Running').length;
+  let running = 0;
+  for (const st of steps.values()) {
+    if (st.phase !== 'Running') continue;
+    const fo = fanOuts.get(st.name);
+    running += fo ? fo.running() : st.instances ? countPhases(st.instances.phases)['R']! : 1;
+  }
   const parallelism = wf.spec.parallelism ?? 4;
   for (const name of graph.order) {
     const spec = graph.byName.get(name)!;
     const st = steps.get(name)!;
+    const fo = fanOuts.get(name);
+    if (fo && st.phase === 'Running') {
+      // Read per step, as below.
+      const failing = failingNow();
+      running += fo.startInstances(plan, Math.max(0, parallelism - running), failing);
+      fo.settle(plan, failing);
+      continue;
+    }
     if (TERMINAL_STEP.has(st.phase) || st.phase === 'Running') continue;
     // Read per step: a step that failed to start earlier in this loop fails the workflow too.
     // Only this graph's steps count: a finally step still runs after a failed spec.steps DAG.
-    const failing = graph.order.some((n) => steps.get(n)!.phase === 'Failed' && !stepContinues(graph, n));
+    const failing = failingNow();
     if (failing) {
       // Fail fast: nothing new starts once a step has failed the workflow. The dependents of a
       // failed step say so (without this, UpstreamFailed could never be reached).
@@ -56,6 +84,14 @@ export function advance(
       if (gate === 'wait') continue;
       if (gate === 'upstream-failed') {
         finish(plan, st, spec, 'Skipped', 'UpstreamFailed', 'a step it depends on failed or was cancelled');
+        continue;
+      }
+      if (fo) {
+        // Its `when` is each instance's (fan-out.ts); the list is read once the dependencies are done.
+        if (wf.spec.suspend || !fo.begin(plan)) continue;
+        running += fo.running(); // instances adopted from a crashed pass
+        running += fo.startInstances(plan, Math.max(0, parallelism - running), false);
+        fo.settle(plan, false);
         continue;
       }
       if (spec.when !== undefined) {
@@ -102,6 +138,7 @@ export function advance(
     if (start(plan, wf, spec, st, attempt, steps, input)) running++;
   }
   for (const apply of plan.refusedStarts.splice(0)) apply();
+  for (const fo of fanOuts.values()) fo.encode();
 }
 
 export function stopAll(
@@ -116,6 +153,12 @@ export function stopAll(
   for (const spec of wf.spec.steps) {
     const st = steps.get(spec.name)!;
     if (TERMINAL_STEP.has(st.phase)) continue;
+    if (spec.forEach) {
+      const fo = new FanOut(wf, spec, st, steps, input);
+      fo.stop(plan, runningPhase, reason, message);
+      fo.encode();
+      continue;
+    }
     if (st.phase === 'Running' && st.podName) {
       if (input.pods.has(st.podName) || input.expectedPods?.has(st.podName))
         plan.delete.push({ name: st.podName, reason });

@@ -6,6 +6,7 @@
 // Recorded as WorkflowRetried in history, Events and the audit log, naming who asked
 // (spec.retry.requestedBy, which the paddock-workflow-retry admission policy checks).
 import type { StepStatus, Workflow } from '../../api/generated/index.ts';
+import { retryInstances } from './instances.ts';
 import type { Plan } from './plan.ts';
 import { allSteps } from './verdict.ts';
 
@@ -63,6 +64,9 @@ export function retryRun(
     // next Approval request after it.
     if (st.attempt !== undefined) next.attempt = st.attempt;
     if (st.approvalName !== undefined) next.approvalName = st.approvalName;
+    // A forEach step keeps its succeeded instances (a finally step's run again); the others start
+    // new attempts (instances.ts keeps their numbers).
+    if (st.instances) next.instances = retryInstances(st.instances, finallyNames.has(spec.name));
     steps.set(spec.name, next);
   }
   plan.record('WorkflowRetried', {

@@ -1,12 +1,12 @@
 // What templates and conditions see: the run's inputs and each step's outputs and phase, with
 // sensitive outputs read back from their pods (status holds them redacted).
 import type { StepStatus, Workflow, WorkflowStep } from '../../api/generated/index.ts';
-import { AGENT_CONTAINER } from '../../api/labels.ts';
+import { AGENT_CONTAINER, instancePodName } from '../../api/labels.ts';
 import { REDACTED, sensitivePaths } from '../../api/schemas.ts';
 import type { ExpressionContext, ExpressionFailureReason } from './expressions.ts';
 import { parseOutputs } from './outputs.ts';
 import { allSteps, runVariable } from './verdict.ts';
-import type { EngineInput } from './plan.ts';
+import { TERMINAL_STEP, type EngineInput } from './plan.ts';
 
 // --- helpers ----------------------------------------------------------------------
 
@@ -15,10 +15,16 @@ export function context(
   steps: ReadonlyMap<string, StepStatus>,
   input: EngineInput,
 ): { expr: ExpressionContext; lost: ReadonlyMap<string, string> } {
-  const out: Record<string, { outputs: Record<string, unknown>; phase: string }> = {};
+  const out: ExpressionContext['steps'] = {};
   const lost = new Map<string, string>();
   for (const spec of allSteps(wf)) {
     const st = steps.get(spec.name)!;
+    if (spec.forEach) {
+      const r = fanOutOutputs(wf, st, spec, input);
+      if (r.lostPod !== undefined) lost.set(spec.name, r.lostPod);
+      out[spec.name] = { outputs: r.outputs, phase: st.phase };
+      continue;
+    }
     const r = realOutputs(st, spec, input);
     if (r.lostPod !== undefined) lost.set(spec.name, r.lostPod);
     out[spec.name] = { outputs: r.outputs ?? {}, phase: st.phase };
@@ -47,6 +53,40 @@ export function realOutputs(
   const term = pod?.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state?.terminated;
   const parsed = pod ? parseOutputs(term?.message, agent.spec.outputsSchema) : undefined;
   return parsed?.ok ? { outputs: parsed.outputs } : { outputs: st.outputs, lostPod: st.podName ?? '?' };
+}
+
+/**
+ * A forEach step's outputs for templating: the list of its instances' outputs in item order (null
+ * where an instance did not succeed), sensitive fields read back from each instance's pod as in
+ * realOutputs. Empty until the step has ended: dependents only run after it.
+ */
+export function fanOutOutputs(
+  wf: Workflow,
+  st: StepStatus,
+  spec: WorkflowStep,
+  input: EngineInput,
+): { outputs: Array<Record<string, unknown> | null>; lostPod?: string } {
+  const inst = st.instances;
+  if (!inst || !TERMINAL_STEP.has(st.phase)) return { outputs: [] };
+  const stored = Array.from({ length: inst.count }, (_, i) =>
+    inst.phases[i] === 'S' ? (inst.outputs?.[i] ?? {}) : null,
+  );
+  const agent = input.agents.get(spec.agentRef.name);
+  const schema = agent?.spec.outputsSchema;
+  if (!schema || sensitivePaths(schema).length === 0) return { outputs: stored };
+  let lostPod: string | undefined;
+  const real = stored.map((o, i) => {
+    if (o === null) return null;
+    const name = instancePodName(wf.metadata.name ?? '', spec.name, i, inst.attempts?.[String(i)] ?? 1);
+    const found = input.pods.get(name);
+    const pod = found && input.provenance.verifyPod(found) ? found : undefined;
+    const term = pod?.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state?.terminated;
+    const parsed = pod ? parseOutputs(term?.message, schema) : undefined;
+    if (parsed?.ok) return parsed.outputs;
+    lostPod ??= name;
+    return o;
+  });
+  return lostPod === undefined ? { outputs: real } : { outputs: real, lostPod };
 }
 
 /** Why one of `refs` cannot give its real outputs, if so (see realOutputs). */

@@ -8,6 +8,7 @@ import { CEL_PER_CALL_COST_LIMIT, CEL_WORKFLOW_COST_LIMIT } from './cel-cost.ts'
 import {
   MAX_OUTPUTS_BYTES,
   MAX_PHASE_CHARS,
+  SCALAR,
   estimate,
   jsonWithin,
   shapeOfSchema,
@@ -16,8 +17,11 @@ import {
   union,
   type Shape,
 } from './cel-estimate.ts';
+import { approvalPolicyOf } from './approval-request.ts';
+import { MAX_FANOUT_OUTPUTS_BYTES, MAX_FOREACH_LIST_BYTES, MAX_INSTANCES } from './instances.ts';
 import {
   compile,
+  freeVariables,
   isTemplated,
   referencedInputs,
   referencedSteps,
@@ -35,7 +39,8 @@ export type ProblemReason =
   | 'InvalidTemplate'
   | 'MissingInput'
   | 'InputsSchemaMismatch'
-  | 'ExpressionTooExpensive';
+  | 'ExpressionTooExpensive'
+  | 'InvalidForEach';
 
 export interface WorkflowProblem {
   readonly reason: ProblemReason;
@@ -103,6 +108,7 @@ function expressionChars(wf: Workflow): number {
   let n = 0;
   for (const step of [...wf.spec.steps, ...(wf.spec.finally ?? [])]) {
     n += step.when?.length ?? 0;
+    n += step.forEach?.expression?.length ?? 0;
     for (const { expr } of templateExpressionsAt(step.inputs ?? {})) {
       n += expr.length;
       if (n > MAX_WORKFLOW_EXPRESSION_CHARS) return n;
@@ -163,14 +169,22 @@ function validateUncached(wf: Workflow, agents: ReadonlyMap<string, Agent>): Val
     const upstream = isFinally
       ? new Set([...mainNames, ...(finallyGraph.ancestors.get(step.name) ?? [])])
       : (graph.ancestors.get(step.name) ?? new Set<string>());
+    if (step.forEach)
+      problems.push(...checkForEach(wf, step, agent, at, { upstream, wfInputs, scope, total }));
+    // A forEach step's own expressions also see its item and index.
+    const stepScope = step.forEach ? instanceScope(step, scope) : scope;
     if (step.when !== undefined) {
-      const where = { field: `${at}.when`, step, upstream, wfInputs, scope, total };
+      const where = { field: `${at}.when`, step, upstream, wfInputs, scope: stepScope, total };
       problems.push(...checkExpression(step.when, where, 'InvalidCondition'));
     }
     for (const { expr, path } of templateExpressionsAt(step.inputs ?? {})) {
       const field = `${at}.inputs${path.replace(/\//g, '.')}`;
       problems.push(
-        ...checkExpression(expr, { field, step, upstream, wfInputs, scope, total }, 'InvalidTemplate'),
+        ...checkExpression(
+          expr,
+          { field, step, upstream, wfInputs, scope: stepScope, total },
+          'InvalidTemplate',
+        ),
       );
     }
     if (agent?.spec.inputsSchema) problems.push(...checkLiteralInputs(step, agent, at));
@@ -197,7 +211,17 @@ function expressionScope(wf: Workflow, agents: ReadonlyMap<string, Agent>): Map<
   let elem: Shape | undefined;
   for (const step of [...wf.spec.steps, ...(wf.spec.finally ?? [])]) {
     const schema = agents.get(step.agentRef.name)?.spec.outputsSchema;
-    const outputs = schema ? shapeOfSchema(schema, MAX_OUTPUTS_BYTES) : jsonWithin(MAX_OUTPUTS_BYTES);
+    const one = schema ? shapeOfSchema(schema, MAX_OUTPUTS_BYTES) : jsonWithin(MAX_OUTPUTS_BYTES);
+    // A forEach step's outputs: the list of its instances' (instances.ts bounds them together).
+    const outputs: Shape = step.forEach
+      ? {
+          items: MAX_INSTANCES,
+          chars: 0,
+          deep: MAX_FANOUT_OUTPUTS_BYTES,
+          bytes: MAX_FANOUT_OUTPUTS_BYTES,
+          elem: one,
+        }
+      : one;
     const fields = new Map([
       ['outputs', outputs],
       ['phase', phase],
@@ -226,6 +250,76 @@ function formatCost(cost: number): string {
   return cost < 1e15 ? String(Math.ceil(cost)) : cost.toExponential(2);
 }
 
+/** The scope of a forEach step's own expressions: the Workflow's, with its item and index. */
+function instanceScope(step: WorkflowStep, scope: ReadonlyMap<string, Shape>): Map<string, Shape> {
+  let item: Shape;
+  const fe = step.forEach ?? {};
+  if (fe.items !== undefined) {
+    item = shapeOfValue(fe.items).elem ?? SCALAR;
+  } else {
+    const compiled = fe.expression === undefined ? undefined : compile(fe.expression);
+    const list =
+      compiled === undefined || typeof compiled === 'string'
+        ? undefined
+        : estimate(compiled.ast, scope).shape;
+    item = list?.elem ?? jsonWithin(MAX_FOREACH_LIST_BYTES);
+  }
+  return new Map([...scope, ['item', item], ['index', SCALAR]]);
+}
+
+/**
+ * A forEach step: its list expression reads only what the step depends on; its Agent may not be
+ * gated (one decision cannot bind a list of different inputs); and no other step may be named like
+ * one of its instances, whose pods are `<step>-<index>-<attempt>` (api/labels.ts).
+ */
+function checkForEach(
+  wf: Workflow,
+  step: WorkflowStep,
+  agent: Agent | undefined,
+  at: string,
+  site: Omit<ExpressionSite, 'field' | 'step'>,
+): WorkflowProblem[] {
+  const out: WorkflowProblem[] = [];
+  const fe = step.forEach ?? {};
+  if ((fe.items === undefined) === (fe.expression === undefined)) {
+    out.push({
+      reason: 'InvalidForEach',
+      step: step.name,
+      message: `${at}.forEach: set exactly one of items and expression`,
+    });
+  }
+  if (fe.expression !== undefined)
+    out.push(
+      ...checkExpression(
+        fe.expression,
+        { ...site, field: `${at}.forEach.expression`, step },
+        'InvalidForEach',
+      ),
+    );
+  if (fe.items !== undefined && fe.items.length > MAX_INSTANCES)
+    out.push({
+      reason: 'InvalidForEach',
+      step: step.name,
+      message: `${at}.forEach.items: ${fe.items.length} items, more than the ${MAX_INSTANCES} a forEach step may have`,
+    });
+  if (agent && approvalPolicyOf(step, agent))
+    out.push({
+      reason: 'InvalidForEach',
+      step: step.name,
+      message: `${at}.forEach: Agent "${agent.metadata.name}" requires an approval, which a forEach step cannot have (one decision cannot bind many different inputs); gate a step before or after the fan-out`,
+    });
+  const clash = new RegExp(`^${step.name}-[0-9]+$`);
+  for (const other of [...wf.spec.steps, ...(wf.spec.finally ?? [])]) {
+    if (clash.test(other.name))
+      out.push({
+        reason: 'InvalidForEach',
+        step: other.name,
+        message: `spec.${wf.spec.finally?.includes(other) ? 'finally' : 'steps'}[${other.name}]: the name is that of an instance of forEach step "${step.name}" (their pods would share names); rename one of them`,
+      });
+  }
+  return out;
+}
+
 interface ExpressionSite {
   /** The field the expression is written in, e.g. spec.steps[notify].inputs.text. */
   readonly field: string;
@@ -240,7 +334,7 @@ interface ExpressionSite {
 function checkExpression(
   expr: string,
   site: ExpressionSite,
-  reason: 'InvalidCondition' | 'InvalidTemplate',
+  reason: 'InvalidCondition' | 'InvalidTemplate' | 'InvalidForEach',
 ): WorkflowProblem[] {
   const { field, step, upstream, wfInputs } = site;
   const out: WorkflowProblem[] = [];
@@ -252,6 +346,15 @@ function checkExpression(
       message: `${field}: cannot parse ${JSON.stringify(expr)}: ${compiled}`,
     });
     return out;
+  }
+  const instanceOnly = site.scope.has('item') ? [] : ['item', 'index'];
+  for (const v of freeVariables(compiled.ast)) {
+    if (instanceOnly.includes(v))
+      out.push({
+        reason,
+        step: step.name,
+        message: `${field}: ${JSON.stringify(expr)} uses \`${v}\`, which only the inputs and when of a forEach step can read`,
+      });
   }
   for (const ref of referencedSteps(expr)) {
     if (!upstream.has(ref)) {
