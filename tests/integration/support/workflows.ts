@@ -16,6 +16,10 @@ export interface SimBehaviour {
   duration?: string;
   failAttempts?: number;
   manual?: boolean;
+  /** The outputs are the rendered inputs. */
+  echoInputs?: boolean;
+  /** forEach instances (by index) whose pods fail. */
+  failInstances?: readonly number[];
 }
 
 export function simAgent(
@@ -32,6 +36,8 @@ export function simAgent(
   if (sim.failAttempts !== undefined)
     env.push({ name: 'SIM_FAIL_ATTEMPTS', value: String(sim.failAttempts) });
   if (sim.manual) env.push({ name: 'SIM_MANUAL', value: 'true' });
+  if (sim.echoInputs) env.push({ name: 'SIM_ECHO_INPUTS', value: 'true' });
+  if (sim.failInstances) env.push({ name: 'SIM_FAIL_INSTANCES', value: sim.failInstances.join(',') });
   return {
     apiVersion: API_VERSION,
     kind: 'Agent',
