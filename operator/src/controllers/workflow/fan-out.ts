@@ -11,6 +11,7 @@ import type { Pod } from '../../kube/core-types.ts';
 import { adoptNewerPod, observeRunning, start, type InstanceUnit } from './attempts.ts';
 import { evaluateCondition, evaluateWithin, referencedSteps, type ExpressionContext } from './expressions.ts';
 import {
+  MAX_FAILURES_KEPT,
   MAX_FANOUT_OUTPUTS_BYTES,
   MAX_FOREACH_LIST_BYTES,
   MAX_INSTANCES,
@@ -73,6 +74,8 @@ export class FanOut {
   instances: StepStatus[];
   private readonly podsByIndex = new Map<number, Pod[]>();
   private outputsBytes = 0;
+  /** Failed instances so far (asInstance). */
+  private failed: number | undefined;
   private scope: Scope | undefined;
   private items: ItemsResult | undefined;
 
@@ -128,6 +131,7 @@ export class FanOut {
     const earlier = this.st.instances;
     this.st.instances = earlier && earlier.count === n ? earlier : freshInstances(n, earlier);
     this.instances = decodeInstances(this.spec.name, this.st.instances);
+    this.failed = undefined;
     if (n === 0) {
       finish(plan, this.st, this.spec, 'Succeeded', 'NoItems', 'the forEach list is empty: nothing to run');
       return false;
@@ -153,11 +157,23 @@ export class FanOut {
     this.instances.forEach((ist, i) => {
       if (TERMINAL_STEP.has(ist.phase)) return;
       const unit = this.unit(i);
-      plan.withInstance(i, () => {
+      this.asInstance(plan, i, () => {
         adoptNewerPod(plan, ist, this.input, unit);
         if (ist.phase === 'Running') observeRunning(plan, this.wf, this.spec, ist, this.input, unit);
       });
     });
+  }
+
+  /**
+   * Plans `fn` as instance `i`'s work. Only the step's first MAX_FAILURES_KEPT instance failures are
+   * Events (the rest are audit lines), so one fan-out cannot flood the Event queue all share.
+   */
+  private asInstance<T>(plan: Plan, i: number, fn: () => T): T {
+    this.failed ??= this.instances.filter((x) => x.phase === 'Failed').length;
+    const wasFailed = this.instances[i]?.phase === 'Failed';
+    const out = plan.withInstance(i, fn, this.failed >= MAX_FAILURES_KEPT);
+    if (!wasFailed && this.instances[i]?.phase === 'Failed') this.failed++;
+    return out;
   }
 
   /**
@@ -172,7 +188,7 @@ export class FanOut {
       for (const [i, ist] of this.instances.entries()) {
         const skip = ist.phase === 'Pending' || (failing && ist.phase === 'Waiting');
         if (!skip) continue;
-        plan.withInstance(i, () =>
+        this.asInstance(plan, i, () =>
           finish(
             plan,
             ist,
@@ -207,7 +223,7 @@ export class FanOut {
       }
       if (ist.phase === 'Pending' && waiting >= parallelism) break;
       const wasWaiting = ist.phase === 'Waiting';
-      const took = plan.withInstance(i, () => this.startOne(plan, i, ist));
+      const took = this.asInstance(plan, i, () => this.startOne(plan, i, ist));
       if (took) {
         taken++;
         if (wasWaiting) waiting--;
@@ -261,7 +277,7 @@ export class FanOut {
     let stopped = false;
     this.instances.forEach((ist, i) => {
       if (TERMINAL_STEP.has(ist.phase)) return;
-      plan.withInstance(i, () => {
+      this.asInstance(plan, i, () => {
         adoptNewerPod(plan, ist, this.input, this.unit(i));
         if (ist.phase === 'Running' && ist.podName) {
           if (this.input.pods.has(ist.podName) || this.input.expectedPods?.has(ist.podName))
@@ -347,7 +363,7 @@ export class FanOut {
     // A refusal is applied after the pass's starts: still as this instance's.
     for (let k = before; k < plan.refusedStarts.length; k++) {
       const apply = plan.refusedStarts[k]!;
-      plan.refusedStarts[k] = () => plan.withInstance(i, apply);
+      plan.refusedStarts[k] = () => this.asInstance(plan, i, apply);
     }
     return took;
   }

@@ -149,6 +149,8 @@ export class Plan {
    * keep readable (docs/workflow-authors.md, "Fan-out").
    */
   private instance: number | undefined;
+  /** The instance's failure is not an Event either (the step's first failures were already). */
+  private quietInstance = false;
   readonly nowMs: number;
   readonly now: string;
 
@@ -162,14 +164,21 @@ export class Plan {
     if (this.requeueAt === undefined || ms < this.requeueAt) this.requeueAt = ms;
   }
 
-  /** Plans `fn` as the work of one instance of a forEach step (see `instance`). */
-  withInstance<T>(index: number, fn: () => T): T {
+  /**
+   * Plans `fn` as the work of one instance of a forEach step (see `instance`). `quiet`: its failure
+   * is an audit line only (a step with thousands of failing instances must not flood the Event
+   * queue all controllers share).
+   */
+  withInstance<T>(index: number, fn: () => T, quiet = false): T {
     const outer = this.instance;
+    const outerQuiet = this.quietInstance;
     this.instance = index;
+    this.quietInstance = quiet;
     try {
       return fn();
     } finally {
       this.instance = outer;
+      this.quietInstance = outerQuiet;
     }
   }
 
@@ -231,7 +240,7 @@ export class Plan {
     index: number,
     e: { step?: string; attempt?: number; reason: string; message: string; agent?: string },
   ): void {
-    if (type === 'StepFailed') {
+    if (type === 'StepFailed' && !this.quietInstance) {
       this.events.push({
         type: 'Warning',
         reason: 'InstanceFailed',

@@ -181,6 +181,20 @@ describe('forEach', () => {
     expect(sim.step('scan').instances?.outputs).toEqual([{ v: 0 }, { v: 1 }]);
   });
 
+  it('makes Events of the first 20 instance failures only; the rest are audit lines', () => {
+    const sim = fanOut(
+      Array.from({ length: 30 }, (_, i) => i),
+      { forEach: { expression: 'steps.list.outputs.files', failurePolicy: 'RunAll' } },
+      30,
+    );
+    sim.tick(1_000).pass();
+    for (let i = 0; i < 30; i++) sim.fail(`wf-scan-${i}-1`);
+    const p = sim.tick(1_000).pass();
+    expect(p.events.filter((e) => e.reason === 'InstanceFailed')).toHaveLength(20);
+    expect(p.audits.filter((a) => a.event === 'step.failed' && a.instance !== undefined)).toHaveLength(30);
+    expect(sim.step('scan').message).toContain('30 of 30 instances failed');
+  });
+
   it('refuses outputs that would make the step too large together', () => {
     const big = { blob: 'x'.repeat(3000) };
     const sim = fanOut(
