@@ -3,6 +3,8 @@ import {
   compile,
   evaluate,
   evaluateCondition,
+  evaluateWithin,
+  freeVariables,
   fromCel,
   MAX_EXPRESSION_LENGTH,
   MAX_TEMPLATE_DEPTH,
@@ -465,5 +467,35 @@ describe('toCel / fromCel', () => {
     expect(ok('uint(5)')).toBe(5);
     expect(ok('{1: "one", true: "yes"}')).toEqual({ 1: 'one', true: 'yes' });
     expect(ok('{"a": [uint(1), 2.0]}')).toEqual({ a: [1, 2] });
+  });
+});
+
+describe('forEach instances in expressions', () => {
+  const ast = (e: string) => {
+    const c = compile(e);
+    if (typeof c === 'string') throw new Error(c);
+    return c.ast;
+  };
+
+  it('freeVariables names the variables read, not those a comprehension binds', () => {
+    expect([...freeVariables(ast('item.x + index'))].sort()).toEqual(['index', 'item']);
+    expect([...freeVariables(ast('inputs.l.map(item, item + 1)'))]).toEqual(['inputs']);
+    expect([...freeVariables(ast('inputs.l.exists(x, x == item)'))].sort()).toEqual(['inputs', 'item']);
+    expect([...freeVariables(ast('{"k": steps.a.outputs}[index]'))].sort()).toEqual(['index', 'steps']);
+  });
+
+  it('item and index are variables of an instance context', () => {
+    const inst: ExpressionContext = { ...ctx, instance: { item: { file: 'a.go' }, index: 7 } };
+    expect(evaluate('item.file + ":" + string(index)', inst)).toEqual({ ok: true, value: 'a.go:7' });
+    expect(evaluate('item', ctx).ok).toBe(false);
+  });
+
+  it('evaluateWithin bounds the value by its own limit', () => {
+    const big: ExpressionContext = {
+      ...ctx,
+      inputs: { xs: Array.from({ length: 2000 }, (_, i) => `item-${i}`) },
+    };
+    expect(evaluateWithin('inputs.xs', big, 1024 * 1024)).toMatchObject({ ok: true });
+    expect(evaluateWithin('inputs.xs', big, 1000)).toMatchObject({ ok: false, reason: 'ResultTooLarge' });
   });
 });
