@@ -76,6 +76,8 @@ export class FanOut {
   private outputsBytes = 0;
   /** Failed instances so far (asInstance). */
   private failed: number | undefined;
+  /** Why instances waited when the pass began (asInstance). */
+  private waits: ReadonlySet<string> | undefined;
   private scope: Scope | undefined;
   private items: ItemsResult | undefined;
 
@@ -171,7 +173,10 @@ export class FanOut {
   private asInstance<T>(plan: Plan, i: number, fn: () => T): T {
     this.failed ??= this.instances.filter((x) => x.phase === 'Failed').length;
     const wasFailed = this.instances[i]?.phase === 'Failed';
-    const out = plan.withInstance(i, fn, this.failed >= MAX_FAILURES_KEPT);
+    this.waits ??= new Set(
+      this.instances.flatMap((x) => (x.phase === 'Waiting' && x.reason ? [x.reason] : [])),
+    );
+    const out = plan.withInstance(i, fn, { quiet: this.failed >= MAX_FAILURES_KEPT, waits: this.waits });
     if (!wasFailed && this.instances[i]?.phase === 'Failed') this.failed++;
     return out;
   }
@@ -205,6 +210,10 @@ export class FanOut {
     if (this.wf.spec.suspend) return 0;
     const parallelism = this.wf.spec.parallelism ?? 4;
     let waiting = this.instances.filter((i) => i.phase === 'Waiting').length;
+    // Instances kept in full in status (running or waiting): never more than 2 × parallelism, at
+    // most 200, the CRD's bound on instances.active. A start counts before its outcome is known (a
+    // refused one waits).
+    let active = waiting + this.running();
     let taken = 0;
     // Retries that are due go before new instances: they have waited already.
     const order = [
@@ -221,12 +230,13 @@ export class FanOut {
           continue;
         }
       }
-      if (ist.phase === 'Pending' && waiting >= parallelism) break;
-      const wasWaiting = ist.phase === 'Waiting';
+      const pending = ist.phase === 'Pending';
+      if (pending && (waiting >= parallelism || active >= 2 * parallelism)) break;
       const took = this.asInstance(plan, i, () => this.startOne(plan, i, ist));
       if (took) {
         taken++;
-        if (wasWaiting) waiting--;
+        if (pending) active++;
+        else waiting--;
       }
     }
     return taken;

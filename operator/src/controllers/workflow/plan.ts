@@ -151,6 +151,10 @@ export class Plan {
   private instance: number | undefined;
   /** The instance's failure is not an Event either (the step's first failures were already). */
   private quietInstance = false;
+  /** Why instances of the step already waited before this pass (their wait was an Event then). */
+  private instanceWaits: ReadonlySet<string> = new Set();
+  /** `step/reason` of the instance waits this pass made an Event of: one per step and reason. */
+  private readonly instanceWaitEvents = new Set<string>();
   readonly nowMs: number;
   readonly now: string;
 
@@ -169,16 +173,19 @@ export class Plan {
    * is an audit line only (a step with thousands of failing instances must not flood the Event
    * queue all controllers share).
    */
-  withInstance<T>(index: number, fn: () => T, quiet = false): T {
-    const outer = this.instance;
-    const outerQuiet = this.quietInstance;
+  withInstance<T>(
+    index: number,
+    fn: () => T,
+    opts: { quiet?: boolean; waits?: ReadonlySet<string> } = {},
+  ): T {
+    const outer = [this.instance, this.quietInstance, this.instanceWaits] as const;
     this.instance = index;
-    this.quietInstance = quiet;
+    this.quietInstance = opts.quiet ?? false;
+    this.instanceWaits = opts.waits ?? new Set();
     try {
       return fn();
     } finally {
-      this.instance = outer;
-      this.quietInstance = outerQuiet;
+      [this.instance, this.quietInstance, this.instanceWaits] = outer;
     }
   }
 
@@ -238,8 +245,31 @@ export class Plan {
   private recordInstance(
     type: string,
     index: number,
-    e: { step?: string; attempt?: number; reason: string; message: string; agent?: string },
+    e: {
+      step?: string;
+      attempt?: number;
+      reason: string;
+      message: string;
+      agent?: string;
+      event?: { reason: string; note: string };
+    },
   ): void {
+    const waitKey = `${e.step ?? ''}/${e.reason}`;
+    if (
+      type === 'StepWaiting' &&
+      e.event &&
+      !this.instanceWaits.has(e.reason) &&
+      !this.instanceWaitEvents.has(waitKey)
+    ) {
+      // Instances refused for one reason (a full quota) say so once per step, not once each.
+      this.instanceWaitEvents.add(waitKey);
+      this.events.push({
+        type: 'Warning',
+        reason: e.event.reason,
+        action: `Step/${e.step ?? ''}`,
+        note: truncate(`${e.event.note} (instances of a forEach step)`, 1024),
+      });
+    }
     if (type === 'StepFailed' && !this.quietInstance) {
       this.events.push({
         type: 'Warning',

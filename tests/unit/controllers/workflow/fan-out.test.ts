@@ -195,6 +195,42 @@ describe('forEach', () => {
     expect(sim.step('scan').message).toContain('30 of 30 instances failed');
   });
 
+  it('a refused instance pod waits and tries the same attempt again; active instances stay bounded', () => {
+    const sim = fanOut(
+      Array.from({ length: 40 }, (_, i) => i),
+      {},
+      10,
+    );
+    const quota = (names: string[]) =>
+      new Map(
+        names.map((n) => [
+          n,
+          {
+            kind: 'wait' as const,
+            reason: 'QuotaExceeded' as const,
+            message: 'exceeded quota: pods',
+            refusals: 1,
+          },
+        ]),
+      );
+    // Every start refused, pass after pass: the refused ones wait, and new ones stop once
+    // running + waiting reach 2 × parallelism.
+    for (let k = 0; k < 5; k++) {
+      const first = sim.tick(1_000).plan();
+      const p = sim.pass({ refused: quota(created(first)) });
+      // One Event for the step's wait, the first time only.
+      expect(p.events.filter((e) => e.reason === 'QuotaExceeded')).toHaveLength(k === 0 ? 1 : 0);
+      const inst = sim.step('scan').instances!;
+      expect(inst.active?.length ?? 0).toBeLessThanOrEqual(20);
+    }
+    const inst = sim.step('scan').instances!;
+    expect(inst.active?.[0]).toMatchObject({ index: 0, attempt: 1, reason: 'QuotaExceeded' });
+    expect(inst.phases.slice(0, 10)).toBe('W'.repeat(10));
+    // Room again: the waiting instance starts its same attempt, with the same pod name.
+    const p = sim.tick(60_000).pass();
+    expect(created(p)).toContain('wf-scan-0-1');
+  });
+
   it('refuses outputs that would make the step too large together', () => {
     const big = { blob: 'x'.repeat(3000) };
     const sim = fanOut(
