@@ -58,6 +58,10 @@ export function renderDescribe(a: ApprovalView, prev: ApprovalView | undefined, 
       ['Step', spec.step],
       ['Phase', phaseOf(a)],
       ['Requested By', spec.requestedBy ?? '<unknown>'],
+      // A retried run's request: who asked for the retry cannot approve it either.
+      ...(spec.retryRequestedBy
+        ? [['Retry Requested By', `${spec.retryRequestedBy} (cannot approve it)`] as const]
+        : []),
       ['Created', when(metadata.creationTimestamp, now)],
     ]),
     'Request:',

@@ -7,14 +7,17 @@
 // Who is who here:
 //   alice (group dev)  creates the Workflow (its requester); holds paddock-approver in team-a
 //   bob, carol (sre)   paddock-approver in team-a; in team-b only update/patch, and bob holds
-//                      `approve` on the single Approval b-one (resourceNames)
+//                      `approve` on the single Approval b-one (resourceNames); bob also stands
+//                      for a user who asked for the retry of a run (spec.retryRequestedBy)
 //   dave (no group)    update/patch on Approvals in team-a, but not `approve`
 //   operator           the paddock-operator ServiceAccount under config/rbac: the only one
 //                      paddock-operator-writes lets create Approvals and write status
 //   gitops             a ServiceAccount with paddock-editor, standing in for Argo CD / Flux
 //   grace (platform)   every verb on every paddock.dev resource in team-a (a wildcard Role)
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { REPO_ROOT } from '../../cluster/src/paths.ts';
 import { useCluster } from './support/cluster.ts';
 import { kubectl, type KubectlResult } from './support/kubectl.ts';
@@ -136,6 +139,7 @@ function approvalManifest(
   name: string,
   opts: {
     requestedBy?: string;
+    retryRequestedBy?: string;
     required?: number;
     approvers?: { users?: string[]; groups?: string[] };
     decisions?: Decision[];
@@ -181,6 +185,7 @@ function approvalManifest(
         expiresAt: opts.expiresAt ?? '2099-01-01T00:00:00Z',
       },
       ...(opts.requestedBy ? { requestedBy: opts.requestedBy } : {}),
+      ...(opts.retryRequestedBy ? { retryRequestedBy: opts.retryRequestedBy } : {}),
       ...(opts.decisions ? { decisions: opts.decisions } : {}),
     },
   });
@@ -710,6 +715,43 @@ describe('approvals: admission policies and RBAC on the real API server', () => 
         }),
       );
     });
+
+    it('refuses the retry requester approving the request their retry made; they may reject, others approve', () => {
+      const NAME = 'retried-deploy-approval-2';
+      ok(
+        createApproval(
+          'operator',
+          approvalManifest(A, NAME, {
+            requestedBy: 'alice',
+            retryRequestedBy: 'bob',
+            approvers: { groups: ['sre'] },
+          }),
+        ),
+      );
+      // The CRD refuses it first (spec.retryRequestedBy cannot approve); the policy says the same
+      // ("the policy alone", below).
+      refused(
+        approve('bob', A, NAME),
+        'the retry requester (spec.retryRequestedBy) cannot approve the request their retry made',
+      );
+      expect(get(A, NAME).spec.decisions).toBeUndefined();
+      // bob may still veto (a server dry run: nothing is kept).
+      ok(
+        run('bob', [
+          'patch',
+          'approval',
+          '-n',
+          A,
+          NAME,
+          '--dry-run=server',
+          '--type=merge',
+          '-p',
+          JSON.stringify({ spec: { decisions: [{ user: 'bob', decision: 'Reject', comment: 'not yet' }] } }),
+        ]),
+      );
+      ok(approve('carol', A, NAME));
+      expect(get(A, NAME).spec.decisions?.map((d) => [d.user, d.decision])).toEqual([['carol', 'Approve']]);
+    });
   });
 
   describe('metadata that ties an Approval to its run', () => {
@@ -905,6 +947,89 @@ describe('approvals: admission policies and RBAC on the real API server', () => 
           workflowManifest('stamped', { requestedBy: GITOPS }),
         ),
       );
+    });
+  });
+
+  // The CRD rules refuse a requester's or retry requester's Approve before admission runs, so the
+  // policy's own separation-of-duties checks are seen here with those CRD rules taken out (as an
+  // older or edited CRD would have them), then the real CRD is put back.
+  describe('the policy alone: separation of duties without the CRD rules', () => {
+    const crdFile = join(REPO_ROOT, 'crds', 'approvals.paddock.dev.yaml');
+    const applyCrd = (crd: unknown) =>
+      env().kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], JSON.stringify(crd));
+    const approveDry = (who: 'alice' | 'bob' | 'carol', name: string) =>
+      run(who, [
+        'patch',
+        'approval',
+        '-n',
+        A,
+        name,
+        '--dry-run=server',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { decisions: [{ user: who, decision: 'Approve' }] } }),
+      ]);
+
+    beforeAll(async () => {
+      ok(
+        createApproval('operator', approvalManifest(A, 'sod-requester-approval-1', { requestedBy: 'alice' })),
+      );
+      ok(
+        createApproval(
+          'operator',
+          approvalManifest(A, 'sod-retry-approval-2', { requestedBy: 'alice', retryRequestedBy: 'bob' }),
+        ),
+      );
+      const crd = parse(readFileSync(crdFile, 'utf8')) as {
+        spec: {
+          versions: Array<{
+            schema: {
+              openAPIV3Schema: {
+                properties: { spec: { 'x-kubernetes-validations': Array<{ message: string }> } };
+              };
+            };
+          }>;
+        };
+      };
+      const spec = crd.spec.versions[0]!.schema.openAPIV3Schema.properties.spec;
+      const before = spec['x-kubernetes-validations'].length;
+      spec['x-kubernetes-validations'] = spec['x-kubernetes-validations'].filter(
+        (r) => !r.message.includes('cannot approve'),
+      );
+      expect(before - spec['x-kubernetes-validations'].length).toBe(2);
+      applyCrd(crd);
+      await eventually(
+        'the Approval CRD without its separation-of-duties rules to be served',
+        () => approveDry('alice', 'sod-requester-approval-1'),
+        (r) => r.stderr.includes(DECISIONS),
+      );
+    });
+    afterAll(async () => {
+      applyCrd(parse(readFileSync(crdFile, 'utf8')));
+      await eventually(
+        'the real Approval CRD to be served again',
+        () => approveDry('alice', 'sod-requester-approval-1'),
+        (r) => r.stderr.includes('cannot approve their own request') && !r.stderr.includes(DECISIONS),
+      );
+    });
+
+    it('refuses the requester approving their own request', () => {
+      refused(
+        approveDry('alice', 'sod-requester-approval-1'),
+        DECISIONS,
+        'separation of duties: alice requested this run (spec.requestedBy) and cannot approve it (rejecting it is allowed)',
+      );
+    });
+
+    it('refuses the retry requester approving the request their retry made', () => {
+      refused(
+        approveDry('bob', 'sod-retry-approval-2'),
+        DECISIONS,
+        'separation of duties: bob asked for the retry of this run (spec.retryRequestedBy) and cannot approve' +
+          ' the request it made (rejecting it is allowed)',
+      );
+      // Only the retry requester: another approver's Approve of the same request passes.
+      ok(approveDry('carol', 'sod-retry-approval-2'));
     });
   });
 });

@@ -1,13 +1,15 @@
 // Finally steps and retrying a run on the real control plane with KWOK: finally steps run after
 // success, failure and cancel; a failed run retried starts only the steps that did not succeed
 // (the succeeded steps' pods are the same objects, never recreated), and a gated step rejected in
-// the failed run asks for a fresh Approval when the run is retried.
+// the failed run asks for a fresh Approval when the run is retried, which whoever asked for the
+// retry cannot approve (separation of duties, docs/approvals.md).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../cluster/src/paths.ts';
-import { AGENT, EVENT, WORKFLOW } from '../../operator/src/api/constants.ts';
-import type { Agent, Workflow, WorkflowStep } from '../../operator/src/api/generated/index.ts';
+import { AGENT, APPROVAL, EVENT, WORKFLOW } from '../../operator/src/api/constants.ts';
+import type { Agent, Approval, Workflow, WorkflowStep } from '../../operator/src/api/generated/index.ts';
 import { KubeClient } from '../../operator/src/kube/client.ts';
+import { ApiError } from '../../operator/src/kube/errors.ts';
 import type { KubeObject } from '../../operator/src/kube/types.ts';
 import { decideAs, sreApprovers } from './support/approvals.ts';
 import { useCluster } from './support/cluster.ts';
@@ -70,9 +72,16 @@ metadata: {name: alice-runs, namespace: ${NS}}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: run-workflows}
 subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}]
 ---
+# bob (sre, an approver here) may also retry runs.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: bob-runs, namespace: ${NS}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: run-workflows}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: bob}]
+---
 ${sreApprovers(NS)}`,
     );
-    for (const u of ['alice', 'bob']) as[u] = KubeClient.load(env().cluster.kubeconfigFor(u));
+    for (const u of ['alice', 'bob', 'carol']) as[u] = KubeClient.load(env().cluster.kubeconfigFor(u));
     await createAll(env().admin, [
       simAgent('ok', NS, { result: { n: 1 } }),
       simAgent('broken', NS, { result: {}, exitCode: 3 }),
@@ -228,5 +237,74 @@ ${sreApprovers(NS)}`,
     expect((await podsOf(env().admin, NS, 'rejected')).map((p) => p.metadata.name)).toEqual([
       'rejected-fix-1',
     ]);
+  });
+
+  it('refuses the retry requester approving the fresh Approval their retry made; another approver runs the step', async () => {
+    await createAll(as['alice']!, [
+      workflow('retried-by-bob', NS, [{ name: 'fix', agentRef: { name: 'patcher' } }], {
+        requestedBy: 'alice',
+      }),
+    ]);
+    await eventually(
+      'approval requested',
+      () => env().admin.get<Workflow>(WORKFLOW, NS, 'retried-by-bob'),
+      (w) => w.status?.steps?.some((s) => s.approvalName === 'retried-by-bob-fix-approval-1') ?? false,
+    );
+    const first = await env().admin.get<Approval>(APPROVAL, NS, 'retried-by-bob-fix-approval-1');
+    expect(first.spec.requestedBy).toBe('alice');
+    expect(first.spec.retryRequestedBy).toBeUndefined();
+    await decideAs(as['carol']!, 'carol', NS, 'retried-by-bob-fix-approval-1', 'Reject', 'not now');
+    const failed = await waitForPhase(env().admin, NS, 'retried-by-bob', ['Succeeded', 'Failed']);
+    expect(stepOf(failed, 'fix')).toMatchObject({ phase: 'Failed', reason: 'Rejected' });
+
+    // bob, an approver, asks for the retry: the fresh request names him, and he cannot approve it.
+    await retryAs('bob', 'retried-by-bob', 1);
+    await eventually(
+      'a fresh Approval',
+      () => env().admin.get<Workflow>(WORKFLOW, NS, 'retried-by-bob'),
+      (w) =>
+        w.status?.steps?.some(
+          (s) => s.phase === 'WaitingForApproval' && s.approvalName === 'retried-by-bob-fix-approval-2',
+        ) ?? false,
+    );
+    const fresh = await env().admin.get<Approval>(APPROVAL, NS, 'retried-by-bob-fix-approval-2');
+    expect(fresh.spec.requestedBy).toBe('alice');
+    expect(fresh.spec.retryRequestedBy).toBe('bob');
+    const refusal = await decideAs(as['bob']!, 'bob', NS, 'retried-by-bob-fix-approval-2', 'Approve').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(refusal).toBeInstanceOf(ApiError);
+    expect((refusal as ApiError).status).toBe(422);
+    expect((refusal as ApiError).message).toContain(
+      'the retry requester (spec.retryRequestedBy) cannot approve the request their retry made',
+    );
+    const after = await env().admin.get<Approval>(APPROVAL, NS, 'retried-by-bob-fix-approval-2');
+    expect(after.spec.decisions ?? []).toEqual([]);
+    expect(stepOf(await env().admin.get<Workflow>(WORKFLOW, NS, 'retried-by-bob'), 'fix').phase).toBe(
+      'WaitingForApproval',
+    );
+    expect(await podsOf(env().admin, NS, 'retried-by-bob')).toEqual([]);
+    // Approvers see who asked for the retry on the request's own Event.
+    await eventually(
+      'the Requested Event naming the retry requester',
+      async () =>
+        (
+          await env().admin.list<
+            KubeObject & { reason?: string; note?: string; regarding?: { name?: string } }
+          >(EVENT, NS)
+        ).items.find((e) => e.regarding?.name === 'retried-by-bob-fix-approval-2' && e.reason === 'Requested')
+          ?.note ?? '',
+      (note) => note.includes(', retried by bob (who cannot approve it)'),
+    );
+
+    await decideAs(as['carol']!, 'carol', NS, 'retried-by-bob-fix-approval-2', 'Approve');
+    const wf = await waitForPhase(env().admin, NS, 'retried-by-bob', ['Succeeded', 'Failed']);
+    expect(wf.status?.phase).toBe('Succeeded');
+    expect((await podsOf(env().admin, NS, 'retried-by-bob')).map((p) => p.metadata.name)).toEqual([
+      'retried-by-bob-fix-1',
+    ]);
+    const approved = await env().admin.get<Approval>(APPROVAL, NS, 'retried-by-bob-fix-approval-2');
+    expect(approved.status?.approvedBy).toEqual(['carol']);
   });
 });

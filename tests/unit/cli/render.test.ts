@@ -114,6 +114,15 @@ describe('describe', () => {
     expect(alone).not.toContain('Changes since');
     expect(alone).toContain('Decisions (0/2 approvals):\n  <none>\n');
   });
+
+  it("names a retried run's retry requester, who cannot approve; nothing for a run never retried", () => {
+    const base = approval({});
+    const retried = { ...base, spec: { ...base.spec, retryRequestedBy: 'bob' } };
+    const out = renderDescribe(retried, undefined, NOW);
+    expect(out).toContain('Requested By:       alice\n');
+    expect(out).toContain('Retry Requested By: bob (cannot approve it)\n');
+    expect(renderDescribe(base, undefined, NOW)).not.toContain('Retry Requested By');
+  });
 });
 
 describe('explain', () => {

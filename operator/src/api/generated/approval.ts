@@ -39,6 +39,10 @@ export interface ApprovalSpec {
    */
   requestedBy?: string;
   /**
+   * Authenticated user who asked for the retry of the run that made this request (the Workflow's spec.retry.requestedBy); absent for a run never retried. Like requestedBy, they cannot approve it. Immutable.
+   */
+  retryRequestedBy?: string;
+  /**
    * Decisions, one per user, appended at the end (kubectl paddock approve|reject). Existing entries cannot be changed, removed or reordered.
    */
   decisions?: Decision[];

@@ -2,9 +2,10 @@
 //
 // Who may decide is enforced by the API server (ValidatingAdmissionPolicy in
 // config/admission: the decision's user is the authenticated caller, who holds
-// the `approve` verb, is in the approver users/groups, and is not the
-// requester). This function counts what was admitted, and re-checks what it
-// can (users list, requester) as defence in depth.
+// the `approve` verb, is in the approver users/groups, and is neither the
+// requester nor whoever asked for the retry that made the request). This
+// function counts what was admitted, and re-checks what it can (users list,
+// requester, retry requester) as defence in depth.
 import type { Approval, ApprovalStatus, Decision } from '../../api/generated/index.ts';
 
 export type ApprovalPhase = 'Pending' | 'Approved' | 'Rejected' | 'Expired' | 'Superseded' | 'Invalid';
@@ -48,6 +49,7 @@ export function decide(approval: Approval, nowMs: number, opts: DecideOptions = 
   const required = Math.max(1, policy.required);
   const users = policy.approvers?.users ?? [];
   const requester = approval.spec.requestedBy;
+  const retryRequester = approval.spec.retryRequestedBy;
   const ignored: Array<{ user: string; why: string }> = [];
   const approvedBy: string[] = [];
   const rejectedBy: string[] = [];
@@ -57,6 +59,13 @@ export function decide(approval: Approval, nowMs: number, opts: DecideOptions = 
     if (d.decision === 'Approve') {
       if (requester && d.user === requester) {
         ignored.push({ user: d.user, why: 'the requester cannot approve their own request' });
+        continue;
+      }
+      if (retryRequester && d.user === retryRequester) {
+        ignored.push({
+          user: d.user,
+          why: 'whoever asked for the retry of the run cannot approve the request it made',
+        });
         continue;
       }
       // Group-only policies are checked at admission (the decision carries no groups).

@@ -74,6 +74,10 @@ export class ApprovalReconciler implements Reconciler {
     if (approval.status === undefined && verdict.phase !== 'Invalid') {
       // First sight of a new request: the Approval's own record of who asked, for what.
       const p = approval.spec.policy;
+      // A retried run's request also names who asked for the retry: neither of them can approve.
+      const retry = approval.spec.retryRequestedBy
+        ? `, retried by ${approval.spec.retryRequestedBy} (who cannot approve it)`
+        : '';
       const who = [
         ...(p.approvers?.users ?? []).map((u) => `user ${u}`),
         ...(p.approvers?.groups ?? []).map((g) => `group ${g}`),
@@ -82,7 +86,7 @@ export class ApprovalReconciler implements Reconciler {
         type: 'Normal',
         reason: 'Requested',
         action: 'Request',
-        note: `${approval.spec.requestedBy ?? 'an unnamed requester'} requests ${p.required} approval(s)${who.length ? ` from ${who.join(', ')}` : ''} to run Agent ${approval.spec.request.agent} in step ${approval.spec.step} of Workflow ${approval.spec.workflowRef.name}${p.expiresAt ? `; expires at ${p.expiresAt}` : ''}`.slice(
+        note: `${approval.spec.requestedBy ?? 'an unnamed requester'} requests ${p.required} approval(s)${who.length ? ` from ${who.join(', ')}` : ''} to run Agent ${approval.spec.request.agent} in step ${approval.spec.step} of Workflow ${approval.spec.workflowRef.name}${retry}${p.expiresAt ? `; expires at ${p.expiresAt}` : ''}`.slice(
           0,
           1024,
         ),

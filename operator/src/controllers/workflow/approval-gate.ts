@@ -43,7 +43,17 @@ export function approvalGate(
   const recorded = st.approvalName ? input.approvals?.get(st.approvalName) : undefined;
   const policy = approvalPolicyOf(spec, agent) ?? latchedPolicy(st, recorded, input);
   if (!policy) return 'proceed';
-  const req: RequestInput = { workflow: wf, step: spec, agent, rendered, digest, policy, nowMs: plan.nowMs };
+  const req: RequestInput = {
+    workflow: wf,
+    step: spec,
+    agent,
+    rendered,
+    digest,
+    policy,
+    nowMs: plan.nowMs,
+    // A retried run's requests name who asked for the retry, who cannot approve them either.
+    ...(plan.retryRequestedBy ? { retryRequestedBy: plan.retryRequestedBy } : {}),
+  };
 
   const mismatch = (name: string, what: string): 'failed' => {
     finish(
@@ -75,7 +85,9 @@ export function approvalGate(
         plan.record('ApprovalRequested', {
           step: spec.name,
           reason: why,
-          message: `Approval ${name}: waiting for ${policy.required} approval(s)`,
+          message: `Approval ${name}: waiting for ${policy.required} approval(s)${
+            req.retryRequestedBy ? ` (retry asked by ${req.retryRequestedBy}, who cannot approve it)` : ''
+          }`,
           agent: agent.metadata.name ?? '',
         });
         return waitFor(name);

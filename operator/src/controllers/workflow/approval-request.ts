@@ -83,6 +83,12 @@ export interface RequestInput {
   readonly digest: string;
   readonly policy: ApprovalPolicy;
   readonly nowMs: number;
+  /**
+   * Who asked for the retry of the run this request is for, once the run has been retried
+   * (spec.retry.requestedBy; retry-run.ts `retryRequester`); undefined for a run never retried.
+   * Recorded as the Approval's spec.retryRequestedBy: like the requester, they cannot approve it.
+   */
+  readonly retryRequestedBy?: string;
 }
 
 /** The Approval to create for request number `seq`, signed. */
@@ -118,6 +124,7 @@ export function buildApproval(r: RequestInput, seq: number, provenance: Provenan
         expiresAt: metaTime(new Date(r.nowMs + timeout * 1000)),
       },
       ...(requestedBy ? { requestedBy } : {}),
+      ...(r.retryRequestedBy ? { retryRequestedBy: r.retryRequestedBy } : {}),
     },
   };
   approval.metadata.annotations = { [ANNOTATION_SIGNATURE]: provenance.signApproval(approval) };
@@ -143,7 +150,9 @@ function expectedRequest(r: RequestInput): Approval['spec']['request'] {
  * How an Approval found under a name of this step relates to what the operator would request now:
  * - `ours`: signed by the operator, for this run and step, asking exactly this;
  * - `changed`: signed, for this run and step, but what would run (Agent generation, image, inputs)
- *   or the policy changed since: supersede it and ask again;
+ *   or the policy changed since, or it names another retry requester than the run's (asked before
+ *   the run was retried, or by an operator that did not record them): supersede it and ask again,
+ *   so a retried run's gate only opens on a request that names who asked for the retry;
  * - `stale`: signed, for an earlier Workflow of the same name (deleted and created again): never
  *   count it, ask under the next free name;
  * - `unverified`: no valid signature (not made by this operator, tampered with, or signed with an
@@ -181,5 +190,7 @@ export function matchRequest(found: Approval, r: RequestInput, provenance: Prove
     !jsonEqual(s.policy.approvers ?? {}, r.policy.approvers ?? {})
   )
     return { kind: 'changed', what: 'approval policy' };
+  if ((s.retryRequestedBy ?? '') !== (r.retryRequestedBy ?? ''))
+    return { kind: 'changed', what: 'retry requester' };
   return { kind: 'ours' };
 }

@@ -35,7 +35,7 @@ import {
 import { truncate } from '../../util/truncate.ts';
 import { garbageCollectPods } from './pod-gc.ts';
 import { advance, stopAll } from './progress.ts';
-import { retryRun } from './retry-run.ts';
+import { retryRequester, retryRun } from './retry-run.ts';
 import { allSteps, dagOutcome, runOutcome, type Verdict } from './verdict.ts';
 import { type WorkflowProblem, validateWorkflow } from './validate.ts';
 import { stalledReason, workflowConditions } from './workflow-conditions.ts';
@@ -62,6 +62,8 @@ export function planWorkflow(input: EngineInput): EnginePlan {
       finishedAt = undefined;
     }
   }
+  // Whoever asked for the retry cannot approve what the retried run requests (approval-gate.ts).
+  plan.retryRequestedBy = retryRequester(wf, retries ?? 0);
   let failure: { reason: string; message: string } | undefined;
   let problems: WorkflowProblem[] = [];
   let graph: Graph | undefined;

@@ -157,6 +157,11 @@ export class Plan {
   private readonly instanceWaitEvents = new Set<string>();
   readonly nowMs: number;
   readonly now: string;
+  /**
+   * Who asked for the retry of this run, once it has been retried (this pass included): the
+   * engine sets it (retry-run.ts `retryRequester`); the Approvals the pass requests name them.
+   */
+  retryRequestedBy: string | undefined = undefined;
 
   constructor(history: readonly HistoryEntry[] | undefined, now: Date) {
     this.history = [...(history ?? [])];

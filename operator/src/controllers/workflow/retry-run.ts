@@ -14,6 +14,18 @@ import { allSteps } from './verdict.ts';
 export const RETRY_REQUESTED = 'RetryRequested';
 
 /**
+ * Who asked for the retry that restarted the run, once it has been retried (`handled`, the retry
+ * requests handled so far, this pass included, is above 0): spec.retry.requestedBy, which the
+ * paddock-workflow-retry admission policy keeps to the caller and lets change only with a new request
+ * of a Failed or Cancelled run. Every Approval the retried run requests names them as
+ * spec.retryRequestedBy, so whoever asked for a retry cannot approve the gated steps it re-requested
+ * (docs/approvals.md). Undefined for a run never retried.
+ */
+export function retryRequester(wf: Workflow, handled: number): string | undefined {
+  return handled > 0 ? wf.spec.retry?.requestedBy || undefined : undefined;
+}
+
+/**
  * Applies a pending retry request to `steps` (in place). Returns undefined when there is none,
  * else the retries now handled and whether the run restarted (a request made while the run was
  * not Failed or Cancelled is recorded and dropped: there is nothing to retry).

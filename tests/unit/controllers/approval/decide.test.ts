@@ -13,6 +13,7 @@ function approval(
     users?: string[];
     groups?: string[];
     requestedBy?: string;
+    retryRequestedBy?: string;
     decisions?: Decision[];
     status?: ApprovalStatus;
     expiresAt?: string | null;
@@ -40,6 +41,7 @@ function approval(
         ...(o.expiresAt === null ? {} : { expiresAt: o.expiresAt ?? EXPIRES }),
       },
       ...(o.requestedBy ? { requestedBy: o.requestedBy } : {}),
+      ...(o.retryRequestedBy ? { retryRequestedBy: o.retryRequestedBy } : {}),
       ...(o.decisions ? { decisions: o.decisions } : {}),
     },
     ...(o.status ? { status: o.status } : {}),
@@ -113,6 +115,48 @@ describe('decide', () => {
     expect(v.phase).toBe('Pending');
     expect(v.approvedBy).toEqual([]);
     expect(v.ignored).toEqual([{ user: 'alice', why: 'the requester cannot approve their own request' }]);
+  });
+
+  it("ignores the retry requester's approval, says why, and still counts the others", () => {
+    const why = 'whoever asked for the retry of the run cannot approve the request it made';
+    const v = decide(
+      approval({ requestedBy: 'alice', retryRequestedBy: 'bob', decisions: [approve('bob')] }),
+      T0,
+    );
+    expect(v.phase).toBe('Pending');
+    expect(v.approvedBy).toEqual([]);
+    expect(v.ignored).toEqual([{ user: 'bob', why }]);
+
+    const both = decide(
+      approval({
+        required: 1,
+        requestedBy: 'alice',
+        retryRequestedBy: 'bob',
+        decisions: [approve('alice'), approve('bob'), approve('carol', '2026-03-01T12:11:00Z')],
+      }),
+      T0,
+    );
+    expect(both.phase).toBe('Approved');
+    expect(both.approvedBy).toEqual(['carol']);
+    expect(both.decidedBy).toBe('carol');
+    expect(both.ignored).toEqual([
+      { user: 'alice', why: 'the requester cannot approve their own request' },
+      { user: 'bob', why },
+    ]);
+  });
+
+  it('lets the retry requester reject (a veto), and ignores nobody without spec.retryRequestedBy', () => {
+    const v = decide(
+      approval({ requestedBy: 'alice', retryRequestedBy: 'bob', decisions: [reject('bob', 'not yet')] }),
+      T0,
+    );
+    expect(v.phase).toBe('Rejected');
+    expect(v.rejectedBy).toEqual(['bob']);
+    expect(v.ignored).toEqual([]);
+    // An Approval of a run never retried: bob (not the requester) counts.
+    const plain = decide(approval({ requestedBy: 'alice', decisions: [approve('bob')] }), T0);
+    expect(plain.phase).toBe('Approved');
+    expect(plain.approvedBy).toEqual(['bob']);
   });
 
   it('with only a users list, ignores approvals from anyone else', () => {

@@ -9,7 +9,10 @@ import { type EnginePlan } from '../../../../operator/src/controllers/workflow/e
 import {
   approvalName,
   approvalPolicyOf,
+  buildApproval,
   DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+  matchRequest,
+  type RequestInput,
 } from '../../../../operator/src/controllers/workflow/approval-request.ts';
 import {
   agent,
@@ -130,6 +133,8 @@ describe('approval gate: the request', () => {
         .replace('.000Z', 'Z'),
     });
     expect(a.spec.requestedBy).toBe('alice');
+    // A run never retried has no retry requester.
+    expect(a.spec.retryRequestedBy).toBeUndefined();
     expect(a.spec.decisions).toBeUndefined();
   });
 
@@ -588,5 +593,145 @@ describe('approval gate: a retried run (spec.retry)', () => {
     // An approval on the new request runs the step as a new attempt.
     sim.decide('wf-fix-approval-2', yes('carol'));
     expect(created(sim.tick(10).gatedPass())).toEqual(['wf-fix-1']);
+  });
+
+  /** A gated run whose request alice's run made was rejected; then `by` asks for a retry. */
+  function rejectedThenRetried(by: string): GatedSim {
+    const sim = gated();
+    sim.gatedPass();
+    sim.decide('wf-fix-approval-1', no('carol', 'not today'));
+    sim.tick(10).gatedPass();
+    expect(sim.wf.status?.phase).toBe('Failed');
+    sim.spec({ retry: { count: 1, requestedBy: by } });
+    return sim;
+  }
+
+  it('names who asked for the retry in the fresh request (signed), and does not count their approval', () => {
+    const sim = rejectedThenRetried('bob');
+    const p = sim.tick(10).gatedPass();
+    const fresh = p.createApprovals[0]!;
+    expect(fresh.metadata.name).toBe('wf-fix-approval-2');
+    expect(fresh.spec.requestedBy).toBe('alice');
+    expect(fresh.spec.retryRequestedBy).toBe('bob');
+    // The signature covers it: the operator's own request verifies, and one edited to name
+    // someone else (or no one) does not.
+    expect(PROVENANCE.verifyApproval(fresh)).toBe(true);
+    expect(
+      PROVENANCE.verifyApproval({ ...fresh, spec: { ...fresh.spec, retryRequestedBy: 'mallory' } }),
+    ).toBe(false);
+    const { retryRequestedBy: _dropped, ...withoutIt } = fresh.spec;
+    expect(PROVENANCE.verifyApproval({ ...fresh, spec: withoutIt })).toBe(false);
+    // Approvers watching the Workflow see who asked and that they cannot approve.
+    expect(sim.history('ApprovalRequested').at(-1)).toMatchObject({
+      step: 'fix',
+      reason: 'RetryRequested',
+      message:
+        'Approval wf-fix-approval-2: waiting for 1 approval(s) (retry asked by bob, who cannot approve it)',
+    });
+    // bob's approval (had admission been bypassed) opens nothing; carol's does.
+    sim.decide('wf-fix-approval-2', yes('bob'));
+    expect(sim.tick(10).gatedPass().create).toEqual([]);
+    expect(sim.step('fix')).toMatchObject({ phase: 'WaitingForApproval', approvalName: 'wf-fix-approval-2' });
+    sim.decide('wf-fix-approval-2', yes('carol'));
+    expect(created(sim.tick(10).gatedPass())).toEqual(['wf-fix-1']);
+  });
+
+  it('the latest retry requester is the one named: a second retry by carol names carol', () => {
+    const sim = rejectedThenRetried('bob');
+    sim.tick(10).gatedPass();
+    sim.decide('wf-fix-approval-2', no('dave'));
+    sim.tick(10).gatedPass();
+    expect(sim.wf.status?.phase).toBe('Failed');
+    sim.spec({ retry: { count: 2, requestedBy: 'carol' } });
+    const p = sim.tick(10).gatedPass();
+    expect(p.createApprovals.map((a) => [a.metadata.name, a.spec.retryRequestedBy])).toEqual([
+      ['wf-fix-approval-3', 'carol'],
+    ]);
+    sim.decide('wf-fix-approval-3', yes('carol'));
+    expect(sim.tick(10).gatedPass().create).toEqual([]);
+    sim.decide('wf-fix-approval-3', yes('bob'));
+    expect(created(sim.tick(10).gatedPass())).toEqual(['wf-fix-1']);
+  });
+
+  it("takes up its own retry request again when the retry pass's status write was lost (crash)", () => {
+    const sim = rejectedThenRetried('bob');
+    const lost = sim.tick(10).plan({ approvals: sim.approvals });
+    const a = lost.createApprovals[0]!;
+    expect(a.spec.retryRequestedBy).toBe('bob');
+    sim.approvals.set(a.metadata.name!, a); // created, but the status was never written
+    const p = sim.gatedPass();
+    expect(p.createApprovals).toEqual([]);
+    expect(p.supersede).toEqual([]);
+    expect(sim.step('fix')).toMatchObject({ phase: 'WaitingForApproval', approvalName: 'wf-fix-approval-2' });
+  });
+
+  it("a signed request without the retry requester is never accepted for a retried run's step", () => {
+    const sim = rejectedThenRetried('bob');
+    // What the operator would request, but signed without spec.retryRequestedBy (as an operator
+    // from before the field made it), under the name the retried step asks for, approved by bob.
+    const probe = rejectedThenRetried('bob');
+    const real = probe.tick(10).gatedPass().createApprovals[0]!;
+    const { retryRequestedBy: _dropped, ...spec } = real.spec;
+    const unnamed: Approval = { ...real, spec };
+    unnamed.metadata = {
+      ...real.metadata,
+      annotations: { [ANNOTATION_SIGNATURE]: PROVENANCE.signApproval(unnamed) },
+    };
+    expect(PROVENANCE.verifyApproval(unnamed)).toBe(true);
+    sim.approvals.set('wf-fix-approval-2', { ...unnamed, spec: { ...spec, decisions: [yes('bob')] } });
+    const p = sim.tick(10).gatedPass();
+    expect(p.create).toEqual([]);
+    expect(p.supersede).toEqual([
+      {
+        name: 'wf-fix-approval-2',
+        by: 'wf-fix-approval-3',
+        message: 'the retry requester changed after the request; superseded by wf-fix-approval-3',
+      },
+    ]);
+    expect(p.createApprovals.map((a) => [a.metadata.name, a.spec.retryRequestedBy])).toEqual([
+      ['wf-fix-approval-3', 'bob'],
+    ]);
+    expect(sim.step('fix')).toMatchObject({ phase: 'WaitingForApproval', approvalName: 'wf-fix-approval-3' });
+  });
+});
+
+describe('matchRequest: the retry requester', () => {
+  const wf = workflow([step('fix')], { requestedBy: 'alice' });
+  const base: RequestInput = {
+    workflow: wf,
+    step: wf.spec.steps[0]!,
+    agent: patcher(),
+    rendered: { id: 'CVE-1' },
+    digest: PROVENANCE.inputsDigest(3, IMAGE, { id: 'CVE-1' }),
+    policy: { required: 1, approvers: { groups: ['sre'] } },
+    nowMs: T0.getTime(),
+  };
+  const retried: RequestInput = { ...base, retryRequestedBy: 'bob' };
+
+  it('an unretried run: its requests name no retry requester and still match as before', () => {
+    const a = buildApproval(base, 1, PROVENANCE);
+    expect('retryRequestedBy' in a.spec).toBe(false);
+    expect(matchRequest(a, base, PROVENANCE)).toEqual({ kind: 'ours' });
+  });
+
+  it('a retried run: only a request naming the same retry requester is ours', () => {
+    const a = buildApproval(retried, 2, PROVENANCE);
+    expect(a.spec.retryRequestedBy).toBe('bob');
+    expect(matchRequest(a, retried, PROVENANCE)).toEqual({ kind: 'ours' });
+    const changed = { kind: 'changed', what: 'retry requester' };
+    // Asked before the run was retried (or without the field), or for another retry requester.
+    expect(matchRequest(buildApproval(base, 2, PROVENANCE), retried, PROVENANCE)).toEqual(changed);
+    expect(
+      matchRequest(buildApproval({ ...base, retryRequestedBy: 'carol' }, 2, PROVENANCE), retried, PROVENANCE),
+    ).toEqual(changed);
+    // A request naming a retry requester is not one an unretried run makes either.
+    expect(matchRequest(a, base, PROVENANCE)).toEqual(changed);
+  });
+
+  it('the signature covers it: a request whose retry requester was edited does not verify', () => {
+    const a = buildApproval(retried, 2, PROVENANCE);
+    expect(
+      matchRequest({ ...a, spec: { ...a.spec, retryRequestedBy: 'mallory' } }, retried, PROVENANCE),
+    ).toEqual({ kind: 'unverified' });
   });
 });
