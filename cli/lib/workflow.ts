@@ -23,9 +23,9 @@ export function workflowPhase(w: WorkflowView): string {
 
 /**
  * Why the caller cannot ask for a retry of this Workflow, or undefined when
- * they can. The API server enforces the phase, the count and the requester;
- * checking first gives a clearer message, and the one rule only the client
- * sees: a retry already asked for and not yet carried out is not asked twice.
+ * they can. The API server enforces the phase, the count, the requester, and
+ * that a retry already asked for and not yet carried out is not asked twice
+ * (paddock-workflow-retry); checking first gives a clearer message.
  */
 export function cannotRetry(w: WorkflowView): string | undefined {
   const name = w.metadata.name ?? '';

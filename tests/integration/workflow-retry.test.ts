@@ -210,6 +210,30 @@ describe('retrying and resubmitting Workflows on a real API server', () => {
       expect((await get('own')).spec.retry).toEqual({ count: 1, requestedBy: 'bob' });
     });
 
+    it('refuses a new retry request before the last one is carried out, so each retry has one requester', async () => {
+      await failedRun('pending-retry', 'Failed');
+      expect(patchRetry('bob', 'pending-retry', { count: 1, requestedBy: 'bob' }).code).toBe(0);
+      // alice, straight to the API server (kubectl paddock retry refuses before asking).
+      const second = patchRetry('alice', 'pending-retry', { count: 2, requestedBy: 'alice' });
+      expect(second.code).not.toBe(0);
+      expect(second.stderr).toContain(
+        `${DENIED}spec.retry: retry 1 of Workflow pending-retry, asked by bob, has not been carried out yet (status.retries 0); wait for it to run`,
+      );
+      expect((await get('pending-retry')).spec.retry).toEqual({ count: 1, requestedBy: 'bob' });
+      // Once the operator has carried it out (here: the retried run failed again), alice may ask.
+      if (!operator) throw new Error('no operator client');
+      await operator.patch(
+        WORKFLOW,
+        NS,
+        'pending-retry',
+        { status: { retries: 1, phase: 'Failed' } },
+        'merge',
+        { subresource: 'status' },
+      );
+      expect(patchRetry('alice', 'pending-retry', { count: 2, requestedBy: 'alice' }).code).toBe(0);
+      expect((await get('pending-retry')).spec.retry).toEqual({ count: 2, requestedBy: 'alice' });
+    });
+
     it('refuses spec.retry on a new Workflow', () => {
       const res = run(
         'alice',
