@@ -6,6 +6,7 @@
 //   cluster A + operator: warm-up; paced (unloaded) latency; sustained load at a fixed
 //   rate; burst (max throughput); raw-pod reference on the same control plane;
 //   cluster B + fresh operator: RSS with many Workflows and pods cached;
+//   fan-out cluster + fresh operator: one Workflow with a 1,000-item forEach step;
 //   cluster C with a real kubelet node + fresh operator: real agent containers, one workflow at a
 //   time (Linux and root; otherwise skipped with the reason).
 // Flags: `node bench/run.ts --help`; through make: `make bench BENCH_ARGS="--small"`.
@@ -23,7 +24,8 @@ import { cpus, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Component } from '../cluster/src/local-cluster.ts';
 import { REPO_ROOT } from '../cluster/src/paths.ts';
-import { POD, WORKFLOW } from '../operator/src/api/constants.ts';
+import { AGENT, POD, WORKFLOW } from '../operator/src/api/constants.ts';
+import type { Workflow } from '../operator/src/api/generated/index.ts';
 import type { KubeClient } from '../operator/src/kube/client.ts';
 import type { KubeObject } from '../operator/src/kube/types.ts';
 import {
@@ -49,6 +51,7 @@ import {
   type RealNodeRunResult,
 } from './lib/real-node.ts';
 import { HostileObjects } from './lib/hostile.ts';
+import { buildFanOutWorkflow, checkFanOut, FAN_STEPS, fanOutItems, runFanOut } from './lib/fan-out.ts';
 import {
   APPROVER,
   ApprovalWatch,
@@ -73,6 +76,7 @@ import {
   verdicts,
   type ApprovalRoundBlock,
   type CpuUse,
+  type FanOutBlock,
   type RealNodeBlock,
   type Report,
   type RunBlock,
@@ -87,7 +91,7 @@ import {
 } from './lib/scenarios.ts';
 import { linearFit, now, round, roundSummary, sleep, summarize } from './lib/stats.ts';
 import { LivenessMonitor } from '../tests/integration/support/liveness.ts';
-import { restrictedNamespace } from '../tests/integration/support/workflows.ts';
+import { restrictedNamespace, simAgent } from '../tests/integration/support/workflows.ts';
 import { errorMessage } from '../operator/src/util/errors.ts';
 
 const NS = 'bench';
@@ -95,6 +99,8 @@ const RAW_NS = 'bench-raw';
 /** Where the sustained load runs the second time, next to the hostile objects. */
 const SECOND_NS = 'bench-2';
 const AGENT_NAME = 'sim';
+/** The fan-out's instances and its report step: outputs = rendered inputs (SIM_ECHO_INPUTS). */
+const ECHO_AGENT = 'sim-echo';
 const GATED_AGENT = 'sim-gated';
 const REPORTS = join(REPO_ROOT, 'bench', 'reports');
 /** Other processes may use this much CPU before the machine counts as busy. */
@@ -677,6 +683,114 @@ async function phaseB(a: BenchArgs, report: Report): Promise<void> {
 }
 
 /**
+ * The fan-out (bench/lib/fan-out.ts): one Workflow list -> fan (forEach over `--fan-out-items`) -> report,
+ * on a cluster and operator of its own, so the operator's RSS is this run's alone. A warm-up fan-out
+ * of 20 items first (not measured), then the run. A run that did not end right fails the bench, after
+ * its figures are in the report.
+ */
+async function phaseFanOut(a: BenchArgs, report: Report): Promise<void> {
+  if (a.skip.has('fan-out')) return;
+  await waitQuiet(a, report, 'cluster fan-out');
+  log(`starting the fan-out cluster (${a.nodes} KWOK nodes)`);
+  const env = (live.env = await startCluster({ nodes: a.nodes, apiServerArgs: a.apiServerArgs, log }));
+  report.environment.kubeVersion = env.kubeVersion;
+  let op: BenchOperator | undefined;
+  try {
+    op = await startOperator(env, a, 'f', report);
+    const o = op;
+    const tracker = await prepareNamespace(env, a);
+    await env.admin.create(AGENT, simAgent(ECHO_AGENT, NS, { echoInputs: true, duration: a.duration }));
+    const workflow = (name: string, count: number): Workflow =>
+      buildFanOutWorkflow({
+        name,
+        namespace: NS,
+        agent: AGENT_NAME,
+        echoAgent: ECHO_AGENT,
+        items: fanOutItems(count),
+        parallelism: a.fanOutParallelism,
+        podGC: a.podGC,
+      });
+    const run = (wf: Workflow) =>
+      runFanOut({
+        client: env.admin,
+        tracker,
+        workflow: wf,
+        timeoutMs: a.timeoutSeconds * 1000,
+        onProgress: log,
+      });
+    log('fan-out warm-up: 20 items (not measured)');
+    const warm = await guard(o, run(workflow('fan-warm', 20)), () => tracker.abort('the operator exited'));
+    if (warm.phase !== 'Succeeded') throw new Error(`fan-out: the warm-up ended ${warm.phase}`);
+    await sleep(2000);
+    const idleRss = o.memory().rss;
+    const items = fanOutItems(a.fanOutItems);
+    const wf = workflow('fanout', a.fanOutItems);
+    log(
+      `fan-out: one Workflow, forEach over ${a.fanOutItems} items, parallelism ${a.fanOutParallelism} (${round(Buffer.byteLength(JSON.stringify(wf)) / 1024, 1)} KiB as created)`,
+    );
+    const [r, m] = await measured(env, o, tracker, () => run(wf));
+    const final = await env.admin.get<Workflow>(WORKFLOW, NS, wf.metadata.name ?? '');
+    const bytes = (v: unknown): number => Buffer.byteLength(JSON.stringify(v ?? null), 'utf8');
+    const problems = checkFanOut(
+      final,
+      items,
+      a.fanOutParallelism,
+      r.instancePods,
+      r.maxInstancePodsAtOnce,
+      r.retriedPods,
+    );
+    if (r.timedOut) problems.unshift(`not over after ${a.timeoutSeconds} s`);
+    const MiB = 1024 * 1024;
+    const cost = operatorCost(m.before, m.after, r.items + 2);
+    const block: FanOutBlock = {
+      workflow: r.name,
+      items: r.items,
+      parallelism: r.parallelism,
+      podGC: a.podGC,
+      duration: a.duration,
+      phase: r.phase,
+      timedOut: r.timedOut,
+      seconds: round(r.wallMs / 1000, 2),
+      fanOutSeconds: round(r.fanOutMs / 1000, 2),
+      podsPerMinute: round((r.instancePodsSucceeded / r.fanOutMs) * 60_000, 1),
+      runPodsPerMinute: round(((r.instancePodsSucceeded + 2) / r.wallMs) * 60_000, 1),
+      instancePodsSucceeded: r.instancePodsSucceeded,
+      maxInstancePodsAtOnce: r.maxInstancePodsAtOnce,
+      meanInstancePodsAtOnce: round(r.meanInstancePodsAtOnce, 1),
+      listToFirstInstanceMs: round(r.listToFirstInstanceMs, 1),
+      lastInstanceToReportMs: round(r.lastInstanceToReportMs, 1),
+      slotToNextPodMs: roundSummary(summarize(r.slotToNextPodMs)),
+      objectBytes: bytes(final),
+      objectSpecBytes: bytes(final.spec),
+      objectStatusBytes: bytes(final.status),
+      objectManagedFieldsBytes: bytes(final.metadata.managedFields),
+      instancesStatusBytes: bytes(final.status?.steps?.find((x) => x.name === FAN_STEPS.fan)?.instances),
+      objectPeakBytes: r.objectPeakBytes,
+      workflowEvents: r.workflowEvents,
+      workflowEventBytes: r.workflowEventBytes,
+      rssIdleMiB: round(idleRss / MiB, 1),
+      rssPeakMiB: round(Math.max(o.memory().hwm, m.peakRss) / MiB, 1),
+      rssEndMiB: round(cost.rssBytesEnd / MiB, 1),
+      heapUsedEndMiB: round(cost.heapUsedBytesEnd / MiB, 1),
+      operator: cost,
+      apiServer: m.apiServer,
+      cpuByProcess: m.cpu,
+      check: { ok: problems.length === 0, problems },
+    };
+    report.phases.fanOut = block;
+    log(
+      `fan-out: ${block.phase} in ${block.seconds} s, ${block.podsPerMinute} instance pods/min, object ${round(block.objectBytes / 1024, 1)} KiB at the end, operator RSS peak ${block.rssPeakMiB} MiB`,
+    );
+    if (problems.length > 0) throw new Error(`fan-out: the run did not end right: ${problems.join('; ')}`);
+    await tracker.stop();
+  } finally {
+    await stopOperator(op, a);
+    await env.cluster.destroy();
+    live.env = undefined;
+  }
+}
+
+/**
  * The real node: agents in containers (bench/lib/real-node.ts). Runs `--real-node-runs` two-step workflows of
  * the sandbox-probe image one at a time, after two warm-up runs, on a cluster of its own.
  */
@@ -976,6 +1090,7 @@ async function main(): Promise<void> {
     }
     await phaseA(a, report);
     await phaseB(a, report);
+    await phaseFanOut(a, report);
     await phaseRealNode(a, report, images);
   } catch (err) {
     // Stopped by a signal: what failed meanwhile is the stop itself; the handler cleans up and exits.

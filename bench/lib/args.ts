@@ -26,6 +26,9 @@ export interface BenchArgs {
   rssSteps: number;
   rssShape: Shape;
   rssBudgetSeconds: number;
+  /** Items of the fan-out run's forEach step, and its Workflow's spec.parallelism. */
+  fanOutItems: number;
+  fanOutParallelism: number;
   timeoutSeconds: number;
   apiServerArgs: string[];
   operatorArgs: string[];
@@ -54,6 +57,7 @@ export const PHASES = [
   'throughput',
   'raw',
   'rss',
+  'fan-out',
   'real-node',
 ] as const;
 
@@ -86,7 +90,10 @@ RSS run (a second, fresh cluster):
   --rss-steps M            steps per Workflow (default 10; podGC Never, so every pod stays cached)
   --rss-shape S            step graph (default parallel: fastest way to create the pods)
   --rss-budget SECONDS     stop waiting after this long and extrapolate (default 600)
-Real node (a third cluster, with one real kubelet node; Linux and root, else skipped with the reason):
+Fan-out run (a cluster of its own, fresh operator):
+  --fan-out-items N        items of the one Workflow's forEach step, list -> fan -> report (default 1000)
+  --fan-out-parallelism P  its spec.parallelism, 1..100 (default 100, the most a Workflow may have)
+Real node (a cluster of its own, with one real kubelet node; Linux and root, else skipped with the reason):
   --real-node-runs N       two-step workflows of the sandbox-probe agent image, one at a time (default 30)
   --real-node-gap-ms MS    pause after each run, so one run's pod teardown does not overlap the next (default 2000)
   --real-node-lock-wait S  wait up to S seconds for another real node on this machine to stop (default 1200)
@@ -104,11 +111,11 @@ All:
   --operator-node-options S  extra NODE_OPTIONS for the operator (e.g. "--max-semi-space-size=2")
   --operator-entry js|ts   run the compiled operator (dist/, compiled if stale; what the image runs)
                            or the TypeScript sources through type stripping (default js)
-  --skip LIST              comma list of: latency,approval,sustained,hostile,throughput,raw,rss,real-node
+  --skip LIST              comma list of: latency,approval,sustained,hostile,throughput,raw,rss,fan-out,real-node
   --only LIST              run only these phases (the same names; not with --skip)
   --timeout SECONDS        per phase (default 900)
   --small                  quick preset: 30x3 burst, 5 paced, 5 approvals after 30 s idle,
-                           20 s sustained, 100x10 RSS, 20 real-node runs
+                           20 s sustained, 100x10 RSS, a 200-item fan-out, 20 real-node runs
   --label TEXT             free text stored in the report
   --wait-quiet SECONDS     before each cluster, wait up to this long for the machine to be idle (default 300)
   -h, --help`;
@@ -139,6 +146,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
       'rss-steps': { type: 'string' },
       'rss-shape': { type: 'string' },
       'rss-budget': { type: 'string' },
+      'fan-out-items': { type: 'string' },
+      'fan-out-parallelism': { type: 'string' },
       timeout: { type: 'string' },
       'api-server-arg': { type: 'string', multiple: true },
       'operator-arg': { type: 'string', multiple: true },
@@ -190,6 +199,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
         throw new Error(`--${flag}: unknown phase ${s} (phases: ${PHASES.join(', ')})`);
     return list;
   };
+  const fanOutItems = int('fan-out-items', values['fan-out-items'], small ? 200 : 1000, 1);
+  const fanOutParallelism = int('fan-out-parallelism', values['fan-out-parallelism'], 100, 1);
+  // The CRD's bounds (crds/workflows.paddock.dev.yaml): the API server would refuse the Workflow.
+  if (fanOutItems > 5000) throw new Error('--fan-out-items must be at most 5000 (a forEach list)');
+  if (fanOutParallelism > 100)
+    throw new Error('--fan-out-parallelism must be at most 100 (spec.parallelism)');
   if (values.skip !== undefined && values.only !== undefined)
     throw new Error('--skip and --only: give one of them');
   const only = names('only', values.only);
@@ -220,6 +235,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | undefined {
     rssSteps: int('rss-steps', values['rss-steps'], 10, 1),
     rssShape: shape('rss-shape', values['rss-shape'], 'parallel'),
     rssBudgetSeconds: int('rss-budget', values['rss-budget'], 600, 10),
+    fanOutItems,
+    fanOutParallelism,
     timeoutSeconds: int('timeout', values.timeout, 900, 10),
     apiServerArgs: values['api-server-arg'] ?? [],
     operatorArgs: values['operator-arg'] ?? [],

@@ -57,6 +57,62 @@ export interface HostileBlock extends RunBlock {
   readonly ratio: number;
 }
 
+/**
+ * One Workflow `list -> fan -> report` whose `fan` is a forEach over `items` items (bench/lib/fan-out.ts),
+ * on a cluster and operator of its own. Times from the bench's watches; sizes as JSON bytes.
+ */
+export interface FanOutBlock {
+  readonly workflow: string;
+  readonly items: number;
+  readonly parallelism: number;
+  readonly podGC: string;
+  /** SIM_DURATION of the simulated agents. */
+  readonly duration: string;
+  readonly phase: string;
+  readonly timedOut: boolean;
+  /** Workflow create sent -> the Workflow Succeeded seen, s. */
+  readonly seconds: number;
+  /** First instance pod ADDED -> last instance pod terminal, s. */
+  readonly fanOutSeconds: number;
+  /** Instance pods Succeeded per minute over fanOutSeconds. */
+  readonly podsPerMinute: number;
+  /** Every pod of the run (the instances, list, report) per minute over `seconds`. */
+  readonly runPodsPerMinute: number;
+  readonly instancePodsSucceeded: number;
+  /** Instance pods not yet terminal at once: the most (never above parallelism) and the time-weighted mean. */
+  readonly maxInstancePodsAtOnce: number;
+  readonly meanInstancePodsAtOnce: number;
+  /** `list` pod Succeeded -> first instance pod ADDED, ms. */
+  readonly listToFirstInstanceMs: number;
+  /** Last instance pod terminal -> `report` pod ADDED, ms. */
+  readonly lastInstanceToReportMs: number;
+  /** A slot freed by an instance's end -> the next instance's pod ADDED, ms (the fan-out's step done -> next pod). */
+  readonly slotToNextPodMs: Summary;
+  /** The Workflow object at the end (GET), JSON bytes: all of it, and its parts. */
+  readonly objectBytes: number;
+  readonly objectSpecBytes: number;
+  readonly objectStatusBytes: number;
+  readonly objectManagedFieldsBytes: number;
+  /** status.steps[fan].instances. */
+  readonly instancesStatusBytes: number;
+  /** The largest the object was in any watch event during the run. */
+  readonly objectPeakBytes: number;
+  /** Watch events of the Workflow (its create, then each write) and their bytes: what every Workflow watcher receives. */
+  readonly workflowEvents: number;
+  readonly workflowEventBytes: number;
+  /** Operator RSS: idle before the run (after a warm-up), highest (VmHWM of the fresh process), after the run. */
+  readonly rssIdleMiB: number;
+  readonly rssPeakMiB: number;
+  readonly rssEndMiB: number;
+  readonly heapUsedEndMiB: number;
+  /** The operator's cost over the run; its `steps` are the run's pods (instances + 2). */
+  readonly operator: OperatorCost;
+  readonly apiServer: ApiServerCost;
+  readonly cpuByProcess: CpuUse;
+  /** What must hold at the end (bench/lib/fan-out.ts checkFanOut): ok, or the problems found. */
+  readonly check: { readonly ok: boolean; readonly problems: readonly string[] };
+}
+
 /** One round of gated workflows, decided one at a time. */
 export interface ApprovalRoundBlock {
   readonly workflows: number;
@@ -195,6 +251,8 @@ export interface Report {
       operator: OperatorCost;
       heapSnapshot?: string;
     };
+    /** One Workflow with a 1,000-item forEach step, on a cluster of its own. */
+    fanOut?: FanOutBlock;
     /** Real agent containers on the real node: with the network gate, as shipped (or without, if only that ran). */
     realNode?: RealNodeBlock;
     /** The same without the network gate, when both ran (--real-node-gate both): the gate's cost. */
@@ -216,7 +274,7 @@ export interface Verdict {
 
 export function verdicts(r: Report): Verdict[] {
   const out: Verdict[] = [];
-  const { latency, sustained, hostile, throughput, raw, rss, approval, realNode } = r.phases;
+  const { latency, sustained, hostile, throughput, raw, rss, approval, realNode, fanOut } = r.phases;
   const add = (
     target: string,
     limit: string,
@@ -387,6 +445,39 @@ export function verdicts(r: Report): Verdict[] {
         : `measured; idle RSS ${round(rss.idleRssBytes / MiB, 1)} MiB`
       : undefined,
   );
+  const fanItems = fanOut ? `${fanOut.items} items, parallelism ${fanOut.parallelism}` : '1,000 items';
+  add(
+    `fan-out: Workflow object at the end (${fanItems})`,
+    '< 256 KiB',
+    fanOut ? fanOut.objectBytes / 1024 : undefined,
+    (v) => v < 256,
+    ' KiB',
+    fanOut
+      ? `status ${round(fanOut.objectStatusBytes / 1024, 1)} KiB (instances ${round(fanOut.instancesStatusBytes / 1024, 1)}), spec ${round(fanOut.objectSpecBytes / 1024, 1)} KiB; largest during the run ${round(fanOut.objectPeakBytes / 1024, 1)} KiB`
+      : undefined,
+  );
+  // An instance is a step: the budget's throughput target, with the burst as the reference.
+  add(
+    `fan-out: instance pods/min (${fanItems})`,
+    '>= 1000 pods/min',
+    fanOut?.podsPerMinute,
+    (v) => v >= 1000,
+    ' pods/min',
+    fanOut
+      ? throughput
+        ? `burst of this run: ${throughput.run.stepsPerMin} steps/min (the fan-out: ${round((fanOut.podsPerMinute / throughput.run.stepsPerMin) * 100, 0)} % of it)`
+        : 'no burst in this run to compare with (docs/benchmarks.md has the last figure)'
+      : undefined,
+  );
+  if (fanOut)
+    out.push({
+      target:
+        'fan-out: the run ended right (every instance Succeeded, outputs in item order, report read them)',
+      limit: 'no problem',
+      measured: fanOut.check.ok ? 'none' : `${fanOut.check.problems.length} problems`,
+      status: fanOut.check.ok ? 'MET' : 'MISSED',
+      ...(fanOut.check.ok ? {} : { note: fanOut.check.problems.join('; ') }),
+    });
   return out;
 }
 
@@ -469,6 +560,28 @@ function realNodeLines(b: RealNodeBlock): string[] {
   ];
 }
 
+function fanOutLines(b: FanOutBlock): string[] {
+  const kib = (n: number): string => `${round(n / 1024, 1)} KiB`;
+  const o = b.operator;
+  return [
+    `Fan-out run: one Workflow list -> fan (forEach over ${b.items} items, parallelism ${b.parallelism}) -> report; SIM_DURATION ${b.duration}, podGC ${b.podGC}`,
+    `  ${b.phase}${b.timedOut ? ' (TIMED OUT)' : ''}: create -> Succeeded ${b.seconds} s; the fan-out ${b.fanOutSeconds} s, ${b.podsPerMinute} instance pods/min (the whole run ${b.runPodsPerMinute} pods/min)`,
+    `  instance pods at once: most ${b.maxInstancePodsAtOnce}, mean ${b.meanInstancePodsAtOnce}; list done -> first instance pod ${b.listToFirstInstanceMs} ms; last instance done -> report pod ${b.lastInstanceToReportMs} ms`,
+    table([
+      ['ms', 'n', 'p50', 'p95', 'p99', 'max'],
+      ['slot freed -> next instance pod', ...ms(b.slotToNextPodMs)],
+    ]),
+    `  Workflow object at the end ${kib(b.objectBytes)} (status ${kib(b.objectStatusBytes)}, of which instances ${kib(b.instancesStatusBytes)}; spec ${kib(b.objectSpecBytes)}; managedFields ${kib(b.objectManagedFieldsBytes)}); largest during the run ${kib(b.objectPeakBytes)}`,
+    `  ${b.workflowEvents} Workflow watch events, ${round(b.workflowEventBytes / MiB, 1)} MiB to each Workflow watcher`,
+    `  operator RSS idle ${b.rssIdleMiB} MiB, peak ${b.rssPeakMiB} MiB, end ${b.rssEndMiB} MiB (heap used ${b.heapUsedEndMiB} MiB); per pod: ${o.cpuMsPerStep} ms CPU, ${o.writesPerStep} writes (+${o.eventWritesPerStep} Events); reconcile mean ms ${kv(o.reconcileMeanMs)}`,
+    `  requests by verb/resource: ${kv(o.requests)}`,
+    `  CPU cores by process: ${kv(b.cpuByProcess.cores)}`,
+    b.check.ok
+      ? `  the run ended right: ${b.instancePodsSucceeded}/${b.items} instances Succeeded, outputs in item order, report read ${b.items}`
+      : `  !! THE RUN DID NOT END RIGHT: ${b.check.problems.join('; ')}`,
+  ];
+}
+
 export function printReport(r: Report): void {
   const out: string[] = [];
   const e = r.environment;
@@ -481,7 +594,7 @@ export function printReport(r: Report): void {
   if (exps.length)
     out.push(`EXPERIMENT preloaded into the operator: ${exps.join(', ')} (not the shipped code)`);
   if (e.apiServerArgs.length) out.push(`kube-apiserver extra: ${e.apiServerArgs.join(' ')}`);
-  const { latency, sustained, hostile, throughput, raw, rss, approval, realNode } = r.phases;
+  const { latency, sustained, hostile, throughput, raw, rss, approval, realNode, fanOut } = r.phases;
 
   // The KWOK phases' tables, when any of them ran (`--only real-node` runs none).
   const onKwok = [latency, sustained, hostile, throughput, raw, approval, rss].some((x) => x !== undefined);
@@ -664,6 +777,7 @@ export function printReport(r: Report): void {
       out.push(`  heap snapshot: ${rss.heapSnapshot} (summarize: node bench/heap.ts <file>)`);
   }
 
+  if (fanOut) out.push('', ...fanOutLines(fanOut));
   for (const b of [r.phases.realNodeWithoutGate, realNode]) if (b) out.push('', ...realNodeLines(b));
   for (const [phase, why] of Object.entries(r.skipped)) out.push('', `${phase}: skipped: ${why}`);
 
@@ -688,6 +802,7 @@ export function printReport(r: Report): void {
     ['burst', throughput?.cpuByProcess],
     ['raw', raw?.cpuByProcess],
     ['rss', rss?.cpuByProcess],
+    ['fan-out', fanOut?.cpuByProcess],
   ] as const) {
     const other = c?.cores['other'];
     if (other !== undefined && other > 0.25) noisy.push(`${name}: ${other} cores`);

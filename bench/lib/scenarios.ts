@@ -56,6 +56,8 @@ export class Tracker {
   readonly wfs = new Map<string, WfRec>();
   terminal = 0;
   podsDone = 0;
+  /** Called with every Workflow event, after the Tracker has recorded it (the fan-out's object sizes). */
+  onWorkflow: ((w: Workflow, at: number) => void) | undefined;
   private readonly podWatch: WatchRecorder<Pod>;
   private readonly wfWatch: WatchRecorder<Workflow>;
   private wake: (() => void) | undefined;
@@ -112,6 +114,7 @@ export class Tracker {
       this.terminal++;
       this.poke();
     }
+    this.onWorkflow?.(w, at);
   }
 
   /** Stops every wait (the run is being torn down, e.g. the operator died). */
