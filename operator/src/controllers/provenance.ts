@@ -11,7 +11,7 @@
 // The same key makes the inputs digest an Approval binds to a keyed digest, so a reader of the
 // Approval cannot confirm guesses of a low-entropy sensitive input by hashing candidates.
 // Pure: the key is the only state.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Approval } from '../api/generated/index.ts';
 import {
   ANNOTATION_INPUTS_DIGEST,
@@ -43,12 +43,14 @@ export interface PodIdentity {
 }
 
 export class Provenance {
-  readonly #key: Buffer;
+  // A KeyObject, made once: createHmac with a Buffer key imports it on every call (about 16 us
+  // against 2.5 us on Node 24), and every pass verifies each running agent pod's signature.
+  readonly #key: KeyObject;
 
   constructor(key: Uint8Array) {
     if (key.byteLength < MIN_SIGNING_KEY_BYTES)
       throw new Error(`the signing key must be at least ${MIN_SIGNING_KEY_BYTES} bytes`);
-    this.#key = Buffer.from(key);
+    this.#key = createSecretKey(Buffer.from(key));
   }
 
   /**
