@@ -3,8 +3,8 @@
 // Workflow object small), a failing instance under FailFast and under RunAll, a list that is not
 // one, a gated Agent, and what the API server refuses.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, EVENT, POD, WORKFLOW } from '../../operator/src/api/constants.ts';
-import type { Agent, Workflow } from '../../operator/src/api/generated/index.ts';
+import { EVENT, POD, WORKFLOW } from '../../operator/src/api/constants.ts';
+import type { Workflow } from '../../operator/src/api/generated/index.ts';
 import { LABEL_INSTANCE, LABEL_STEP, LABEL_WORKFLOW } from '../../operator/src/api/labels.ts';
 import type { Pod } from '../../operator/src/kube/core-types.ts';
 import type { KubeObject } from '../../operator/src/kube/types.ts';
@@ -12,6 +12,7 @@ import { useCluster } from './support/cluster.ts';
 import { OperatorProcess, operatorKubeconfig } from './support/operator.ts';
 import { eventually, sleep } from './support/wait.ts';
 import {
+  agentReady,
   createAll,
   inputsOfPod,
   podsOf,
@@ -48,12 +49,7 @@ describe('forEach fan-out', () => {
       simAgent('gated', NS, { result: {} }, { riskLevel: 'ApprovalRequired', approval: { required: 1 } }),
     ]);
     op = OperatorProcess.start(operatorKubeconfig(env()), ['--leader-elect=false']);
-    for (const a of ['lister', 'scanner', 'picky', 'reporter', 'gated'])
-      await eventually(
-        `${a} Ready`,
-        () => env().admin.get<Agent>(AGENT, NS, a),
-        (x) => x.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-      );
+    for (const a of ['lister', 'scanner', 'picky', 'reporter', 'gated']) await agentReady(env().admin, NS, a);
   });
   afterAll(async () => {
     if (process.env['DUMP_OPERATOR_LOGS']) console.log(op?.dumpLogs(400));

@@ -6,8 +6,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../cluster/src/paths.ts';
-import { AGENT, APPROVAL, EVENT, WORKFLOW } from '../../operator/src/api/constants.ts';
-import type { Agent, Approval, Workflow, WorkflowStep } from '../../operator/src/api/generated/index.ts';
+import { APPROVAL, EVENT, WORKFLOW } from '../../operator/src/api/constants.ts';
+import type { Approval, Workflow, WorkflowStep } from '../../operator/src/api/generated/index.ts';
 import { KubeClient } from '../../operator/src/kube/client.ts';
 import { ApiError } from '../../operator/src/kube/errors.ts';
 import type { KubeObject } from '../../operator/src/kube/types.ts';
@@ -16,6 +16,7 @@ import { useCluster } from './support/cluster.ts';
 import { OperatorProcess, operatorKubeconfig } from './support/operator.ts';
 import { eventually } from './support/wait.ts';
 import {
+  agentReady,
   createAll,
   inputsOfPod,
   podsOf,
@@ -101,11 +102,7 @@ ${sreApprovers(NS)}`,
     ]);
     op = OperatorProcess.start(kc, ['--leader-elect=false']);
     for (const a of ['ok', 'broken', 'flaky', 'slow', 'notifier', 'patcher'])
-      await eventually(
-        `${a} Ready`,
-        () => env().admin.get<Agent>(AGENT, NS, a),
-        (x) => x.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-      );
+      await agentReady(env().admin, NS, a);
   });
   afterAll(async () => {
     if (process.env['DUMP_OPERATOR_LOGS']) console.log(op?.dumpLogs(400));
